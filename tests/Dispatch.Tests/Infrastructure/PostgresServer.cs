@@ -42,14 +42,27 @@ public static class PostgresServer
 
         var binDir = await PostgresBinaries.FindAsync()
             ?? throw new InvalidOperationException("Tests need PostgreSQL: install it or set DISPATCH_TEST_DATABASE.\n" + PostgresBinaries.InstallHelp);
-        var root = Path.Combine(Path.GetTempPath(), $"dispatch-tests-{Environment.ProcessId}");
+        RemoveClustersOfFinishedRuns();
+        var root = Path.Combine(Path.GetTempPath(), $"{ClusterPrefix}{Environment.ProcessId}");
         var cluster = new EmbeddedPostgres(binDir, root, durable: false);
         await cluster.StartAsync();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            cluster.StopAsync().GetAwaiter().GetResult();
-            Directory.Delete(root, recursive: true);
-        };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.StopAsync().GetAwaiter().GetResult();
         return cluster.ConnectionString("postgres", pooling: false);
+    }
+
+    private const string ClusterPrefix = "dispatch-tests-";
+
+    // The test host may be ended before it can delete its cluster; the next run sweeps up.
+    private static void RemoveClustersOfFinishedRuns()
+    {
+        foreach (var dir in Directory.GetDirectories(Path.GetTempPath(), ClusterPrefix + "*"))
+        {
+            if (int.TryParse(Path.GetFileName(dir)[ClusterPrefix.Length..], out var pid) && !Directory.Exists($"/proc/{pid}"))
+            {
+                try { Directory.Delete(dir, recursive: true); }
+                catch (IOException) { }
+                catch (UnauthorizedAccessException) { }
+            }
+        }
     }
 }

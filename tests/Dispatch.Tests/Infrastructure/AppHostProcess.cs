@@ -1,0 +1,136 @@
+extern alias apphost;
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
+namespace Dispatch.Tests.Infrastructure;
+
+/// <summary>The real AppHost as a process: its output collected line by line, signalled like a terminal would.</summary>
+public sealed partial class AppHostProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _lines = [];
+
+    private AppHostProcess(Process process) => _process = process;
+
+    public int Pid => _process.Id;
+    public Uri ApiUrl { get; private init; } = null!;
+
+    public string Output { get { lock (_lines) return string.Join('\n', _lines); } }
+
+    public static AppHostProcess Start(string dataDir, int apiPort)
+    {
+        var dll = typeof(AppHostProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "Dispatch.AppHost").Value!;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        var apiUrl = $"http://127.0.0.1:{apiPort}";
+        foreach (var a in new[] { dll, "--data-dir", dataDir, "--api-url", apiUrl }) start.ArgumentList.Add(a);
+        start.Environment.Remove("ConnectionStrings__dispatch");
+        var process = new Process { StartInfo = start };
+        var host = new AppHostProcess(process) { ApiUrl = new Uri(apiUrl) };
+        process.OutputDataReceived += (_, e) => host.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => host.Add(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return host;
+    }
+
+    private void Add(string? line)
+    {
+        if (line is null) return;
+        lock (_lines)
+        {
+            _lines.Add(line);
+            Monitor.PulseAll(_lines);
+        }
+    }
+
+    /// <summary>Waits for an output line matching <paramref name="pattern"/> after line <paramref name="from"/>; returns its match.</summary>
+    public async Task<Match> WaitForLineAsync(string pattern, TimeSpan timeout, int from = 0)
+    {
+        var regex = new Regex(pattern);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            lock (_lines)
+            {
+                for (var i = from; i < _lines.Count; i++)
+                {
+                    var match = regex.Match(_lines[i]);
+                    if (match.Success) return match;
+                }
+            }
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"No line matching '{pattern}' within {timeout}. Output so far:\n{Output}");
+            if (_process.HasExited)
+            {
+                await Task.Delay(500); // the last lines may still be in flight
+                lock (_lines)
+                    if (!_lines.Skip(from).Any(regex.IsMatch))
+                        throw new InvalidOperationException($"AppHost exited ({_process.ExitCode}) before '{pattern}'. Output:\n{Output}");
+                continue;
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    public int LineCount { get { lock (_lines) return _lines.Count; } }
+
+    public void Signal(PosixSignal signal) => _ = Kill(Pid, signal switch
+    {
+        PosixSignal.SIGINT => 2,
+        PosixSignal.SIGTERM => 15,
+        _ => throw new ArgumentOutOfRangeException(nameof(signal)),
+    });
+
+    public void KillHard() => _ = Kill(Pid, 9);
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public static bool IsRunning(int pid) => Directory.Exists($"/proc/{pid}") && !IsZombie(pid);
+
+    private static bool IsZombie(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            Signal(PosixSignal.SIGTERM);
+            try
+            {
+                await WaitForExitAsync(TimeSpan.FromSeconds(60));
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        _process.Dispose();
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int Kill(int pid, int signal);
+}
