@@ -12,6 +12,7 @@ internal sealed class Orchestrator(AppHostOptions options, TextWriter output)
     {
         EmbeddedPostgres? postgres = null;
         DemoLogin? login = null;
+        string? keyFile = null;
         string connectionString;
         if (options.ConnectionString is { } configured)
         {
@@ -34,13 +35,16 @@ internal sealed class Orchestrator(AppHostOptions options, TextWriter output)
             connectionString = postgres.ConnectionString(DatabaseName);
             login = DemoLogin.LoadOrCreate(options.DataDir);
         }
+        if (Environment.GetEnvironmentVariable("Dispatch__Encryption__KeyFile") is null &&
+            Environment.GetEnvironmentVariable("Dispatch__Encryption__ActiveKeyId") is null)
+            keyFile = LocalKeyFile.Ensure(options.DataDir);
 
         var children = new List<SupervisedProcess>();
         var runs = new List<Task>();
         try
         {
             var siloUrl = options.SiloUrl ?? new Uri($"http://127.0.0.1:{LoopbackPort.Free()}");
-            var environment = ChildEnvironment(connectionString, login);
+            var environment = ChildEnvironment(connectionString, login, keyFile);
             children.Add(new SupervisedProcess("silo", ProjectDll("Dispatch.Silo"), ["--urls", Origin(siloUrl)], environment, output));
             children.Add(new SupervisedProcess("api", ProjectDll("Dispatch.Api"), ["--urls", Origin(options.ApiUrl)], environment, output));
             runs.AddRange(children.Select(c => c.RunAsync(stopping)));
@@ -64,7 +68,7 @@ internal sealed class Orchestrator(AppHostOptions options, TextWriter output)
         return 0;
     }
 
-    private Dictionary<string, string> ChildEnvironment(string connectionString, DemoLogin? login)
+    private Dictionary<string, string> ChildEnvironment(string connectionString, DemoLogin? login, string? keyFile)
     {
         var environment = new Dictionary<string, string>
         {
@@ -75,6 +79,8 @@ internal sealed class Orchestrator(AppHostOptions options, TextWriter output)
             ["Logging__Console__FormatterName"] = "simple",
             ["Logging__Console__FormatterOptions__SingleLine"] = "true",
         };
+        if (keyFile is not null)
+            environment["Dispatch__Encryption__KeyFile"] = keyFile;
         foreach (var (key, value) in login?.AsEnvironment() ?? [])
             environment[key] = value;
         return environment;

@@ -1,5 +1,6 @@
 using Dispatch.Grains.Identity;
 using Dispatch.Grains.Storage;
+using Dispatch.Grains.Storage.Encryption;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,13 +18,14 @@ public sealed class DatabaseStartupOptions
 
 /// <summary>Migrates and bootstraps before the host serves; a changed applied migration stops start-up.</summary>
 public sealed class DatabaseStartup(
-    Migrator migrator, Bootstrapper bootstrapper, IOptions<DatabaseStartupOptions> options,
+    Migrator migrator, Bootstrapper bootstrapper, FieldCipher cipher, IOptions<DatabaseStartupOptions> options,
     TimeProvider time, ILogger<DatabaseStartup> logger) : IHostedService
 {
     public bool Completed { get; private set; }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        logger.LogInformation("Encrypting with key {KeyId} ({KeyCount} key(s) in the ring)", cipher.Keys.ActiveKeyId, cipher.Keys.KeyIds.Count);
         var deadline = time.GetUtcNow() + options.Value.StartupTimeout;
         var delay = TimeSpan.FromMilliseconds(250);
         while (true)

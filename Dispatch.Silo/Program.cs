@@ -6,7 +6,10 @@ builder.AddServiceDefaults();
 builder.Services.AddSiloWorkLoops();
 
 var app = builder.Build();
+if (SiloCommands.Find(args) is { } command)
+    return await command(app.Services);
 app.MapDefaultEndpoints();
-app.Run();
+await app.RunAsync();
+return 0;
 
 public partial class Program;

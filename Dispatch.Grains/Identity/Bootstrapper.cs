@@ -3,7 +3,7 @@ using Dapper;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
+using Dispatch.Grains.Storage;
 
 namespace Dispatch.Grains.Identity;
 
@@ -25,7 +25,7 @@ public sealed class BootstrapOptions
 public sealed record BootstrapUser(Guid Id, string Email);
 
 /// <summary>Creates the first PSAP agency and its admin when, and only when, the database has no agency.</summary>
-public sealed partial class Bootstrapper(NpgsqlDataSource dataSource, IOptions<BootstrapOptions> options, ILogger<Bootstrapper> logger)
+public sealed partial class Bootstrapper(DispatchDatabase database, IOptions<BootstrapOptions> options, ILogger<Bootstrapper> logger)
 {
     private const long AdvisoryLockKey = 0x44495350424f4f54; // "DISPBOOT"
 
@@ -47,7 +47,7 @@ public sealed partial class Bootstrapper(NpgsqlDataSource dataSource, IOptions<B
         if (!settings.IsConfigured)
             return null;
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await database.Owner.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync("select pg_advisory_xact_lock(@key)", new { key = AdvisoryLockKey }, transaction);
         if (await connection.ExecuteScalarAsync<bool>("select exists (select 1 from agencies)", transaction: transaction))

@@ -1,33 +1,52 @@
 using Dispatch.Grains.Identity;
+using Dispatch.Grains.Storage.Encryption;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace Dispatch.Grains.Storage;
 
 public static class StorageServiceCollectionExtensions
 {
     public const string ConnectionStringName = "dispatch";
+    public const string EncryptionSection = "Dispatch:Encryption";
 
-    /// <summary>The PostgreSQL data source, the migrator and the bootstrapper, from <c>ConnectionStrings:dispatch</c>.</summary>
+    /// <summary>
+    /// The database (<c>ConnectionStrings:dispatch</c>) with its owner, app and engine roles, the key ring
+    /// (<c>Dispatch:Encryption</c>), the store, the migrator, the bootstrapper and the re-encryptor.
+    /// </summary>
     public static IServiceCollection AddDispatchStorage(this IServiceCollection services)
     {
         services.AddSingleton(sp =>
         {
-            var configuration = sp.GetRequiredService<IConfiguration>();
-            var connectionString = configuration.GetConnectionString(ConnectionStringName);
+            var connectionString = sp.GetRequiredService<IConfiguration>().GetConnectionString(ConnectionStringName);
             if (string.IsNullOrWhiteSpace(connectionString))
                 throw new InvalidOperationException(
                     $"No database configured: set ConnectionStrings__{ConnectionStringName}, or start everything with `dotnet run --project Dispatch.AppHost`.");
-            var builder = new NpgsqlDataSourceBuilder(connectionString);
-            builder.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
-            return builder.Build();
+            var loggerFactory = sp.GetRequiredService<ILoggerFactory>();
+            return new DispatchDatabase(connectionString, builder => builder.UseLoggerFactory(loggerFactory));
         });
         services.AddSingleton(sp => new Migrator(
-            sp.GetRequiredService<NpgsqlDataSource>(), Migration.Embedded, sp.GetRequiredService<ILogger<Migrator>>()));
+            sp.GetRequiredService<DispatchDatabase>().Owner, Migration.Embedded, sp.GetRequiredService<ILogger<Migrator>>()));
+        services.AddSingleton(sp => LoadKeyRing(sp.GetRequiredService<IConfiguration>().GetSection(EncryptionSection)));
+        services.AddSingleton<FieldCipher>();
+        services.AddSingleton<DispatchStore>();
+        services.AddSingleton<Reencryptor>();
         services.AddOptions<BootstrapOptions>().BindConfiguration(BootstrapOptions.Section);
         services.AddSingleton<Bootstrapper>();
         return services;
+    }
+
+    private static KeyRing LoadKeyRing(IConfigurationSection section)
+    {
+        if (section["KeyFile"] is { Length: > 0 } keyFile)
+            return KeyRing.FromFile(keyFile);
+        var keys = section.GetSection("Keys").GetChildren()
+            .ToDictionary(k => k.Key, k => Convert.FromBase64String(k.Value ?? ""));
+        if (section["ActiveKeyId"] is not { Length: > 0 } active || keys.Count == 0)
+            throw new InvalidOperationException(
+                "No encryption key configured: set Dispatch__Encryption__KeyFile, or Dispatch__Encryption__ActiveKeyId and " +
+                "Dispatch__Encryption__Keys__<id> (base64 of 32 random bytes). The AppHost generates a local key file.");
+        return new KeyRing(active, keys);
     }
 }

@@ -11,7 +11,7 @@ public sealed class HealthEndpointsTests : TestDatabase
     [Fact]
     public async Task A_started_api_is_alive_and_ready_with_every_migration_applied()
     {
-        await using var api = new ApiHost(ConnectionString);
+        await using var api = new ApiHost(this);
         using var client = api.StartClient();
 
         using var alive = await client.GetAsync("/alive");
@@ -26,7 +26,7 @@ public sealed class HealthEndpointsTests : TestDatabase
     [Fact]
     public async Task Health_is_unavailable_when_a_migration_is_missing_but_the_process_stays_alive()
     {
-        await using var api = new ApiHost(ConnectionString);
+        await using var api = new ApiHost(this);
         using var client = api.StartClient();
         await using (var connection = new NpgsqlConnection(ConnectionString))
             await connection.ExecuteAsync("delete from schema_migrations where version = (select max(version) from schema_migrations)");
@@ -42,7 +42,7 @@ public sealed class HealthEndpointsTests : TestDatabase
     [Fact]
     public async Task Health_is_unavailable_when_the_database_cannot_be_reached()
     {
-        await using var api = new ApiHost(ConnectionString);
+        await using var api = new ApiHost(this);
         using var client = api.StartClient();
         await using (var admin = new NpgsqlConnection(await PostgresServer.ConnectionStringAsync("postgres")))
         {
@@ -66,7 +66,7 @@ public sealed class HealthEndpointsTests : TestDatabase
     [Fact]
     public async Task Unknown_routes_answer_with_problem_details()
     {
-        await using var api = new ApiHost(ConnectionString);
+        await using var api = new ApiHost(this);
         using var client = api.StartClient();
 
         using var response = await client.GetAsync("/api/v1/no-such-thing");
@@ -80,7 +80,7 @@ public sealed class HealthEndpointsTests : TestDatabase
     [Fact]
     public async Task The_openapi_document_is_served()
     {
-        await using var api = new ApiHost(ConnectionString);
+        await using var api = new ApiHost(this);
         using var client = api.StartClient();
 
         using var response = await client.GetAsync("/openapi/v1.json");

@@ -5,7 +5,6 @@ using Dispatch.Tests.Infrastructure;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Dispatch.Tests.Identity;
 
@@ -19,15 +18,8 @@ public sealed class BootstrapperTests : TestDatabase
         Timezone = "America/Chicago",
     };
 
-    private async Task<NpgsqlDataSource> MigratedAsync()
-    {
-        var dataSource = CreateDataSource();
-        await new Migrator(dataSource, Migration.Embedded, NullLogger<Migrator>.Instance).MigrateAsync();
-        return dataSource;
-    }
-
-    private static Bootstrapper BootstrapperFor(NpgsqlDataSource dataSource, BootstrapOptions options) =>
-        new(dataSource, Options.Create(options), NullLogger<Bootstrapper>.Instance);
+    private static Bootstrapper BootstrapperFor(DispatchDatabase database, BootstrapOptions options) =>
+        new(database, Options.Create(options), NullLogger<Bootstrapper>.Instance);
 
     [Fact]
     public async Task Empty_database_gets_a_psap_agency_and_an_admin_whose_password_verifies()
@@ -37,7 +29,7 @@ public sealed class BootstrapperTests : TestDatabase
         var admin = await BootstrapperFor(dataSource, Configured).BootstrapAsync();
 
         Assert.NotNull(admin);
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await dataSource.Owner.OpenConnectionAsync();
         var row = await connection.QuerySingleAsync<(string Email, string PasswordHash, string Slug, string AgencyType, string Timezone, string Role)>("""
             select u.email, u.password_hash, a.slug, a.agency_type, a.timezone, r.slug
             from users u join agencies a on a.id = u.agency_id join roles r on r.id = u.role_id
@@ -62,7 +54,7 @@ public sealed class BootstrapperTests : TestDatabase
         }).BootstrapAsync();
 
         Assert.Null(second);
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await dataSource.Owner.OpenConnectionAsync();
         Assert.Equal(1, await connection.ExecuteScalarAsync<int>("select count(*) from agencies"));
         Assert.Equal(1, await connection.ExecuteScalarAsync<int>("select count(*) from users"));
     }
@@ -75,7 +67,7 @@ public sealed class BootstrapperTests : TestDatabase
         var results = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => BootstrapperFor(dataSource, Configured).BootstrapAsync()));
 
         Assert.Single(results, r => r is not null);
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await dataSource.Owner.OpenConnectionAsync();
         Assert.Equal(1, await connection.ExecuteScalarAsync<int>("select count(*) from agencies"));
     }
 
@@ -86,7 +78,7 @@ public sealed class BootstrapperTests : TestDatabase
 
         Assert.Null(await BootstrapperFor(dataSource, new BootstrapOptions()).BootstrapAsync());
 
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await dataSource.Owner.OpenConnectionAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<int>("select count(*) from agencies"));
     }
 
@@ -103,7 +95,7 @@ public sealed class BootstrapperTests : TestDatabase
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => BootstrapperFor(dataSource, options).BootstrapAsync());
 
         Assert.Contains(reason, error.Message);
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await dataSource.Owner.OpenConnectionAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<int>("select count(*) from agencies"));
     }
 }

@@ -6,14 +6,13 @@ namespace Dispatch.Tests.Infrastructure;
 /// <summary>The real Api on Kestrel over loopback, against a test database, with extra settings.</summary>
 public sealed class ApiHost : WebApplicationFactory<Program>
 {
-    private readonly IReadOnlyDictionary<string, string?> _settings;
+    private readonly Dictionary<string, string?> _settings;
 
-    public ApiHost(string connectionString, IReadOnlyDictionary<string, string?>? settings = null)
+    public ApiHost(TestDatabase database, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        _settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
-        {
-            ["ConnectionStrings:dispatch"] = connectionString,
-        };
+        _settings = database.HostSettings();
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            _settings[key] = value;
         UseKestrel(0);
     }
 

@@ -1,14 +1,39 @@
+using Dispatch.Grains.Storage;
+using Dispatch.Grains.Storage.Encryption;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace Dispatch.Tests.Infrastructure;
 
-/// <summary>A fresh, empty database for one test class (use as <c>IClassFixture&lt;TestDatabase&gt;</c>), dropped afterwards.</summary>
+/// <summary>
+/// A fresh, empty database, dropped afterwards: per test when a test class derives from it, per class
+/// when used as <c>IClassFixture&lt;TestDatabase&gt;</c>.
+/// </summary>
 public class TestDatabase : IAsyncLifetime
 {
     public string Name { get; } = "t_" + Guid.NewGuid().ToString("N")[..16];
     public string ConnectionString { get; private set; } = "";
+    public KeyRing Keys { get; protected set; } = KeyRing.Generate("test-a");
 
     public NpgsqlDataSource CreateDataSource() => NpgsqlDataSource.Create(ConnectionString);
+
+    /// <summary>The database with every migration applied, seen through its owner, app and engine roles.</summary>
+    public async Task<DispatchDatabase> MigratedAsync()
+    {
+        var database = new DispatchDatabase(ConnectionString);
+        await new Migrator(database.Owner, Migration.Embedded, NullLogger<Migrator>.Instance).MigrateAsync();
+        return database;
+    }
+
+    public DispatchStore StoreFor(DispatchDatabase database) => new(database, new FieldCipher(Keys));
+
+    /// <summary>Settings that give a host this database and key ring.</summary>
+    public Dictionary<string, string?> HostSettings() => new()
+    {
+        ["ConnectionStrings:dispatch"] = ConnectionString,
+        ["Dispatch:Encryption:ActiveKeyId"] = Keys.ActiveKeyId,
+        [$"Dispatch:Encryption:Keys:{Keys.ActiveKeyId}"] = Keys.ToFile().Keys[Keys.ActiveKeyId],
+    };
 
     public async Task InitializeAsync() => ConnectionString = await PostgresServer.CreateDatabaseAsync(Name);
 

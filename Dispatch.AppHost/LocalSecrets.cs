@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 
+using Dispatch.Grains.Storage.Encryption;
+
 namespace Dispatch.AppHost;
 
 /// <summary>The embedded default's bootstrap admin: generated once, kept (0600) in the data folder, printed at each start.</summary>
@@ -25,4 +27,20 @@ internal sealed record DemoLogin(string AgencyName, string Email, string Passwor
         new("Dispatch__Bootstrap__AdminEmail", Email),
         new("Dispatch__Bootstrap__AdminPassword", Password),
     ];
+}
+
+/// <summary>The embedded default's encryption key ring: generated once into the data folder (0600), never committed.</summary>
+internal static class LocalKeyFile
+{
+    public static string Ensure(string dataDir)
+    {
+        var path = Path.Combine(dataDir, "encryption-keys.json");
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(dataDir);
+            File.WriteAllText(path, JsonSerializer.Serialize(KeyRing.Generate().ToFile(), JsonSerializerOptions.Web));
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        return path;
+    }
 }

@@ -1,0 +1,85 @@
+using Dispatch.Grains.Storage;
+using Dispatch.Grains.Storage.Encryption;
+
+namespace Dispatch.Grains.Incidents;
+
+/// <summary>Loads and saves incident state within an agency's scope; a stale save is a conflict.</summary>
+public static class IncidentStore
+{
+    private const string Columns = """
+        id, agency_id, priority, status, incident_type, title, description, address, version,
+        created_at, acknowledged_at, resolved_at, closed_at
+        """;
+
+    private const string Insert = """
+        insert into incidents (id, agency_id, priority, status, incident_type, title, description, address,
+                               created_by_user_id, created_by_api_key_id, created_at, updated_at)
+        values (@Id, @AgencyId, @Priority, 'open', @IncidentType, @Title, @Description, @Address,
+                @UserId, @ApiKeyId, @Now, @Now)
+        """;
+
+    private const string SelectById = $"select {Columns} from incidents where id = @Id";
+
+    private const string Update = """
+        update incidents
+        set priority = @Priority, status = @Status, description = @Description,
+            acknowledged_at = @AcknowledgedAt, resolved_at = @ResolvedAt, closed_at = @ClosedAt,
+            version = version + 1, updated_at = now()
+        where id = @Id and version = @Version
+        """;
+
+    public static async Task<IncidentState> CreateAsync(AgencyScope scope, NewIncident incident, DateTimeOffset now)
+    {
+        if (!IncidentPriority.IsValid(incident.Priority))
+            throw new ArgumentException($"Unknown priority '{incident.Priority}'.", nameof(incident));
+        var state = new IncidentState(Guid.CreateVersion7(), scope.Context.AgencyId, incident.Priority, IncidentStatus.Open,
+            incident.IncidentType, incident.Title, incident.Description, incident.Address, 1, now, null, null, null);
+        await scope.ExecuteAsync(Insert, new
+        {
+            state.Id,
+            state.AgencyId,
+            state.Priority,
+            state.IncidentType,
+            state.Title,
+            state.Description,
+            Address = scope.Cipher.EncryptText(state.Address, EncryptedColumns.IncidentAddress.Context),
+            scope.Context.UserId,
+            scope.Context.ApiKeyId,
+            Now = now,
+        });
+        await scope.AuditAsync("incident.created", "incident", state.Id, null, state);
+        return state;
+    }
+
+    public static async Task<IncidentState?> GetAsync(StoreScope scope, Guid id)
+    {
+        var row = await scope.QuerySingleOrDefaultAsync<IncidentRow>(SelectById, new { Id = id });
+        return row?.ToState(scope.Cipher);
+    }
+
+    /// <summary>Saves <paramref name="after"/> if the row is still at the version it was read at.</summary>
+    public static async Task<IncidentState> SaveAsync(AgencyScope scope, IncidentState before, IncidentState after)
+    {
+        if (before.Id != after.Id || before.Version != after.Version)
+            throw new ArgumentException("after must be a transition of before.", nameof(after));
+        if (before == after) return before;
+        var changed = await scope.ExecuteAsync(Update, after);
+        if (changed == 0) throw new ConcurrencyConflictException("incident", after.Id, after.Version);
+        var saved = after with { Version = after.Version + 1 };
+        await scope.AuditAsync("incident.updated", "incident", after.Id, before, saved);
+        return saved;
+    }
+
+    private sealed record IncidentRow(
+        Guid Id, Guid AgencyId, string Priority, string Status, string? IncidentType, string Title, string Description,
+        byte[]? Address, int Version, DateTime CreatedAt, DateTime? AcknowledgedAt, DateTime? ResolvedAt, DateTime? ClosedAt)
+    {
+        public IncidentState ToState(FieldCipher cipher) => new(Id, AgencyId, Priority, Status, IncidentType, Title, Description,
+            cipher.DecryptText(Address, EncryptedColumns.IncidentAddress.Context), Version,
+            Utc(CreatedAt), Utc(AcknowledgedAt), Utc(ResolvedAt), Utc(ClosedAt));
+    }
+
+    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+
+    private static DateTimeOffset? Utc(DateTime? value) => value is null ? null : Utc(value.Value);
+}

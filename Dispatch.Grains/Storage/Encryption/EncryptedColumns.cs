@@ -1,0 +1,34 @@
+namespace Dispatch.Grains.Storage.Encryption;
+
+public enum EncryptedKind
+{
+    /// <summary>A starred text column, stored as bytea ciphertext.</summary>
+    Text,
+
+    /// <summary>A "(jsonb, encrypted)" column, stored as a jsonb envelope.</summary>
+    Json,
+}
+
+public sealed record EncryptedColumn(string Table, string Column, EncryptedKind Kind)
+{
+    /// <summary>The associated data every ciphertext of this column is bound to.</summary>
+    public string Context => $"{Table}.{Column}";
+}
+
+/// <summary>Every column encrypted at rest: the spec's starred and "(jsonb, encrypted)" columns, and the callback secret.</summary>
+public static class EncryptedColumns
+{
+    public static readonly EncryptedColumn IncidentAddress = new("incidents", "address", EncryptedKind.Text);
+    public static readonly EncryptedColumn CfsRawXml = new("cfs_incidents", "raw_xml", EncryptedKind.Text);
+    public static readonly EncryptedColumn CommunicationContent = new("incident_communications", "content", EncryptedKind.Text);
+    public static readonly EncryptedColumn CallbackSecret = new("command_connections", "callback_secret", EncryptedKind.Text);
+    public static readonly EncryptedColumn PreferenceConfigOverride = new("user_transport_preferences", "config_override", EncryptedKind.Json);
+    public static readonly EncryptedColumn TransportPlatformConfig = new("transport_types", "platform_config", EncryptedKind.Json);
+    public static readonly EncryptedColumn ChannelConfig = new("transport_channels", "config", EncryptedKind.Json);
+
+    public static IReadOnlyList<EncryptedColumn> All { get; } =
+    [
+        IncidentAddress, CfsRawXml, CommunicationContent, CallbackSecret,
+        PreferenceConfigOverride, TransportPlatformConfig, ChannelConfig,
+    ];
+}

@@ -1,0 +1,111 @@
+using Dapper;
+using Dispatch.Grains.Storage.Encryption;
+using Npgsql;
+
+namespace Dispatch.Grains.Storage;
+
+/// <summary>Who is acting: the agency whose rows the transaction may touch, and the user or API key behind it.</summary>
+public sealed record AgencyContext(Guid AgencyId, Guid? UserId = null, Guid? ApiKeyId = null);
+
+/// <summary>One short transaction on one connection; disposing without <see cref="CommitAsync"/> rolls back.</summary>
+public abstract class StoreScope : IAsyncDisposable
+{
+    private protected StoreScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher)
+    {
+        Connection = connection;
+        Transaction = transaction;
+        Cipher = cipher;
+    }
+
+    public NpgsqlConnection Connection { get; }
+    public NpgsqlTransaction Transaction { get; }
+    public FieldCipher Cipher { get; }
+
+    public Task<IEnumerable<T>> QueryAsync<T>(string sql, object? parameters = null) =>
+        Connection.QueryAsync<T>(sql, parameters, Transaction);
+
+    public Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object? parameters = null) =>
+        Connection.QuerySingleOrDefaultAsync<T>(sql, parameters, Transaction);
+
+    public Task<T?> ExecuteScalarAsync<T>(string sql, object? parameters = null) =>
+        Connection.ExecuteScalarAsync<T>(sql, parameters, Transaction);
+
+    public Task<int> ExecuteAsync(string sql, object? parameters = null) =>
+        Connection.ExecuteAsync(sql, parameters, Transaction);
+
+    public Task CommitAsync(CancellationToken cancellationToken = default) => Transaction.CommitAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Transaction.DisposeAsync();
+        await Connection.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>A transaction as <c>dispatch_app</c> with the agency context set: row-level security decides what it sees.</summary>
+public sealed class AgencyScope : StoreScope
+{
+    internal AgencyScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, AgencyContext context)
+        : base(connection, transaction, cipher) => Context = context;
+
+    public AgencyContext Context { get; }
+
+    /// <summary>Appends an audit row for this agency, in this transaction, with secrets redacted.</summary>
+    public Task AuditAsync(string action, string entityType, Guid? entityId, object? before, object? after) =>
+        AuditLog.AppendAsync(this, Context.AgencyId, Context.UserId, Context.ApiKeyId, action, entityType, entityId, before, after);
+}
+
+/// <summary>A transaction as <c>dispatch_engine</c>: the Silo's view across agencies.</summary>
+public sealed class EngineScope : StoreScope
+{
+    internal EngineScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher)
+        : base(connection, transaction, cipher)
+    {
+    }
+
+    /// <summary>Appends an audit row on behalf of the system for <paramref name="agencyId"/>.</summary>
+    public Task AuditAsync(Guid agencyId, string action, string entityType, Guid? entityId, object? before, object? after) =>
+        AuditLog.AppendAsync(this, agencyId, null, null, action, entityType, entityId, before, after);
+}
+
+/// <summary>
+/// The only way the runtime reaches agency data (the spec's AgencyAwareRepository): a scope cannot be
+/// opened without an <see cref="AgencyContext"/>, and the database enforces the same context.
+/// </summary>
+public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher)
+{
+    public async Task<AgencyScope> BeginAsync(AgencyContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.AgencyId == Guid.Empty)
+            throw new ArgumentException("An agency context needs an agency.", nameof(context));
+        var connection = await database.App.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await connection.ExecuteAsync("select set_config('dispatch.agency_id', @AgencyId, true)",
+                new { AgencyId = context.AgencyId.ToString() }, transaction);
+            return new AgencyScope(connection, transaction, cipher, context);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task<EngineScope> BeginEngineAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = await database.Engine.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            return new EngineScope(connection, await connection.BeginTransactionAsync(cancellationToken), cipher);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}
