@@ -12,6 +12,8 @@ public sealed class DispatchDatabase : IAsyncDisposable
     public const string AppRole = "dispatch_app";
     public const string EngineRole = "dispatch_engine";
 
+    static DispatchDatabase() => Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true; // snake_case columns, PascalCase members
+
     public DispatchDatabase(string connectionString, Action<NpgsqlDataSourceBuilder>? configure = null)
     {
         Owner = Build(connectionString, null, configure);

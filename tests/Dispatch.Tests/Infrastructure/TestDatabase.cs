@@ -35,7 +35,7 @@ public class TestDatabase : IAsyncLifetime
         [$"Dispatch:Encryption:Keys:{Keys.ActiveKeyId}"] = Keys.ToFile().Keys[Keys.ActiveKeyId],
     };
 
-    public async Task InitializeAsync() => ConnectionString = await PostgresServer.CreateDatabaseAsync(Name);
+    public virtual async Task InitializeAsync() => ConnectionString = await PostgresServer.CreateDatabaseAsync(Name);
 
-    public Task DisposeAsync() => PostgresServer.DropDatabaseAsync(Name);
+    public virtual Task DisposeAsync() => PostgresServer.DropDatabaseAsync(Name);
 }
