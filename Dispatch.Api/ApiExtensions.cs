@@ -1,10 +1,14 @@
+using Dispatch.Api.Auth;
+using Dispatch.Api.Identity;
+
 namespace Dispatch.Api;
 
 public static class ApiExtensions
 {
     public static WebApplicationBuilder AddDispatchApi(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOpenApi("v1");
+        builder.AddDispatchAuth();
+        builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer<Http.SecuritySchemes>());
         return builder;
     }
 
@@ -12,9 +16,18 @@ public static class ApiExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json");
         if (app.Environment.IsDevelopment())
             app.UseSwaggerUI(options => options.SwaggerEndpoint("/openapi/v1.json", "Dispatch v1"));
+
+        app.MapAuthApi();
+        app.MapAgenciesApi();
+        app.MapUsersApi();
+        app.MapRolesApi();
+        app.MapApiKeysApi();
+        app.MapCommandConnectionsApi();
         return app;
     }
 }

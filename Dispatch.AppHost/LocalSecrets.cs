@@ -44,3 +44,19 @@ internal static class LocalKeyFile
         return path;
     }
 }
+
+/// <summary>The embedded default's access-token signing key: generated once into the data folder (0600), never committed.</summary>
+internal static class LocalSigningKey
+{
+    public static string Ensure(string dataDir)
+    {
+        var path = Path.Combine(dataDir, "jwt-signing-key");
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(dataDir);
+            File.WriteAllText(path, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        return path;
+    }
+}

@@ -38,13 +38,17 @@ internal sealed class Orchestrator(AppHostOptions options, TextWriter output)
         if (Environment.GetEnvironmentVariable("Dispatch__Encryption__KeyFile") is null &&
             Environment.GetEnvironmentVariable("Dispatch__Encryption__ActiveKeyId") is null)
             keyFile = LocalKeyFile.Ensure(options.DataDir);
+        var signingKeyFile = Environment.GetEnvironmentVariable("Dispatch__Auth__SigningKey") is null &&
+                             Environment.GetEnvironmentVariable("Dispatch__Auth__SigningKeyFile") is null
+            ? LocalSigningKey.Ensure(options.DataDir)
+            : null;
 
         var children = new List<SupervisedProcess>();
         var runs = new List<Task>();
         try
         {
             var siloUrl = options.SiloUrl ?? new Uri($"http://127.0.0.1:{LoopbackPort.Free()}");
-            var environment = ChildEnvironment(connectionString, login, keyFile);
+            var environment = ChildEnvironment(connectionString, login, keyFile, signingKeyFile);
             children.Add(new SupervisedProcess("silo", ProjectDll("Dispatch.Silo"), ["--urls", Origin(siloUrl)], environment, output));
             children.Add(new SupervisedProcess("api", ProjectDll("Dispatch.Api"), ["--urls", Origin(options.ApiUrl)], environment, output));
             runs.AddRange(children.Select(c => c.RunAsync(stopping)));
@@ -68,7 +72,7 @@ internal sealed class Orchestrator(AppHostOptions options, TextWriter output)
         return 0;
     }
 
-    private Dictionary<string, string> ChildEnvironment(string connectionString, DemoLogin? login, string? keyFile)
+    private Dictionary<string, string> ChildEnvironment(string connectionString, DemoLogin? login, string? keyFile, string? signingKeyFile)
     {
         var environment = new Dictionary<string, string>
         {
@@ -81,6 +85,8 @@ internal sealed class Orchestrator(AppHostOptions options, TextWriter output)
         };
         if (keyFile is not null)
             environment["Dispatch__Encryption__KeyFile"] = keyFile;
+        if (signingKeyFile is not null)
+            environment["Dispatch__Auth__SigningKeyFile"] = signingKeyFile;
         foreach (var (key, value) in login?.AsEnvironment() ?? [])
             environment[key] = value;
         return environment;

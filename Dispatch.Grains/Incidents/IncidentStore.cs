@@ -76,10 +76,6 @@ public static class IncidentStore
     {
         public IncidentState ToState(FieldCipher cipher) => new(Id, AgencyId, Priority, Status, IncidentType, Title, Description,
             cipher.DecryptText(Address, EncryptedColumns.IncidentAddress.Context), Version,
-            Utc(CreatedAt), Utc(AcknowledgedAt), Utc(ResolvedAt), Utc(ClosedAt));
+            Time.Utc(CreatedAt), Time.Utc(AcknowledgedAt), Time.Utc(ResolvedAt), Time.Utc(ClosedAt));
     }
-
-    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
-
-    private static DateTimeOffset? Utc(DateTime? value) => value is null ? null : Utc(value.Value);
 }

@@ -14,6 +14,7 @@ public class TestDatabase : IAsyncLifetime
     public string Name { get; } = "t_" + Guid.NewGuid().ToString("N")[..16];
     public string ConnectionString { get; private set; } = "";
     public KeyRing Keys { get; protected set; } = KeyRing.Generate("test-a");
+    public byte[] SigningKey { get; } = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
 
     public NpgsqlDataSource CreateDataSource() => NpgsqlDataSource.Create(ConnectionString);
 
@@ -33,6 +34,7 @@ public class TestDatabase : IAsyncLifetime
         ["ConnectionStrings:dispatch"] = ConnectionString,
         ["Dispatch:Encryption:ActiveKeyId"] = Keys.ActiveKeyId,
         [$"Dispatch:Encryption:Keys:{Keys.ActiveKeyId}"] = Keys.ToFile().Keys[Keys.ActiveKeyId],
+        ["Dispatch:Auth:SigningKey"] = Convert.ToBase64String(SigningKey),
     };
 
     public virtual async Task InitializeAsync() => ConnectionString = await PostgresServer.CreateDatabaseAsync(Name);

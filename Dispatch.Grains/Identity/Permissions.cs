@@ -1,0 +1,53 @@
+namespace Dispatch.Grains.Identity;
+
+public static class AgencyType
+{
+    public const string Psap = "psap";
+    public const string Company = "company";
+
+    public static bool IsValid(string? type) => type is Psap or Company;
+}
+
+/// <summary>The named permissions every endpoint checks; roles hold them, API keys hold them as scopes.</summary>
+public static class Permissions
+{
+    public const string AgenciesRead = "agencies.read";
+    public const string AgenciesManage = "agencies.manage";
+    public const string UsersRead = "users.read";
+    public const string UsersManage = "users.manage";
+    public const string RolesManage = "roles.manage";
+    public const string ApiKeysManage = "api-keys.manage";
+    public const string CommandConnectionsManage = "command-connections.manage";
+    public const string IncidentsRead = "incidents.read";
+    public const string IncidentsCreate = "incidents.create";
+    public const string IncidentsManage = "incidents.manage";
+    public const string IncidentsAck = "incidents.ack";
+    public const string CfsRead = "cfs.read";
+    public const string CfsManage = "cfs.manage";
+    public const string EscalationRulesRead = "escalation-rules.read";
+    public const string EscalationRulesManage = "escalation-rules.manage";
+    public const string TransportChannelsManage = "transport-channels.manage";
+    public const string NotificationRulesManage = "notification-rules.manage";
+    public const string PreferencesManageOwn = "preferences.manage-own";
+    public const string AuditRead = "audit.read";
+    public const string CommandAcksRead = "command.acks.read";
+
+    private static readonly string[] Shared = [AgenciesRead, AgenciesManage, UsersRead, UsersManage, RolesManage, ApiKeysManage, IncidentsRead, AuditRead];
+
+    private static readonly string[] PsapOnly =
+        [CommandConnectionsManage, IncidentsCreate, IncidentsManage, CfsRead, CfsManage, EscalationRulesRead, CommandAcksRead];
+
+    private static readonly string[] CompanyOnly =
+        [IncidentsAck, EscalationRulesRead, EscalationRulesManage, TransportChannelsManage, NotificationRulesManage, PreferencesManageOwn];
+
+    /// <summary>What a role of an agency of <paramref name="agencyType"/> may be given.</summary>
+    public static IReadOnlySet<string> AllowedFor(string agencyType) => agencyType switch
+    {
+        AgencyType.Psap => Shared.Concat(PsapOnly).ToHashSet(),
+        AgencyType.Company => Shared.Concat(CompanyOnly).ToHashSet(),
+        _ => new HashSet<string>(),
+    };
+
+    /// <summary>What a PSAP's command (CAD) system may do with its connection key.</summary>
+    public static IReadOnlyList<string> CommandSystem { get; } = [IncidentsCreate, IncidentsRead, CommandAcksRead];
+}
