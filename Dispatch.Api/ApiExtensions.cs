@@ -8,6 +8,7 @@ public static class ApiExtensions
     public static WebApplicationBuilder AddDispatchApi(this WebApplicationBuilder builder)
     {
         builder.AddDispatchAuth();
+        builder.Services.AddExceptionHandler<Http.BadRequestHandler>();
         builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer<Http.SecuritySchemes>());
         return builder;
     }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
 
 namespace Dispatch.Tests.Infrastructure;
 
@@ -16,9 +17,13 @@ public sealed class ApiHost : WebApplicationFactory<Program>
         UseKestrel(0);
     }
 
+    /// <summary>Every log line the host wrote, formatted, for tests that look for leaks.</summary>
+    public LogCapture Logs { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs).SetMinimumLevel(LogLevel.Debug));
         foreach (var (key, value) in _settings)
             builder.UseSetting(key, value);
     }
@@ -28,5 +33,31 @@ public sealed class ApiHost : WebApplicationFactory<Program>
     {
         StartServer();
         return CreateClient();
+    }
+}
+
+public sealed class LogCapture : ILoggerProvider
+{
+    private readonly List<string> _lines = [];
+
+    public IReadOnlyList<string> Lines { get { lock (_lines) return _lines.ToList(); } }
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(LogCapture capture, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var line = $"{logLevel} {category}: {formatter(state, exception)} {exception}";
+            lock (capture._lines) capture._lines.Add(line);
+        }
     }
 }

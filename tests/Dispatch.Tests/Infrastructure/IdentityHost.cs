@@ -1,0 +1,80 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Dispatch.Tests.Infrastructure;
+
+/// <summary>A fresh database and a real Api bootstrapped with a PSAP and its admin, plus helpers to act as its users.</summary>
+public class IdentityHost : TestDatabase
+{
+    public const string AdminEmail = "chief@metro911.example";
+    public const string AdminPassword = "correct horse battery staple";
+
+    private readonly Dictionary<string, string?> _extraSettings;
+    public ApiHost Api { get; private set; } = null!;
+    public HttpClient Anonymous { get; private set; } = null!;
+
+    public IdentityHost() : this(new Dictionary<string, string?>())
+    {
+    }
+
+    protected IdentityHost(Dictionary<string, string?> extraSettings) => _extraSettings = extraSettings;
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        var settings = new Dictionary<string, string?>(_extraSettings)
+        {
+            ["Dispatch:Bootstrap:AgencyName"] = "Metro 911",
+            ["Dispatch:Bootstrap:AdminEmail"] = AdminEmail,
+            ["Dispatch:Bootstrap:AdminPassword"] = AdminPassword,
+        };
+        Api = new ApiHost(this, settings);
+        Anonymous = Api.StartClient();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        Anonymous.Dispose();
+        await Api.DisposeAsync();
+        await base.DisposeAsync();
+    }
+
+    public Task<HttpResponseMessage> PostLoginAsync(string email, string password) =>
+        Anonymous.PostAsJsonAsync("/api/v1/auth/login", new { email, password });
+
+    public async Task<Tokens> LoginAsync(string email = AdminEmail, string password = AdminPassword)
+    {
+        using var response = await PostLoginAsync(email, password);
+        Assert.True(response.IsSuccessStatusCode, $"login as {email}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return (await response.Content.ReadFromJsonAsync<Tokens>())!;
+    }
+
+    public HttpClient As(string authorization)
+    {
+        var client = Api.CreateClient();
+        var space = authorization.IndexOf(' ');
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(authorization[..space], authorization[(space + 1)..]);
+        return client;
+    }
+
+    public async Task<HttpClient> AsAdminAsync() => As("Bearer " + (await LoginAsync()).AccessToken);
+
+    /// <summary>Onboards a company as the bootstrap PSAP admin; returns it and its admin's login.</summary>
+    public async Task<(Guid CompanyId, string Email, string Password)> OnboardCompanyAsync(string slug)
+    {
+        using var admin = await AsAdminAsync();
+        var email = $"admin@{slug}.example";
+        const string password = "a long company password";
+        using var response = await admin.PostAsJsonAsync("/api/v1/agencies", new
+        {
+            name = slug, slug, timezone = "America/Chicago",
+            admin = new { email, password, firstName = "Ada", lastName = "Admin" },
+        });
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (body.RootElement.GetProperty("agency").GetProperty("id").GetGuid(), email, password);
+    }
+}
+
+public sealed record Tokens(string AccessToken, string RefreshToken, int ExpiresIn, string TokenType);
