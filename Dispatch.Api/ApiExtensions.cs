@@ -9,7 +9,7 @@ public static class ApiExtensions
     {
         builder.AddDispatchAuth();
         builder.Services.AddExceptionHandler<Http.BadRequestHandler>();
-        builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer<Http.SecuritySchemes>());
+        builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer<Http.SecuritySchemes>().AddOperationTransformer<Http.SecuritySchemes>());
         return builder;
     }
 

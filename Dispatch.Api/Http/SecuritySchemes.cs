@@ -5,7 +5,7 @@ using Microsoft.OpenApi;
 namespace Dispatch.Api.Http;
 
 /// <summary>Declares the two ways in (Bearer JWT, ApiKey) and, per operation, that it needs one of them and which permission.</summary>
-public sealed class SecuritySchemes : IOpenApiDocumentTransformer
+public sealed class SecuritySchemes : IOpenApiDocumentTransformer, IOpenApiOperationTransformer
 {
     private const string Bearer = "Bearer";
 
@@ -27,29 +27,19 @@ public sealed class SecuritySchemes : IOpenApiDocumentTransformer
             Name = "Authorization",
             Description = "`ApiKey dsp_…`: an agency API key (its scopes are its permissions) or a command connection's key.",
         };
+        return Task.CompletedTask;
+    }
 
-        var permissions = context.DescriptionGroups
-            .SelectMany(g => g.Items)
-            .Select(d => (Path: "/" + d.RelativePath?.TrimEnd('/'), Method: d.HttpMethod,
-                Permission: d.ActionDescriptor.EndpointMetadata.OfType<RequiresPermission>().FirstOrDefault()?.Permission))
-            .Where(d => d.Permission is not null)
-            .ToList();
-        foreach (var (path, item) in document.Paths)
-        {
-            foreach (var (method, operation) in item.Operations ?? [])
-            {
-                var permission = permissions.FirstOrDefault(p =>
-                    string.Equals(p.Path, path.TrimEnd('/'), StringComparison.OrdinalIgnoreCase) &&
-                    string.Equals(p.Method, method.Method, StringComparison.OrdinalIgnoreCase)).Permission;
-                if (permission is null) continue;
-                operation.Security =
-                [
-                    new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Bearer, document)] = [] },
-                    new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyAuthenticationHandler.SchemeName, document)] = [] },
-                ];
-                operation.Description = $"Requires the `{permission}` permission (a role's, or an API key's scope).";
-            }
-        }
+    public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var permission = context.Description.ActionDescriptor.EndpointMetadata.OfType<RequiresPermission>().FirstOrDefault()?.Permission;
+        if (permission is null) return Task.CompletedTask;
+        operation.Security =
+        [
+            new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Bearer, context.Document)] = [] },
+            new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyAuthenticationHandler.SchemeName, context.Document)] = [] },
+        ];
+        operation.Description = $"Requires the `{permission}` permission (a role's, or an API key's scope).";
         return Task.CompletedTask;
     }
 }
