@@ -40,11 +40,27 @@ public sealed class LoginThrottle(IOptions<AuthOptions> options, TimeProvider ti
 
     private void Record(string key)
     {
+        if (_failures.Count > MaxTrackedKeys) Sweep();
         var queue = _failures.GetOrAdd(key, _ => new Queue<DateTimeOffset>());
         lock (queue)
         {
             Trim(queue);
             queue.Enqueue(time.GetUtcNow());
+        }
+    }
+
+    // Attacker-chosen emails must not grow memory without bound: forget keys whose failures have aged out.
+    private const int MaxTrackedKeys = 100_000;
+
+    private void Sweep()
+    {
+        foreach (var (key, queue) in _failures)
+        {
+            lock (queue)
+            {
+                Trim(queue);
+                if (queue.Count == 0) _failures.TryRemove(key, out _);
+            }
         }
     }
 
