@@ -46,7 +46,7 @@ public static class AgenciesApi
         NewCompanyRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
     {
         if (caller.AgencyType() != AgencyType.Psap)
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "Only a PSAP onboards companies.");
+            return Problems.Forbidden("Only a PSAP onboards companies.");
         if (request.Validate() is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
         try
@@ -57,7 +57,7 @@ public static class AgenciesApi
         }
         catch (DuplicateException e)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: e.Message);
+            return Problems.Conflict(e.Message);
         }
     }
 
@@ -75,7 +75,7 @@ public static class AgenciesApi
         }
         catch (UnauthorizedAccessException e)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: e.Message);
+            return Problems.Forbidden(e.Message);
         }
     }
 
@@ -91,7 +91,7 @@ public static class AgenciesApi
         }
         catch (UnauthorizedAccessException e)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: e.Message);
+            return Problems.Forbidden(e.Message);
         }
     }
 }

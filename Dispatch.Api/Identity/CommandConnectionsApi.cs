@@ -59,7 +59,7 @@ public static class CommandConnectionsApi
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
         if (await CommandConnections.GetAsync(scope, id) is not { } existing) return TypedResults.NotFound();
         if (request.AckMode == AckMode.Callback && request.PublicUrl is null && existing.PublicUrl is null)
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["publicUrl"] = ["publicUrl is required for callbacks."] });
+            return Problems.Field("publicUrl", "publicUrl is required for callbacks.");
         var connection = await CommandConnections.UpdateAsync(scope, id, request.Name?.Trim(), request.AckMode, request.PublicUrl, time.GetUtcNow());
         await scope.CommitAsync();
         return TypedResults.Ok(connection!);

@@ -49,7 +49,7 @@ public static class RolesApi
         }
         catch (DuplicateException e)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: e.Message);
+            return Problems.Conflict(e.Message);
         }
     }
 
@@ -71,7 +71,7 @@ public static class RolesApi
         {
             case null: return TypedResults.NotFound();
             case false:
-                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: "Users still hold this role.");
+                return Problems.Conflict("Users still hold this role.");
             default:
                 await scope.CommitAsync();
                 return TypedResults.NoContent();

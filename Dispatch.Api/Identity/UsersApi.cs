@@ -53,11 +53,11 @@ public static class UsersApi
         }
         catch (UnknownReferenceException e)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [e.Field] = [e.Message] });
+            return Problems.Field(e.Field, e.Message);
         }
         catch (DuplicateException e)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: e.Message);
+            return Problems.Conflict(e.Message);
         }
     }
 
@@ -76,7 +76,7 @@ public static class UsersApi
         }
         catch (UnknownReferenceException e)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [e.Field] = [e.Message] });
+            return Problems.Field(e.Field, e.Message);
         }
     }
 
