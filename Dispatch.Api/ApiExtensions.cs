@@ -1,5 +1,6 @@
 using Dispatch.Api.Auth;
 using Dispatch.Api.Identity;
+using Dispatch.Api.Incidents;
 
 namespace Dispatch.Api;
 
@@ -29,6 +30,7 @@ public static class ApiExtensions
         app.MapRolesApi();
         app.MapApiKeysApi();
         app.MapCommandConnectionsApi();
+        app.MapIncidentsApi();
         return app;
     }
 }

@@ -1,10 +1,31 @@
+using Dispatch.Grains.Notifications;
+using Dispatch.Grains.Routing;
+using Dispatch.Grains.Transports;
+using Dispatch.Grains.Transports.Email;
+using Dispatch.Grains.Transports.Webhook;
+using Dispatch.Silo.Deliveries;
+
 namespace Dispatch.Silo;
 
 public static class SiloExtensions
 {
-    /// <summary>
-    /// The Silo's work loops (deliveries, escalations, callbacks, CFS inbox), each a BackgroundService
-    /// that claims due rows with FOR UPDATE SKIP LOCKED. None is registered yet: the skeleton only hosts.
-    /// </summary>
-    public static IServiceCollection AddSiloWorkLoops(this IServiceCollection services) => services;
+    /// <summary>The Silo's work loops, each a BackgroundService that claims due rows with FOR UPDATE SKIP LOCKED.</summary>
+    public static IServiceCollection AddSiloWorkLoops(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => new DatabaseSignals(
+            sp.GetRequiredService<Dispatch.Grains.Storage.DispatchDatabase>(), sp.GetRequiredService<ILogger<DatabaseSignals>>())
+        {
+            Channels = [Assignments.DeliveryChannel],
+        });
+        services.AddHostedService(sp => sp.GetRequiredService<DatabaseSignals>());
+
+        services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.Section);
+        services.AddOptions<DeliveryWorkerOptions>().BindConfiguration(DeliveryOptions.Section);
+        services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section);
+        services.AddSingleton<ITransport, EmailTransport>();
+        services.AddHttpClient<WebhookTransport>();
+        services.AddSingleton<ITransport>(sp => sp.GetRequiredService<WebhookTransport>());
+        services.AddHostedService<DeliveryWorker>();
+        return services;
+    }
 }

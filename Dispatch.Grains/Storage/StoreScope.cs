@@ -51,6 +51,24 @@ public sealed class AgencyScope : StoreScope
 
     public AgencyContext Context { get; }
 
+    /// <summary>
+    /// Reads what <paramref name="agencyId"/> may see, inside this transaction, then returns to the caller's own view.
+    /// Only for a PSAP routing an incident to a company it is linked with: row-level security stays in force,
+    /// scoped to one agency at a time.
+    /// </summary>
+    internal async Task<T> ReadAsAgencyAsync<T>(Guid agencyId, Func<Task<T>> read)
+    {
+        await ExecuteAsync("select set_config('dispatch.agency_id', @Id, true)", new { Id = agencyId.ToString() });
+        try
+        {
+            return await read();
+        }
+        finally
+        {
+            await ExecuteAsync("select set_config('dispatch.agency_id', @Id, true)", new { Id = Context.AgencyId.ToString() });
+        }
+    }
+
     /// <summary>Appends an audit row for this agency, in this transaction, with secrets redacted.</summary>
     public Task AuditAsync(string action, string entityType, Guid? entityId, object? before, object? after) =>
         AuditLog.AppendAsync(this, Context.AgencyId, Context.UserId, Context.ApiKeyId, action, entityType, entityId, before, after);

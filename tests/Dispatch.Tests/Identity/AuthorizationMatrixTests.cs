@@ -43,6 +43,7 @@ public sealed class AuthorizationWorld : IdentityHost
         var expired = await PostAsync(admin, "/api/v1/api-keys", new { name = "stale", scopes = Permissions.AllowedFor(AgencyType.Psap) });
         var unscoped = await PostAsync(admin, "/api/v1/api-keys", new { name = "audit only", scopes = new[] { Permissions.AuditRead } });
         var connection = await PostAsync(admin, "/api/v1/command-connections", new { name = "CAD", ackMode = "poll" });
+        var incident = await PostAsync(admin, "/api/v1/incidents", new { priority = "critical", title = "Tanker rollover", agencyIds = Array.Empty<Guid>() });
         await admin.DeleteAsync($"/api/v1/api-keys/{revoked["apiKey"]!["id"]}");
         await using (var c = new NpgsqlConnection(ConnectionString))
         {
@@ -69,8 +70,9 @@ public sealed class AuthorizationWorld : IdentityHost
         ResourceOfA["roles"] = role["id"]!.GetValue<Guid>();
         ResourceOfA["api-keys"] = key["apiKey"]!["id"]!.GetValue<Guid>();
         ResourceOfA["command-connections"] = connection["connection"]!["id"]!.GetValue<Guid>();
+        ResourceOfA["incidents"] = incident["incident"]!["id"]!.GetValue<Guid>();
         SecretsOfA.AddRange([AdminEmail, "observer@metro911.example", "Metro 911", "Observer", key["apiKey"]!["keyPrefix"]!.GetValue<string>(),
-            connection["connection"]!["apiKeyPrefix"]!.GetValue<string>(), agencyA.ToString()]);
+            connection["connection"]!["apiKeyPrefix"]!.GetValue<string>(), agencyA.ToString(), "Tanker rollover"]);
     }
 
     private static async Task<JsonObject> PostAsync(HttpClient client, string path, object body)

@@ -1,0 +1,80 @@
+using Dispatch.Grains.Storage;
+
+namespace Dispatch.Grains.Incidents;
+
+public sealed record IncidentSummary(Guid Id, Guid AgencyId, string Priority, string Status, string? IncidentType, string Title,
+    DateTimeOffset CreatedAt, int Companies, int CompaniesAcknowledged);
+
+public sealed record DeliveryView(Guid Id, Guid TransportChannelId, string TransportTypeSlug, int Sequence, string SendStatus, int AttemptCount,
+    string? ExternalMessageId, string? LastError, DateTimeOffset? NextAttemptAt, DateTimeOffset? SentAt);
+
+public sealed record NotificationView(Guid Id, Guid NotifiedUserId, string AckStatus, string? AckSource, DateTimeOffset? AckedAt,
+    DateTimeOffset? EscalationDueAt, DateTimeOffset CreatedAt, IReadOnlyList<DeliveryView> Deliveries);
+
+public sealed record CompanyView(Guid AgencyId, string Name, bool Acknowledged, DateTimeOffset? AckedAt, bool NoRecipients,
+    IReadOnlyList<NotificationView> Notifications);
+
+public sealed record IncidentDetail(IncidentState Incident, IReadOnlyList<CompanyView> Companies);
+
+public sealed record IncidentFilter(string? Status, string? Priority, Guid? CompanyId, DateTimeOffset? From, DateTimeOffset? To);
+
+/// <summary>What an agency sees of incidents: a PSAP everything under its own, a company its own part of those assigned to it.</summary>
+public static class IncidentViews
+{
+    private const string Where = """
+        where (@Status is null or i.status = @Status) and (@Priority is null or i.priority = @Priority)
+          and (@CompanyId::uuid is null or exists (select 1 from incident_agencies f where f.incident_id = i.id and f.agent_agency_id = @CompanyId))
+          and (@From::timestamptz is null or i.created_at >= @From) and (@To::timestamptz is null or i.created_at < @To)
+        """;
+
+    public static async Task<(IReadOnlyList<IncidentSummary> Items, long Total)> ListAsync(AgencyScope scope, IncidentFilter filter, int offset, int limit)
+    {
+        var items = await scope.QueryAsync<SummaryRow>($"""
+            select i.id, i.agency_id, i.priority, i.status, i.incident_type, i.title, i.created_at,
+                   (select count(*) from incident_agencies a where a.incident_id = i.id)::int as companies,
+                   (select count(*) from incident_agencies a where a.incident_id = i.id and a.acked_at is not null)::int as companies_acknowledged
+            from incidents i {Where}
+            order by i.created_at desc, i.id offset @offset limit @limit
+            """, new { filter.Status, filter.Priority, filter.CompanyId, filter.From, filter.To, offset, limit });
+        var total = await scope.ExecuteScalarAsync<long>($"select count(*) from incidents i {Where}",
+            new { filter.Status, filter.Priority, filter.CompanyId, filter.From, filter.To });
+        return (items.Select(r => new IncidentSummary(r.Id, r.AgencyId, r.Priority, r.Status, r.IncidentType, r.Title, Time.Utc(r.CreatedAt),
+            r.Companies, r.CompaniesAcknowledged)).ToList(), total);
+    }
+
+    public static async Task<IncidentDetail?> GetAsync(AgencyScope scope, Guid id)
+    {
+        if (await IncidentStore.GetAsync(scope, id) is not { } incident) return null;
+        var companies = await scope.QueryAsync<CompanyRow>("""
+            select a.agent_agency_id as agency_id, coalesce(g.name, '') as name, a.acked_at, a.no_recipients
+            from incident_agencies a left join agencies g on g.id = a.agent_agency_id
+            where a.incident_id = @id order by a.created_at
+            """, new { id });
+        var notifications = (await scope.QueryAsync<NotificationRow>("""
+            select id, agency_id, notified_user_id, ack_status, ack_source, acked_at, escalation_due_at, created_at
+            from notifications where incident_id = @id order by created_at
+            """, new { id })).ToList();
+        var deliveries = (await scope.QueryAsync<DeliveryRow>("""
+            select id, notification_id, transport_channel_id, transport_type_slug, sequence, send_status, attempt_count, external_message_id,
+                   last_error, next_attempt_at, sent_at
+            from notification_deliveries where incident_id = @id order by sequence
+            """, new { id })).ToLookup(d => d.NotificationId);
+        return new IncidentDetail(incident, companies.Select(c => new CompanyView(c.AgencyId, c.Name, c.AckedAt is not null, Time.Utc(c.AckedAt),
+            c.NoRecipients,
+            notifications.Where(n => n.AgencyId == c.AgencyId).Select(n => new NotificationView(n.Id, n.NotifiedUserId, n.AckStatus, n.AckSource,
+                Time.Utc(n.AckedAt), Time.Utc(n.EscalationDueAt), Time.Utc(n.CreatedAt),
+                deliveries[n.Id].Select(d => new DeliveryView(d.Id, d.TransportChannelId, d.TransportTypeSlug, d.Sequence, d.SendStatus, d.AttemptCount,
+                    d.ExternalMessageId, d.LastError, Time.Utc(d.NextAttemptAt), Time.Utc(d.SentAt))).ToList())).ToList())).ToList());
+    }
+
+    private sealed record SummaryRow(Guid Id, Guid AgencyId, string Priority, string Status, string? IncidentType, string Title, DateTime CreatedAt,
+        int Companies, int CompaniesAcknowledged);
+
+    private sealed record CompanyRow(Guid AgencyId, string Name, DateTime? AckedAt, bool NoRecipients);
+
+    private sealed record NotificationRow(Guid Id, Guid AgencyId, Guid NotifiedUserId, string AckStatus, string? AckSource, DateTime? AckedAt,
+        DateTime? EscalationDueAt, DateTime CreatedAt);
+
+    private sealed record DeliveryRow(Guid Id, Guid NotificationId, Guid TransportChannelId, string TransportTypeSlug, int Sequence, string SendStatus,
+        int AttemptCount, string? ExternalMessageId, string? LastError, DateTime? NextAttemptAt, DateTime? SentAt);
+}

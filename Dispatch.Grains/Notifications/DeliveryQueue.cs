@@ -1,0 +1,153 @@
+using System.Text.Json.Nodes;
+using Dispatch.Grains.Routing;
+using Dispatch.Grains.Storage;
+using Dispatch.Grains.Storage.Encryption;
+using Dispatch.Grains.Transports;
+
+namespace Dispatch.Grains.Notifications;
+
+/// <summary>How hard the engine tries before a delivery is dead-lettered.</summary>
+public sealed class DeliveryOptions
+{
+    public const string Section = "Dispatch:Delivery";
+
+    public int MaxAttempts { get; set; } = 8;
+    public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a claim lasts: a delivery claimed by a process that died is claimed again after this.</summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(60);
+
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>Exponential backoff with ±20% jitter after <paramref name="attempt"/> failed attempts.</summary>
+    public TimeSpan RetryDelay(int attempt, double jitter01)
+    {
+        var exponential = FirstRetryDelay.TotalMilliseconds * Math.Pow(2, Math.Max(0, attempt - 1));
+        var capped = Math.Min(exponential, MaxRetryDelay.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(capped * (0.8 + 0.4 * jitter01));
+    }
+}
+
+/// <summary>A claimed delivery with everything needed to send it.</summary>
+public sealed record ClaimedDelivery(OutboundMessage Message, string TransportSlug, Guid AgencyId, Guid PsapAgencyId, Guid UserId, string? TraceParent);
+
+/// <summary>
+/// The delivery queue in PostgreSQL: due rows are claimed with FOR UPDATE SKIP LOCKED and a lease, sent outside
+/// any transaction, and their outcome recorded in a second short transaction. A process that dies between the two
+/// leaves the claim to expire, and the delivery is sent again (at least once; the idempotency key lets the far side
+/// recognise the repeat).
+/// </summary>
+public static class DeliveryQueue
+{
+    private const string Claim = """
+        with due as (
+            select id from notification_deliveries
+            where (send_status = 'queued' and next_attempt_at <= @now) or (send_status = 'sending' and claimed_until <= @now)
+            order by next_attempt_at
+            for update skip locked
+            limit @batch)
+        update notification_deliveries d
+        set send_status = 'sending', attempt_count = d.attempt_count + 1, claimed_until = @leaseUntil, updated_at = @now
+        from due where d.id = due.id
+        returning d.id
+        """;
+
+    private const string Load = """
+        select d.id, d.idempotency_key, d.attempt_count, d.transport_type_slug, d.agency_id, d.trace_parent,
+               n.id as notification_id, n.notified_user_id as user_id,
+               i.id as incident_id, i.agency_id as psap_agency_id, i.priority, i.title, i.description, i.address,
+               u.email, trim(u.first_name || ' ' || u.last_name) as user_name,
+               c.config::text as channel_config, p.config_override::text as override
+        from notification_deliveries d
+        join notifications n on n.id = d.notification_id
+        join incidents i on i.id = d.incident_id
+        join users u on u.id = n.notified_user_id
+        join transport_channels c on c.id = d.transport_channel_id
+        left join user_transport_preferences p on p.id = d.preference_id
+        where d.id = any(@ids)
+        """;
+
+    public static async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(EngineScope scope, DateTimeOffset now, DeliveryOptions options,
+        Func<Guid, Uri?> ackUrl)
+    {
+        var ids = (await scope.QueryAsync<Guid>(Claim, new { now, leaseUntil = now + options.ClaimLease, batch = options.BatchSize })).ToArray();
+        if (ids.Length == 0) return [];
+        var rows = await scope.QueryAsync<Row>(Load, new { ids });
+        return rows.Select(r => new ClaimedDelivery(
+            new OutboundMessage(r.Id, r.IdempotencyKey, r.AttemptCount, r.IncidentId, r.NotificationId, r.Priority, r.Title, r.Description,
+                scope.Cipher.DecryptText(r.Address, EncryptedColumns.IncidentAddress.Context),
+                string.IsNullOrWhiteSpace(r.UserName) ? r.Email : r.UserName, r.Email,
+                JsonNode.Parse(scope.Cipher.DecryptJson(r.ChannelConfig, EncryptedColumns.ChannelConfig.Context)!)!.AsObject(),
+                r.Override is null ? null : JsonNode.Parse(scope.Cipher.DecryptJson(r.Override, EncryptedColumns.PreferenceConfigOverride.Context)!)!.AsObject(),
+                ackUrl(r.NotificationId)),
+            r.TransportTypeSlug, r.AgencyId, r.PsapAgencyId, r.UserId, r.TraceParent)).ToList();
+    }
+
+    /// <summary>Records a send's outcome: sent, retried later, failed for good, or dead-lettered; a failed link of a failover chain hands over to the next.</summary>
+    public static async Task<string> CompleteAsync(EngineScope scope, ClaimedDelivery delivery, SendResult result, DateTimeOffset now,
+        DeliveryOptions options, double jitter01)
+    {
+        var m = delivery.Message;
+        var status = result.Outcome switch
+        {
+            SendOutcome.Sent => "sent",
+            SendOutcome.Transient when m.Attempt < options.MaxAttempts => "queued",
+            SendOutcome.Transient => "dead_lettered",
+            _ => "failed",
+        };
+        var updated = await scope.ExecuteAsync("""
+            update notification_deliveries
+            set send_status = @status, external_message_id = coalesce(@ExternalMessageId, external_message_id), last_error = @Error,
+                next_attempt_at = @next, sent_at = case when @status = 'sent' then @now else sent_at end, claimed_until = null,
+                version = version + 1, updated_at = @now
+            where id = @id and send_status = 'sending' and attempt_count = @Attempt
+            """, new
+        {
+            status, result.ExternalMessageId, result.Error, next = status == "queued" ? now + options.RetryDelay(m.Attempt, jitter01) : (DateTimeOffset?)null,
+            now, id = m.DeliveryId, m.Attempt,
+        });
+        if (updated == 0) return "superseded"; // our claim expired and another attempt took over
+
+        await Communications.AppendAsync(scope, new CommunicationEntry(m.IncidentId, delivery.AgencyId,
+            status == "sent" ? "notification" : "delivery_failure", "outbound",
+            status == "sent" ? EmailContent(m) : $"Attempt {m.Attempt} failed: {result.Error}",
+            new { delivery_id = m.DeliveryId, attempt = m.Attempt, outcome = status, error = result.Error, external_message_id = result.ExternalMessageId },
+            m.NotificationId, m.DeliveryId, delivery.TransportSlug, ReceiverType: "user", ReceiverAgencyId: delivery.AgencyId, ReceiverUserId: delivery.UserId));
+
+        if (status is "failed" or "dead_lettered")
+        {
+            var next = await scope.ExecuteAsync("""
+                update notification_deliveries set send_status = 'queued', next_attempt_at = @now, updated_at = @now
+                where id = (select id from notification_deliveries
+                            where notification_id = @NotificationId and send_status = 'waiting' order by sequence limit 1)
+                """, new { now, m.NotificationId });
+            var stillTrying = await scope.ExecuteScalarAsync<bool>("""
+                select exists (select 1 from notification_deliveries where notification_id = @NotificationId
+                               and send_status in ('queued', 'sending', 'waiting', 'sent'))
+                """, new { m.NotificationId });
+            if (!stillTrying)
+                await Communications.AppendAsync(scope, new CommunicationEntry(m.IncidentId, delivery.PsapAgencyId, "psap_alert", "internal",
+                    $"{m.RecipientName} at company {delivery.AgencyId} could not be reached: every channel failed ({result.Error}).",
+                    new { notification_id = m.NotificationId, company_id = delivery.AgencyId, last_outcome = status },
+                    m.NotificationId, ReceiverType: "agency", ReceiverAgencyId: delivery.PsapAgencyId));
+            if (next > 0) await scope.ExecuteAsync("select pg_notify(@channel, '')", new { channel = Assignments.DeliveryChannel });
+        }
+        return status;
+    }
+
+    /// <summary>When the next queued delivery falls due, or a claim expires; null when nothing is pending.</summary>
+    public static Task<DateTime?> NextDueAsync(EngineScope scope) => scope.ExecuteScalarAsync<DateTime?>("""
+        select least((select min(next_attempt_at) from notification_deliveries where send_status = 'queued'),
+                     (select min(claimed_until) from notification_deliveries where send_status = 'sending'))
+        """);
+
+    public static Task<long> QueueDepthAsync(EngineScope scope) =>
+        scope.ExecuteScalarAsync<long>("select count(*) from notification_deliveries where send_status in ('queued', 'sending')")!;
+
+    private static string EmailContent(OutboundMessage m) => $"[{m.Priority}] {m.Title} to {m.RecipientEmail}: {m.Description}";
+
+    private sealed record Row(Guid Id, Guid IdempotencyKey, int AttemptCount, string TransportTypeSlug, Guid AgencyId, string? TraceParent,
+        Guid NotificationId, Guid UserId, Guid IncidentId, Guid PsapAgencyId, string Priority, string Title, string Description, byte[]? Address,
+        string Email, string UserName, string ChannelConfig, string? Override);
+}

@@ -1,0 +1,148 @@
+using System.Text.Json;
+using Dapper;
+using Dispatch.Grains.Incidents;
+using Dispatch.Grains.Storage;
+using Dispatch.Grains.Storage.Encryption;
+
+namespace Dispatch.Grains.Routing;
+
+public sealed record AssignmentResult(Guid CompanyId, int Notifications, int Deliveries, bool NoRecipients);
+
+/// <summary>A company that is not one the PSAP works with (unknown, not linked, inactive, or not a company).</summary>
+public sealed class NotAssignableException(Guid companyId) : Exception($"Agency {companyId} is not an active company this PSAP works with.")
+{
+    public Guid CompanyId { get; } = companyId;
+}
+
+/// <summary>
+/// Assigns a company to an incident and routes it, inside the PSAP's transaction: the notifications and
+/// deliveries exist exactly when the assignment commits, and the delivery engine is woken by the commit.
+/// </summary>
+public static class Assignments
+{
+    public const string DeliveryChannel = "dispatch_deliveries";
+
+    private const string Assignable = """
+        select exists (
+            select 1 from agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
+            where a.id = @companyId and a.agency_type = 'company' and a.is_active)
+        """;
+
+    private const string SelectZone = "select timezone from agencies where id = @companyId";
+    private const string SelectChannels = """
+        select c.id, t.slug as transport_slug from transport_channels c join transport_types t on t.id = c.transport_type_id
+        where c.agency_id = @companyId and c.is_active
+        """;
+    private const string SelectRules = """
+        select transport_channel_id as channel_id, priority_filter, type_filter, time_start, time_end
+        from notification_rules where agency_id = @companyId and is_active
+        """;
+    // Who receives: the company's active users whose role may acknowledge.
+    private const string SelectRecipients = """
+        select u.id from users u join roles r on r.id = u.role_id
+        where u.agency_id = @companyId and u.is_active and r.permissions ? 'incidents.ack'
+        order by u.email
+        """;
+    private const string SelectPreferences = """
+        select p.id, p.user_id, p.transport_channel_id as channel_id, p.priority_order, p.delivery_mode
+        from user_transport_preferences p join users u on u.id = p.user_id where u.agency_id = @companyId
+        """;
+
+    public static async Task<AssignmentResult?> AssignAsync(AgencyScope scope, IncidentState incident, Guid companyId, DateTimeOffset now,
+        string? traceParent)
+    {
+        if (!await scope.ExecuteScalarAsync<bool>(Assignable, new { companyId })) throw new NotAssignableException(companyId);
+        var inserted = await scope.ExecuteAsync("""
+            insert into incident_agencies (incident_id, agent_agency_id, created_at, updated_at) values (@Id, @companyId, @now, @now)
+            on conflict do nothing
+            """, new { incident.Id, companyId, now });
+        if (inserted == 0) return null; // already assigned
+
+        var routing = await scope.ReadAsAgencyAsync(companyId, () => LoadAsync(scope, companyId));
+        var plan = Router.Plan(routing, incident.Priority, incident.IncidentType, now);
+        var deliveries = 0;
+        foreach (var notification in plan)
+        {
+            var notificationId = Guid.CreateVersion7();
+            await scope.ExecuteAsync("""
+                insert into notifications (id, incident_id, agency_id, notified_user_id, created_at, updated_at)
+                values (@notificationId, @IncidentId, @companyId, @UserId, @now, @now)
+                """, new { notificationId, IncidentId = incident.Id, companyId, notification.UserId, now });
+            foreach (var d in notification.Deliveries)
+            {
+                await scope.ExecuteAsync("""
+                    insert into notification_deliveries (id, notification_id, incident_id, agency_id, transport_channel_id, transport_type_slug,
+                        preference_id, sequence, send_status, next_attempt_at, trace_parent, created_at, updated_at)
+                    values (@id, @notificationId, @IncidentId, @companyId, @ChannelId, @TransportSlug, @PreferenceId, @Sequence,
+                        @status, @next, @traceParent, @now, @now)
+                    """, new
+                {
+                    id = Guid.CreateVersion7(), notificationId, IncidentId = incident.Id, companyId, d.ChannelId, d.TransportSlug, d.PreferenceId,
+                    d.Sequence, status = d.Queued ? "queued" : "waiting", next = d.Queued ? now : (DateTimeOffset?)null, traceParent, now,
+                });
+                deliveries++;
+            }
+        }
+
+        if (plan.Count == 0)
+        {
+            // Never silently dropped: the company is flagged on the incident and the PSAP is told.
+            await scope.ExecuteAsync("update incident_agencies set no_recipients = true where incident_id = @Id and agent_agency_id = @companyId",
+                new { incident.Id, companyId });
+            await Communications.AppendAsync(scope, new CommunicationEntry(incident.Id, scope.Context.AgencyId, "no_recipients", "internal",
+                $"No one at company {companyId} can be reached for this incident: no active recipient with a usable channel.",
+                new { company_id = companyId }, ReceiverType: "agency", ReceiverAgencyId: scope.Context.AgencyId));
+        }
+        await scope.ExecuteAsync("select pg_notify(@channel, '')", new { channel = DeliveryChannel });
+        await scope.AuditAsync("incident.company_assigned", "incident", incident.Id, null,
+            new { company_id = companyId, notifications = plan.Count, deliveries });
+        return new AssignmentResult(companyId, plan.Count, deliveries, plan.Count == 0);
+    }
+
+    private static async Task<CompanyRouting> LoadAsync(StoreScope scope, Guid companyId)
+    {
+        var zoneId = await scope.ExecuteScalarAsync<string>(SelectZone, new { companyId });
+        var zone = TimeZoneInfo.TryFindSystemTimeZoneById(zoneId ?? "UTC", out var z) ? z : TimeZoneInfo.Utc;
+        var channels = (await scope.QueryAsync<RoutingChannel>(SelectChannels, new { companyId })).ToList();
+        var rules = (await scope.QueryAsync<RuleRow>(SelectRules, new { companyId }))
+            .Select(r => new RoutingRule(r.ChannelId, r.PriorityFilter, r.TypeFilter, r.TimeStart, r.TimeEnd)).ToList();
+        var preferences = (await scope.QueryAsync<PreferenceRow>(SelectPreferences, new { companyId })).ToLookup(p => p.UserId);
+        var recipients = (await scope.QueryAsync<Guid>(SelectRecipients, new { companyId }))
+            .Select(u => new RoutingRecipient(u, preferences[u].Select(p => new RoutingPreference(p.Id, p.ChannelId, p.PriorityOrder, p.DeliveryMode)).ToList()))
+            .ToList();
+        return new CompanyRouting(zone, channels, rules, recipients);
+    }
+
+    // Settable properties: Dapper hands text[] over as Array, which only property assignment converts.
+    private sealed class RuleRow
+    {
+        public Guid ChannelId { get; set; }
+        public string[]? PriorityFilter { get; set; }
+        public string[]? TypeFilter { get; set; }
+        public TimeOnly? TimeStart { get; set; }
+        public TimeOnly? TimeEnd { get; set; }
+    }
+
+    private sealed record PreferenceRow(Guid Id, Guid UserId, Guid ChannelId, int PriorityOrder, string DeliveryMode);
+}
+
+/// <summary>An entry for the append-only communication log; content is encrypted, the snapshot must hold no credentials.</summary>
+public sealed record CommunicationEntry(
+    Guid IncidentId, Guid AgencyId, string Type, string Direction, string? Content, object? Snapshot,
+    Guid? NotificationId = null, Guid? DeliveryId = null, string? TransportSlug = null, string SenderType = "system",
+    string? ReceiverType = null, Guid? ReceiverAgencyId = null, Guid? ReceiverUserId = null);
+
+public static class Communications
+{
+    public static Task AppendAsync(StoreScope scope, CommunicationEntry e) => scope.ExecuteAsync("""
+        insert into incident_communications (incident_id, notification_id, delivery_id, agency_id, communication_type, direction,
+            transport_type_slug, content, payload_snapshot, sender_type, receiver_type, receiver_agency_id, receiver_user_id)
+        values (@IncidentId, @NotificationId, @DeliveryId, @AgencyId, @Type, @Direction, @TransportSlug, @Content,
+            @Snapshot::jsonb, @SenderType, @ReceiverType, @ReceiverAgencyId, @ReceiverUserId)
+        """, new
+    {
+        e.IncidentId, e.NotificationId, e.DeliveryId, e.AgencyId, e.Type, e.Direction, e.TransportSlug,
+        Content = scope.Cipher.EncryptText(e.Content, EncryptedColumns.CommunicationContent.Context),
+        Snapshot = AuditLog.Snapshot(e.Snapshot ?? new { }), e.SenderType, e.ReceiverType, e.ReceiverAgencyId, e.ReceiverUserId,
+    });
+}

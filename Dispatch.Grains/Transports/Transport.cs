@@ -1,0 +1,115 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Dispatch.Grains.Transports;
+
+public static class TransportSlug
+{
+    public const string Email = "email";
+    public const string Webhook = "webhook";
+    public const string Sms = "sms";
+    public const string Telegram = "telegram";
+
+    public static IReadOnlyList<string> All { get; } = [Email, Webhook, Sms, Telegram];
+}
+
+/// <summary>Everything a transport needs to send one delivery; built by the delivery engine from committed rows.</summary>
+public sealed record OutboundMessage(
+    Guid DeliveryId,
+    Guid IdempotencyKey,
+    int Attempt,
+    Guid IncidentId,
+    Guid NotificationId,
+    string Priority,
+    string Title,
+    string Description,
+    string? Address,
+    string RecipientName,
+    string RecipientEmail,
+    JsonObject ChannelConfig,
+    JsonObject? RecipientOverride,
+    Uri? AckUrl);
+
+public enum SendOutcome { Sent, Transient, Permanent }
+
+public sealed record SendResult(SendOutcome Outcome, string? ExternalMessageId = null, string? Error = null)
+{
+    public static SendResult Sent(string? id) => new(SendOutcome.Sent, id);
+    public static SendResult Transient(string error) => new(SendOutcome.Transient, Error: error);
+    public static SendResult Permanent(string error) => new(SendOutcome.Permanent, Error: error);
+}
+
+/// <summary>One way out: email, webhook, …; answers whether a failure is worth retrying.</summary>
+public interface ITransport
+{
+    string Slug { get; }
+
+    Task<SendResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken);
+}
+
+/// <summary>The typed configuration of each transport's channels and per-user overrides, and their validation.</summary>
+public static class ChannelConfig
+{
+    public sealed record Email(string? SmtpHost, int? SmtpPort, bool? StartTls, string? Username, string? Password, string? From, string? To);
+
+    public sealed record Webhook(string? Url, string? Secret, int? TimeoutSeconds);
+
+    public sealed record Sms(string? From, string? Phone);
+
+    public sealed record Telegram(string? ChatId);
+
+    private static readonly JsonSerializerOptions Strict = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public static T Read<T>(JsonObject? json) => (json ?? new JsonObject()).Deserialize<T>(Strict)!;
+
+    /// <summary>Field errors (keys prefixed with <paramref name="prefix"/>) for a channel's config or a user's override.</summary>
+    public static Dictionary<string, string[]> Validate(string slug, JsonObject? json, bool isOverride, string prefix = "config")
+    {
+        var errors = new Dictionary<string, List<string>>();
+        void Add(string field, string message) => (errors.TryGetValue($"{prefix}.{field}", out var l) ? l : errors[$"{prefix}.{field}"] = []).Add(message);
+        try
+        {
+            switch (slug)
+            {
+                case TransportSlug.Email:
+                    var email = Read<Email>(json);
+                    if (isOverride && (email.SmtpHost ?? email.Username ?? email.Password ?? email.From) is not null)
+                        Add("to", "a personal override holds only 'to'.");
+                    if (email.To is not null && !IsEmail(email.To)) Add("to", "must be an email address.");
+                    if (email.From is not null && !IsEmail(email.From)) Add("from", "must be an email address.");
+                    if (email.SmtpPort is < 1 or > 65535) Add("smtpPort", "must be a TCP port.");
+                    break;
+                case TransportSlug.Webhook:
+                    var webhook = Read<Webhook>(json);
+                    if (!isOverride && !Uri.TryCreate(webhook.Url, UriKind.Absolute, out _)) Add("url", "an absolute http(s) URL is required.");
+                    if (webhook.Url is not null && !(Uri.TryCreate(webhook.Url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
+                        Add("url", "must be an absolute http(s) URL.");
+                    if (!isOverride && (webhook.Secret?.Length ?? 0) < 16) Add("secret", "a signing secret of at least 16 characters is required.");
+                    if (webhook.TimeoutSeconds is < 1 or > 60) Add("timeoutSeconds", "must be between 1 and 60.");
+                    break;
+                case TransportSlug.Sms:
+                    var sms = Read<Sms>(json);
+                    if (sms.Phone is not null && !System.Text.RegularExpressions.Regex.IsMatch(sms.Phone, @"^\+[1-9][0-9]{6,14}$"))
+                        Add("phone", "must be an E.164 number such as +15551234567.");
+                    break;
+                case TransportSlug.Telegram:
+                    Read<Telegram>(json);
+                    break;
+                default:
+                    Add("type", $"unknown transport '{slug}'.");
+                    break;
+            }
+        }
+        catch (JsonException e)
+        {
+            Add("", e.Message);
+        }
+        return errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
+    }
+
+    private static bool IsEmail(string value) => System.Net.Mail.MailAddress.TryCreate(value, out var a) && a.Address == value;
+}

@@ -1,0 +1,69 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace Dispatch.Grains.Transports.Webhook;
+
+/// <summary>
+/// POSTs the incident as JSON, signed: <c>X-Dispatch-Signature: v1=hex(HMAC-SHA256(secret, timestamp + "." + body))</c>
+/// with <c>X-Dispatch-Timestamp</c> (unix seconds). 2xx is sent; 4xx (but 408 and 429) permanent; 5xx, timeouts and
+/// network errors transient.
+/// </summary>
+public sealed class WebhookTransport(HttpClient http, TimeProvider time) : ITransport
+{
+    public string Slug => TransportSlug.Webhook;
+
+    public async Task<SendResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
+    {
+        var channel = ChannelConfig.Read<ChannelConfig.Webhook>(message.ChannelConfig);
+        var personal = ChannelConfig.Read<ChannelConfig.Webhook>(message.RecipientOverride);
+        var url = personal.Url ?? channel.Url;
+        if (url is null || channel.Secret is null) return SendResult.Permanent("The webhook channel has no url or secret.");
+
+        var body = JsonSerializer.Serialize(new
+        {
+            deliveryId = message.DeliveryId,
+            attempt = message.Attempt,
+            notificationId = message.NotificationId,
+            recipient = new { name = message.RecipientName, email = message.RecipientEmail },
+            incident = new { id = message.IncidentId, priority = message.Priority, title = message.Title, description = message.Description, address = message.Address },
+            ackUrl = message.AckUrl,
+        }, JsonSerializerOptions.Web);
+        var timestamp = time.GetUtcNow().ToUnixTimeSeconds().ToString();
+        using var request = new HttpRequestMessage(HttpMethod.Post, url)
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-Dispatch-Timestamp", timestamp);
+        request.Headers.Add("X-Dispatch-Signature", "v1=" + Sign(channel.Secret, timestamp, body));
+        request.Headers.Add("Idempotency-Key", message.IdempotencyKey.ToString());
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Dispatch", "1"));
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(channel.TimeoutSeconds ?? 10));
+        try
+        {
+            using var response = await http.SendAsync(request, timeout.Token);
+            var status = (int)response.StatusCode;
+            if (response.IsSuccessStatusCode)
+                return SendResult.Sent(response.Headers.TryGetValues("X-Message-Id", out var ids) ? ids.FirstOrDefault() : null);
+            var error = $"HTTP {status} from {new Uri(url).GetLeftPart(UriPartial.Path)}";
+            return status is >= 400 and < 500 && response.StatusCode is not HttpStatusCode.RequestTimeout and not HttpStatusCode.TooManyRequests
+                ? SendResult.Permanent(error)
+                : SendResult.Transient(error);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return SendResult.Transient($"No answer within {channel.TimeoutSeconds ?? 10} s");
+        }
+        catch (HttpRequestException e)
+        {
+            return SendResult.Transient($"Webhook unreachable: {e.Message}");
+        }
+    }
+
+    public static string Sign(string secret, string timestamp, string body) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{timestamp}.{body}")));
+}

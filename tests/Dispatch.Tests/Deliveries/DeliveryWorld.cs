@@ -1,0 +1,116 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Dapper;
+using Dispatch.Grains.Storage.Encryption;
+using Dispatch.Tests.Infrastructure;
+using Npgsql;
+
+namespace Dispatch.Tests.Deliveries;
+
+/// <summary>The real Api in process, a real Silo process, a real SMTP server and a webhook receiver, around one database.</summary>
+public class DeliveryWorld : IdentityHost
+{
+    public SmtpServer Smtp { get; private set; } = null!;
+    public WebhookReceiver Webhooks { get; private set; } = null!;
+    public ExternalProcess? Silo { get; private set; }
+    public HttpClient Admin { get; private set; } = null!;
+
+    protected virtual Dictionary<string, string?> SiloSettings => new()
+    {
+        ["Dispatch:Delivery:FirstRetryDelay"] = "00:00:00.200",
+        ["Dispatch:Delivery:MaxAttempts"] = "3",
+        ["Dispatch:Delivery:ClaimLease"] = "00:00:03",
+        ["Dispatch:Delivery:PollInterval"] = "00:00:01",
+    };
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        Smtp = await SmtpServer.StartAsync();
+        Webhooks = await WebhookReceiver.StartAsync();
+        Admin = await AsAdminAsync();
+        StartSilo();
+    }
+
+    public void StartSilo() => Silo = SiloProcess.Start(this, new Dictionary<string, string?>(SiloSettings)
+    {
+        ["Dispatch:Email:SmtpHost"] = "127.0.0.1",
+        ["Dispatch:Email:SmtpPort"] = Smtp.Port.ToString(),
+    });
+
+    public override async Task DisposeAsync()
+    {
+        if (Silo is not null) await Silo.DisposeAsync();
+        await Webhooks.DisposeAsync();
+        await Smtp.DisposeAsync();
+        Admin.Dispose();
+        await base.DisposeAsync();
+    }
+
+    private FieldCipher Cipher => new(Keys);
+
+    private async Task<NpgsqlConnection> OwnerAsync()
+    {
+        var c = new NpgsqlConnection(ConnectionString);
+        await c.OpenAsync();
+        return c;
+    }
+
+    public async Task<Guid> ChannelAsync(Guid company, string slug, string name, string configJson)
+    {
+        await using var c = await OwnerAsync();
+        return await c.ExecuteScalarAsync<Guid>("""
+            insert into transport_channels (agency_id, transport_type_id, name, config)
+            select @company, id, @name, @config::jsonb from transport_types where slug = @slug returning id
+            """, new { company, slug, name, config = Cipher.EncryptJson(configJson, EncryptedColumns.ChannelConfig.Context) });
+    }
+
+    public async Task RuleAsync(Guid company, Guid channel, string[]? priorities)
+    {
+        await using var c = await OwnerAsync();
+        await c.ExecuteAsync("insert into notification_rules (agency_id, transport_channel_id, priority_filter) values (@company, @channel, @priorities)",
+            new { company, channel, priorities });
+    }
+
+    public async Task<Guid> ResponderAsync(Guid company, string email)
+    {
+        using var admin = As("Bearer " + (await LoginAsync(await CompanyAdminEmailAsync(company), "a long company password")).AccessToken);
+        var roles = (await admin.GetFromJsonAsync<JsonArray>("/api/v1/roles"))!;
+        var responder = roles.First(r => r!["slug"]!.GetValue<string>() == "company-responder")!["id"]!.GetValue<Guid>();
+        using var response = await admin.PostAsJsonAsync("/api/v1/users",
+            new { email, password = "responding to calls", firstName = "Resp", lastName = "Onder", roleId = responder });
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+    }
+
+    public async Task PreferenceAsync(Guid user, Guid channel, int order, string mode, string? overrideJson = null)
+    {
+        await using var c = await OwnerAsync();
+        await c.ExecuteAsync("""
+            insert into user_transport_preferences (user_id, transport_channel_id, priority_order, delivery_mode, config_override)
+            values (@user, @channel, @order, @mode, @override::jsonb)
+            """, new { user, channel, order, mode, @override = Cipher.EncryptJson(overrideJson, EncryptedColumns.PreferenceConfigOverride.Context) });
+    }
+
+    private async Task<string> CompanyAdminEmailAsync(Guid company)
+    {
+        await using var c = await OwnerAsync();
+        return await c.ExecuteScalarAsync<string>(
+            "select u.email from users u join roles r on r.id = u.role_id where u.agency_id = @company and r.slug = 'company-admin'", new { company }) ?? "";
+    }
+
+    public async Task<Guid> RaiseAsync(string priority, params Guid[] companies)
+    {
+        using var response = await Admin.PostAsJsonAsync("/api/v1/incidents", new
+        {
+            priority, title = "Gas smell at school", description = "Strong odour reported by staff", address = "12 Elm Street", agencyIds = companies,
+        });
+        Assert.True(response.IsSuccessStatusCode,
+            await response.Content.ReadAsStringAsync() + string.Join('\n', Api.Logs.Lines.Where(l => l.StartsWith("Error"))));
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["incident"]!["id"]!.GetValue<Guid>();
+    }
+
+    public async Task<JsonObject> IncidentAsync(Guid id) => (await Admin.GetFromJsonAsync<JsonObject>($"/api/v1/incidents/{id}"))!;
+
+    public static IEnumerable<JsonNode> Deliveries(JsonObject incident) =>
+        incident["companies"]!.AsArray().SelectMany(c => c!["notifications"]!.AsArray()).SelectMany(n => n!["deliveries"]!.AsArray()).Select(d => d!);
+}

@@ -1,0 +1,54 @@
+extern alias apphost;
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Dispatch.Tests.Infrastructure;
+
+/// <summary>A real HTTP endpoint on loopback that records what a webhook channel POSTs and answers as told.</summary>
+public sealed class WebhookReceiver : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    public sealed record Received(string Body, string Timestamp, string Signature, string IdempotencyKey);
+
+    public ConcurrentQueue<Received> Requests { get; } = new();
+    public int StatusCode { get; set; } = 200;
+    public TimeSpan Delay { get; set; } = TimeSpan.Zero;
+    public Uri Url { get; }
+
+    private WebhookReceiver(WebApplication app, Uri url)
+    {
+        _app = app;
+        Url = url;
+    }
+
+    public static async Task<WebhookReceiver> StartAsync()
+    {
+        var port = apphost::Dispatch.AppHost.LoopbackPort.Free();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var receiver = new WebhookReceiver(app, new Uri($"http://127.0.0.1:{port}/hook"));
+        app.MapPost("/hook", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            var body = await reader.ReadToEndAsync();
+            if (receiver.Delay > TimeSpan.Zero) await Task.Delay(receiver.Delay);
+            receiver.Requests.Enqueue(new Received(body, request.Headers["X-Dispatch-Timestamp"].ToString(),
+                request.Headers["X-Dispatch-Signature"].ToString(), request.Headers["Idempotency-Key"].ToString()));
+            return Results.StatusCode(receiver.StatusCode);
+        });
+        await app.StartAsync();
+        return receiver;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
