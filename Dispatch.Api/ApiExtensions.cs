@@ -1,6 +1,7 @@
 using Dispatch.Api.Auth;
 using Dispatch.Api.Identity;
 using Dispatch.Api.Incidents;
+using Dispatch.Api.Transports;
 
 namespace Dispatch.Api;
 
@@ -31,6 +32,7 @@ public static class ApiExtensions
         app.MapApiKeysApi();
         app.MapCommandConnectionsApi();
         app.MapIncidentsApi();
+        app.MapTransportsApi();
         return app;
     }
 }

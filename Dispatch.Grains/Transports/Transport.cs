@@ -66,17 +66,35 @@ public static class ChannelConfig
 
     public static T Read<T>(JsonObject? json) => (json ?? new JsonObject()).Deserialize<T>(Strict)!;
 
+    private static readonly Dictionary<string, Type> Types = new()
+    {
+        [TransportSlug.Email] = typeof(Email), [TransportSlug.Webhook] = typeof(Webhook),
+        [TransportSlug.Sms] = typeof(Sms), [TransportSlug.Telegram] = typeof(Telegram),
+    };
+
     /// <summary>Field errors (keys prefixed with <paramref name="prefix"/>) for a channel's config or a user's override.</summary>
     public static Dictionary<string, string[]> Validate(string slug, JsonObject? json, bool isOverride, string prefix = "config")
     {
         var errors = new Dictionary<string, List<string>>();
         void Add(string field, string message) => (errors.TryGetValue($"{prefix}.{field}", out var l) ? l : errors[$"{prefix}.{field}"] = []).Add(message);
+        if (!Types.TryGetValue(slug, out var type))
+        {
+            Add("type", $"unknown transport '{slug}'.");
+            return Done();
+        }
+        var allowed = type.GetProperties().Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name)).ToHashSet();
+        var known = new JsonObject();
+        foreach (var (key, value) in json ?? new JsonObject())
+        {
+            if (allowed.Contains(key)) known[key] = value?.DeepClone();
+            else Add(key, $"is not a setting of a {slug} channel.");
+        }
         try
         {
             switch (slug)
             {
                 case TransportSlug.Email:
-                    var email = Read<Email>(json);
+                    var email = known.Deserialize<Email>(JsonSerializerOptions.Web)!;
                     if (isOverride && (email.SmtpHost ?? email.Username ?? email.Password ?? email.From) is not null)
                         Add("to", "a personal override holds only 'to'.");
                     if (email.To is not null && !IsEmail(email.To)) Add("to", "must be an email address.");
@@ -84,31 +102,29 @@ public static class ChannelConfig
                     if (email.SmtpPort is < 1 or > 65535) Add("smtpPort", "must be a TCP port.");
                     break;
                 case TransportSlug.Webhook:
-                    var webhook = Read<Webhook>(json);
-                    if (!isOverride && !Uri.TryCreate(webhook.Url, UriKind.Absolute, out _)) Add("url", "an absolute http(s) URL is required.");
-                    if (webhook.Url is not null && !(Uri.TryCreate(webhook.Url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
-                        Add("url", "must be an absolute http(s) URL.");
+                    var webhook = known.Deserialize<Webhook>(JsonSerializerOptions.Web)!;
+                    var urlOk = Uri.TryCreate(webhook.Url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https";
+                    if ((webhook.Url is not null || !isOverride) && !urlOk) Add("url", "an absolute http(s) URL is required.");
                     if (!isOverride && (webhook.Secret?.Length ?? 0) < 16) Add("secret", "a signing secret of at least 16 characters is required.");
                     if (webhook.TimeoutSeconds is < 1 or > 60) Add("timeoutSeconds", "must be between 1 and 60.");
                     break;
                 case TransportSlug.Sms:
-                    var sms = Read<Sms>(json);
+                    var sms = known.Deserialize<Sms>(JsonSerializerOptions.Web)!;
                     if (sms.Phone is not null && !System.Text.RegularExpressions.Regex.IsMatch(sms.Phone, @"^\+[1-9][0-9]{6,14}$"))
                         Add("phone", "must be an E.164 number such as +15551234567.");
                     break;
-                case TransportSlug.Telegram:
-                    Read<Telegram>(json);
-                    break;
                 default:
-                    Add("type", $"unknown transport '{slug}'.");
+                    known.Deserialize(type, JsonSerializerOptions.Web);
                     break;
             }
         }
         catch (JsonException e)
         {
-            Add("", e.Message);
+            Add(e.Path?.TrimStart('$', '.') ?? "", "has the wrong type.");
         }
-        return errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
+        return Done();
+
+        Dictionary<string, string[]> Done() => errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
     }
 
     private static bool IsEmail(string value) => System.Net.Mail.MailAddress.TryCreate(value, out var a) && a.Address == value;

@@ -1,0 +1,162 @@
+using System.Security.Claims;
+using Dispatch.Api.Auth;
+using Dispatch.Api.Http;
+using Dispatch.Grains.Identity;
+using Dispatch.Grains.Routing;
+using Dispatch.Grains.Storage;
+using Dispatch.Grains.Transports;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Dispatch.Api.Transports;
+
+public static class TransportsApi
+{
+    public static IEndpointRouteBuilder MapTransportsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/v1/transport-types", TypesAsync).WithTags("Transports").WithName("ListTransportTypes")
+            .WithSummary("The transport catalog with each type's channel configuration schema.").RequirePermission(Permissions.AgenciesRead);
+
+        var channels = app.MapGroup("/api/v1/transport-channels").WithTags("Transports");
+        channels.MapGet("/", ListChannelsAsync).WithName("ListTransportChannels").WithSummary("The company's channels (secrets redacted).")
+            .RequirePermission(Permissions.TransportChannelsManage);
+        channels.MapGet("/{id:guid}", GetChannelAsync).WithName("GetTransportChannel").WithSummary("One channel (secrets redacted).")
+            .RequirePermission(Permissions.TransportChannelsManage);
+        channels.MapPost("/", CreateChannelAsync).WithName("CreateTransportChannel").WithSummary("A channel; its config is checked against its type's schema.")
+            .RequirePermission(Permissions.TransportChannelsManage);
+        channels.MapPatch("/{id:guid}", UpdateChannelAsync).WithName("UpdateTransportChannel")
+            .WithSummary("Rename, reconfigure (secrets sent as [redacted] are kept) or deactivate a channel.")
+            .RequirePermission(Permissions.TransportChannelsManage);
+
+        var rules = app.MapGroup("/api/v1/notification-rules").WithTags("Transports");
+        rules.MapGet("/", ListRulesAsync).WithName("ListNotificationRules").WithSummary("Which channels serve which incidents, and when.")
+            .RequirePermission(Permissions.NotificationRulesManage);
+        rules.MapPost("/", CreateRuleAsync).WithName("CreateNotificationRule").WithSummary("A rule selecting a channel by priority, type and time window.")
+            .RequirePermission(Permissions.NotificationRulesManage);
+        rules.MapPut("/{id:guid}", ReplaceRuleAsync).WithName("ReplaceNotificationRule").WithSummary("Replace a rule.")
+            .RequirePermission(Permissions.NotificationRulesManage);
+        rules.MapDelete("/{id:guid}", DeleteRuleAsync).WithName("DeleteNotificationRule").WithSummary("Delete a rule.")
+            .RequirePermission(Permissions.NotificationRulesManage);
+
+        var preferences = app.MapGroup("/api/v1/users/{id:guid}/transport-preferences").WithTags("Transports");
+        preferences.MapGet("/", GetPreferencesAsync).WithName("GetTransportPreferences")
+            .WithSummary("A user's channels in order, with delivery mode and personal addresses (their own, or any in the agency for an admin).")
+            .RequirePermission(Permissions.PreferencesManageOwn);
+        preferences.MapPut("/", ReplacePreferencesAsync).WithName("ReplaceTransportPreferences").WithSummary("Replace a user's preferences.")
+            .RequirePermission(Permissions.PreferencesManageOwn);
+        return app;
+    }
+
+    public static async Task<Ok<IReadOnlyList<TransportType>>> TypesAsync(ClaimsPrincipal caller, DispatchStore store)
+    {
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        return TypedResults.Ok(await TransportConfiguration.TypesAsync(scope));
+    }
+
+    public static async Task<Ok<IReadOnlyList<TransportChannel>>> ListChannelsAsync(ClaimsPrincipal caller, DispatchStore store)
+    {
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        return TypedResults.Ok(await TransportConfiguration.ChannelsAsync(scope));
+    }
+
+    public static async Task<Results<Ok<TransportChannel>, NotFound>> GetChannelAsync(Guid id, ClaimsPrincipal caller, DispatchStore store)
+    {
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        return await TransportConfiguration.ChannelAsync(scope, id) is { } channel ? TypedResults.Ok(channel) : TypedResults.NotFound();
+    }
+
+    public static async Task<Results<Created<TransportChannel>, ValidationProblem>> CreateChannelAsync(
+        ChannelRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+    {
+        if (request.Validate(creating: true) is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        var channel = await TransportConfiguration.CreateChannelAsync(scope, request.TransportType!, request.Name!.Trim(),
+            request.Config ?? new System.Text.Json.Nodes.JsonObject(), time.GetUtcNow());
+        await scope.CommitAsync();
+        return TypedResults.Created($"/api/v1/transport-channels/{channel.Id}", channel);
+    }
+
+    public static async Task<Results<Ok<TransportChannel>, NotFound, ValidationProblem>> UpdateChannelAsync(
+        Guid id, ChannelRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+    {
+        if (request.Validate(creating: false) is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        try
+        {
+            var channel = await TransportConfiguration.UpdateChannelAsync(scope, id, request.Name?.Trim(), request.Config, request.IsActive, time.GetUtcNow(),
+                (slug, config) => ChannelConfig.Validate(slug, config, isOverride: false));
+            if (channel is null) return TypedResults.NotFound();
+            await scope.CommitAsync();
+            return TypedResults.Ok(channel);
+        }
+        catch (ChannelConfigException e)
+        {
+            return TypedResults.ValidationProblem(e.Errors);
+        }
+    }
+
+    public static async Task<Ok<IReadOnlyList<NotificationRule>>> ListRulesAsync(ClaimsPrincipal caller, DispatchStore store)
+    {
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        return TypedResults.Ok(await TransportConfiguration.RulesAsync(scope));
+    }
+
+    public static Task<Results<Created<NotificationRule>, Ok<NotificationRule>, NotFound, ValidationProblem>> CreateRuleAsync(
+        RuleRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time) => SaveRuleAsync(null, request, caller, store, time);
+
+    public static Task<Results<Created<NotificationRule>, Ok<NotificationRule>, NotFound, ValidationProblem>> ReplaceRuleAsync(
+        Guid id, RuleRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time) => SaveRuleAsync(id, request, caller, store, time);
+
+    private static async Task<Results<Created<NotificationRule>, Ok<NotificationRule>, NotFound, ValidationProblem>> SaveRuleAsync(
+        Guid? id, RuleRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+    {
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        if (id is not null && await TransportConfiguration.RuleAsync(scope, id.Value) is null) return TypedResults.NotFound();
+        if (request.Validate(out var start, out var end) is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
+        try
+        {
+            var rule = await TransportConfiguration.SaveRuleAsync(scope, id, request.TransportChannelId!.Value,
+                request.PriorityFilter is { Length: > 0 } p ? p : null, request.TypeFilter is { Length: > 0 } t ? t : null, start, end,
+                request.IsActive ?? true, time.GetUtcNow());
+            await scope.CommitAsync();
+            return id is null ? TypedResults.Created($"/api/v1/notification-rules/{rule.Id}", rule) : TypedResults.Ok(rule);
+        }
+        catch (UnknownReferenceException e)
+        {
+            return Problems.Field(e.Field, e.Message);
+        }
+    }
+
+    public static async Task<Results<NoContent, NotFound>> DeleteRuleAsync(Guid id, ClaimsPrincipal caller, DispatchStore store)
+    {
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        if (!await TransportConfiguration.DeleteRuleAsync(scope, id)) return TypedResults.NotFound();
+        await scope.CommitAsync();
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<TransportPreference>>, NotFound>> GetPreferencesAsync(
+        Guid id, ClaimsPrincipal caller, DispatchStore store)
+    {
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        if (!await MayManageAsync(scope, caller, id)) return TypedResults.NotFound();
+        return TypedResults.Ok(await TransportConfiguration.PreferencesAsync(scope, id));
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<TransportPreference>>, NotFound, ValidationProblem>> ReplacePreferencesAsync(
+        Guid id, PreferencesRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+    {
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        if (!await MayManageAsync(scope, caller, id)) return TypedResults.NotFound();
+        var channels = (await TransportConfiguration.ChannelsAsync(scope)).ToDictionary(c => c.Id, c => c.TransportTypeSlug);
+        if (request.Validate(channels) is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
+        var items = request.Preferences!.Select((p, i) => (p.TransportChannelId!.Value, p.PriorityOrder ?? i + 1, p.DeliveryMode ?? Router.AllAtOnce, p.ConfigOverride))
+            .ToList();
+        var saved = await TransportConfiguration.ReplacePreferencesAsync(scope, id, items, time.GetUtcNow());
+        await scope.CommitAsync();
+        return TypedResults.Ok(saved);
+    }
+
+    // One's own preferences, or anyone's in the agency for a user manager.
+    private static async Task<bool> MayManageAsync(AgencyScope scope, ClaimsPrincipal caller, Guid userId) =>
+        (caller.UserId() == userId || caller.Permissions().Contains(Permissions.UsersManage)) && await Users.GetAsync(scope, userId) is not null;
+}
