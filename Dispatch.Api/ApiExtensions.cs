@@ -1,6 +1,7 @@
 using Dispatch.Api.Auth;
 using Dispatch.Api.Identity;
 using Dispatch.Api.Incidents;
+using Dispatch.Api.Notifications;
 using Dispatch.Api.Transports;
 
 namespace Dispatch.Api;
@@ -11,6 +12,7 @@ public static class ApiExtensions
     {
         builder.AddDispatchAuth();
         builder.Services.AddExceptionHandler<Http.BadRequestHandler>();
+        builder.Services.AddSingleton(sp => Grains.Notifications.AckLinks.FromConfiguration(sp.GetRequiredService<IConfiguration>())!);
         builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer<Http.SecuritySchemes>().AddOperationTransformer<Http.SecuritySchemes>());
         return builder;
     }
@@ -33,6 +35,7 @@ public static class ApiExtensions
         app.MapCommandConnectionsApi();
         app.MapIncidentsApi();
         app.MapTransportsApi();
+        app.MapAcknowledgementsApi();
         return app;
     }
 }

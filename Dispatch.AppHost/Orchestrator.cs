@@ -87,6 +87,10 @@ internal sealed class Orchestrator(AppHostOptions options, TextWriter output)
             environment["Dispatch__Encryption__KeyFile"] = keyFile;
         if (signingKeyFile is not null)
             environment["Dispatch__Auth__SigningKeyFile"] = signingKeyFile;
+        environment["Dispatch__PublicUrl"] = Environment.GetEnvironmentVariable("Dispatch__PublicUrl") ?? Origin(options.ApiUrl);
+        // Without an SMTP server, email lands as .eml files in the data folder.
+        if (Environment.GetEnvironmentVariable("Dispatch__Email__SmtpHost") is null)
+            environment["Dispatch__Email__PickupDirectory"] = Path.Combine(options.DataDir, "mail");
         foreach (var (key, value) in login?.AsEnvironment() ?? [])
             environment[key] = value;
         return environment;

@@ -7,6 +7,9 @@ using Dispatch.Silo.Deliveries;
 
 namespace Dispatch.Silo;
 
+/// <summary>The signed acknowledgement links put into messages, when a public URL is configured.</summary>
+public sealed record AckLinkFactory(AckLinks? Links);
+
 public static class SiloExtensions
 {
     /// <summary>The Silo's work loops, each a BackgroundService that claims due rows with FOR UPDATE SKIP LOCKED.</summary>
@@ -25,6 +28,7 @@ public static class SiloExtensions
         services.AddSingleton<ITransport, EmailTransport>();
         services.AddHttpClient<WebhookTransport>();
         services.AddSingleton<ITransport>(sp => sp.GetRequiredService<WebhookTransport>());
+        services.AddSingleton(sp => new AckLinkFactory(AckLinks.FromConfiguration(sp.GetRequiredService<IConfiguration>())));
         services.AddHostedService<DeliveryWorker>();
         return services;
     }

@@ -69,7 +69,7 @@ public static class DeliveryQueue
         """;
 
     public static async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(EngineScope scope, DateTimeOffset now, DeliveryOptions options,
-        Func<Guid, Uri?> ackUrl)
+        Func<Guid, Guid, Guid, Uri?> ackUrl)
     {
         var ids = (await scope.QueryAsync<Guid>(Claim, new { now, leaseUntil = now + options.ClaimLease, batch = options.BatchSize })).ToArray();
         if (ids.Length == 0) return [];
@@ -80,7 +80,7 @@ public static class DeliveryQueue
                 string.IsNullOrWhiteSpace(r.UserName) ? r.Email : r.UserName, r.Email,
                 JsonNode.Parse(scope.Cipher.DecryptJson(r.ChannelConfig, EncryptedColumns.ChannelConfig.Context)!)!.AsObject(),
                 r.Override is null ? null : JsonNode.Parse(scope.Cipher.DecryptJson(r.Override, EncryptedColumns.PreferenceConfigOverride.Context)!)!.AsObject(),
-                ackUrl(r.NotificationId)),
+                ackUrl(r.NotificationId, r.AgencyId, r.UserId)),
             r.TransportTypeSlug, r.AgencyId, r.PsapAgencyId, r.UserId, r.TraceParent)).ToList();
     }
 

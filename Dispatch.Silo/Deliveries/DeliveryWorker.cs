@@ -21,7 +21,7 @@ public sealed class DeliveryWorkerOptions
 /// next due time, a NOTIFY from a committing writer, or the poll interval, whichever comes first.
 /// </summary>
 public sealed class DeliveryWorker(
-    DispatchStore store, DatabaseSignals signals, IEnumerable<ITransport> transports, IOptions<DeliveryOptions> delivery,
+    DispatchStore store, DatabaseSignals signals, IEnumerable<ITransport> transports, AckLinkFactory ackLinks, IOptions<DeliveryOptions> delivery,
     IOptions<DeliveryWorkerOptions> options, TimeProvider time, ILogger<DeliveryWorker> logger) : BackgroundService
 {
     public const string Module = "deliveries";
@@ -63,7 +63,9 @@ public sealed class DeliveryWorker(
         IReadOnlyList<ClaimedDelivery> claimed;
         await using (var scope = await store.BeginEngineAsync(cancellationToken))
         {
-            claimed = await DeliveryQueue.ClaimAsync(scope, time.GetUtcNow(), delivery.Value, _ => null);
+            var now = time.GetUtcNow();
+            claimed = await DeliveryQueue.ClaimAsync(scope, now, delivery.Value,
+                (notification, agency, user) => ackLinks.Links?.Create(new AckLink(notification, agency, user, now + AckLinks.Lifetime)));
             await scope.CommitAsync(cancellationToken);
         }
         await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Parallelism, CancellationToken = cancellationToken },

@@ -40,14 +40,14 @@ public sealed class EmailTransport(IOptions<EmailOptions> options) : ITransport
             Subject = Subject(message),
             SubjectEncoding = Encoding.UTF8,
             BodyEncoding = Encoding.UTF8,
-            Body = PlainBody(message),
+            Body = PlainBody(message).ReplaceLineEndings("\r\n"), // bare LFs would be quoted-printable-encoded as =0A
             BodyTransferEncoding = System.Net.Mime.TransferEncoding.QuotedPrintable, // readable in a raw mailbox, unlike base64
         };
         // The idempotency key as Message-ID: a resent attempt is recognisably the same message.
         mail.Headers.Add("Message-ID", messageId);
         mail.Headers.Add("X-Dispatch-Delivery", message.DeliveryId.ToString());
         mail.Headers.Add("X-Dispatch-Incident", message.IncidentId.ToString());
-        var html = AlternateView.CreateAlternateViewFromString(HtmlBody(message), Encoding.UTF8, "text/html");
+        var html = AlternateView.CreateAlternateViewFromString(HtmlBody(message).ReplaceLineEndings("\r\n"), Encoding.UTF8, "text/html");
         html.TransferEncoding = System.Net.Mime.TransferEncoding.QuotedPrintable;
         mail.AlternateViews.Add(html);
 

@@ -44,7 +44,7 @@ public sealed class DeliveryEndToEndTests : DeliveryWorld
         var mails = Smtp.Messages();
         Assert.Equal(new[] { gascoAdmin, "rita.personal@home.example" }.Order(), mails.Select(m => Address(m.To)).Order());
         Assert.All(mails, m => Assert.Equal("[CRITICAL] Gas smell at school", m.Subject));
-        Assert.All(mails, m => Assert.Contains("12 Elm Street", m.Raw));
+        Assert.All(mails, m => Assert.Contains("Address: 12 Elm Street\r\nStrong odour reported by staff", m.Decoded));
         var sentIds = Deliveries(incident).Select(d => d["externalMessageId"]?.GetValue<string>()).ToList();
         Assert.All(mails, m => Assert.Contains(m.MessageId, sentIds));
 
@@ -102,6 +102,39 @@ public sealed class DeliveryEndToEndTests : DeliveryWorld
         var fay = (await IncidentAsync(id))["companies"]![0]!["notifications"]!.AsArray()
             .Single(n => n!["notifiedUserId"]!.GetValue<Guid>() == responder)!["deliveries"]!.AsArray();
         Assert.Equal(["dead_lettered", "sent"], fay.Select(d => d!["sendStatus"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task The_emailed_link_acknowledges_only_through_its_confirmation_page_and_only_once()
+    {
+        var (gasco, gascoAdmin, _) = await OnboardCompanyAsync("gasco");
+        await ChannelAsync(gasco, "email", "ops email", "{}");
+        var id = await RaiseAsync("irod", gasco);
+        await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Count == 1), TimeSpan.FromSeconds(60), () => Silo!.Output);
+        var raw = Smtp.Messages()[0].Decoded;
+        var link = System.Text.RegularExpressions.Regex.Match(raw, @"http://127\.0\.0\.1:\d+/hooks/email/ack\?[^\s""<]+").Value.Replace("&amp;", "&");
+
+        using var page = await Anonymous.GetAsync(link);
+        var html = await page.Content.ReadAsStringAsync();
+        var afterLook = await IncidentAsync(id);
+        var form = System.Text.RegularExpressions.Regex.Matches(html, @"name=""(\w)"" value=""([^""]*)""")
+            .ToDictionary(m => m.Groups[1].Value, m => System.Net.WebUtility.HtmlDecode(m.Groups[2].Value));
+        using var confirm = await Anonymous.PostAsync("/hooks/email/ack", new FormUrlEncodedContent(form));
+        using var again = await Anonymous.PostAsync("/hooks/email/ack", new FormUrlEncodedContent(form));
+        form["n"] = Guid.NewGuid().ToString("N");
+        using var forged = await Anonymous.PostAsync("/hooks/email/ack", new FormUrlEncodedContent(form));
+        var afterAck = await IncidentAsync(id);
+
+        Assert.True(page.StatusCode == System.Net.HttpStatusCode.OK, link + "\n" + html);
+        Assert.Contains("Gas smell at school", html);
+        Assert.Equal("open", afterLook["incident"]!["status"]!.GetValue<string>()); // looking is not acknowledging
+        Assert.Contains("Acknowledged. Thank you.", await confirm.Content.ReadAsStringAsync());
+        Assert.Contains("Already acknowledged", await again.Content.ReadAsStringAsync());
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, forged.StatusCode);
+        Assert.Equal("acknowledged", afterAck["incident"]!["status"]!.GetValue<string>());
+        var notification = afterAck["companies"]![0]!["notifications"]![0]!;
+        Assert.Equal(("acked", "email_link"), (notification["ackStatus"]!.GetValue<string>(), notification["ackSource"]!.GetValue<string>()));
+        Assert.True(afterAck["companies"]![0]!["acknowledged"]!.GetValue<bool>());
     }
 
     private static string Address(string header) => header.Contains('<') ? header[(header.IndexOf('<') + 1)..header.IndexOf('>')] : header;

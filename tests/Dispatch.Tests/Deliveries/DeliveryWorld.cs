@@ -36,6 +36,7 @@ public class DeliveryWorld : IdentityHost
     {
         ["Dispatch:Email:SmtpHost"] = "127.0.0.1",
         ["Dispatch:Email:SmtpPort"] = Smtp.Port.ToString(),
+        ["Dispatch:PublicUrl"] = Anonymous.BaseAddress!.ToString(),
     });
 
     public override async Task DisposeAsync()

@@ -73,6 +73,7 @@ public sealed class AuthorizationWorld : IdentityHost
         ResourceOfA["incidents"] = incident["incident"]!["id"]!.GetValue<Guid>();
         ResourceOfA["transport-channels"] = Guid.NewGuid(); // a PSAP has none: company configuration
         ResourceOfA["notification-rules"] = Guid.NewGuid();
+        ResourceOfA["notifications"] = Guid.NewGuid(); // a PSAP is notified of nothing here
         SecretsOfA.AddRange([AdminEmail, "observer@metro911.example", "Metro 911", "Observer", key["apiKey"]!["keyPrefix"]!.GetValue<string>(),
             connection["connection"]!["apiKeyPrefix"]!.GetValue<string>(), agencyA.ToString(), "Tanker rollover"]);
     }

@@ -38,7 +38,28 @@ public sealed partial class SmtpServer : IAsyncDisposable
         return server;
     }
 
-    public sealed record Mail(string To, string Subject, string MessageId, string DeliveryId, string Raw);
+    public sealed record Mail(string To, string Subject, string MessageId, string DeliveryId, string Raw)
+    {
+        /// <summary>The message with quoted-printable undone, as a mail reader shows it.</summary>
+        public string Decoded
+        {
+            get
+            {
+                var unwrapped = Raw.Replace("=\n", "");
+                var bytes = new List<byte>();
+                for (var i = 0; i < unwrapped.Length; i++)
+                {
+                    if (unwrapped[i] == '=' && i + 2 < unwrapped.Length && Uri.IsHexDigit(unwrapped[i + 1]) && Uri.IsHexDigit(unwrapped[i + 2]))
+                    {
+                        bytes.Add(Convert.ToByte(unwrapped.Substring(i + 1, 2), 16));
+                        i += 2;
+                    }
+                    else bytes.AddRange(Encoding.UTF8.GetBytes(unwrapped[i].ToString()));
+                }
+                return Encoding.UTF8.GetString(bytes.ToArray());
+            }
+        }
+    }
 
     public IReadOnlyList<Mail> Messages()
     {
