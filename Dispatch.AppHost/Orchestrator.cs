@@ -147,7 +147,7 @@ internal sealed class Orchestrator(AppHostOptions options, TextWriter output)
 
     private static string Origin(Uri url) => url.GetLeftPart(UriPartial.Authority);
 
-    private static string ProjectDll(string project)
+    internal static string ProjectDll(string project)
     {
         var path = typeof(Orchestrator).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(a => a.Key == project).Value!;

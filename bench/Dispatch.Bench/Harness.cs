@@ -1,0 +1,208 @@
+extern alias apphost;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using apphost::Dispatch.AppHost;
+
+namespace Dispatch.Bench;
+
+public sealed record BenchOptions(int Incidents, int Concurrency, int PgbenchSeconds)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        int Get(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
+        return new BenchOptions(Get("--incidents", 500), Get("--concurrency", 8), Get("--pgbench-seconds", 10));
+    }
+}
+
+/// <summary>
+/// Raises incidents against a real Api and Silo on a throwaway PostgreSQL, each for one company with one responder
+/// and a webhook channel served here, and measures creation throughput and create-to-first-delivery latency; then
+/// runs pgbench on the same cluster as the reference figure.
+/// </summary>
+internal sealed class Harness(BenchOptions options, TextWriter output)
+{
+    private const string AdminEmail = "bench@dispatch.local";
+    private const string AdminPassword = "measuring every delivery";
+
+    public async Task<int> RunAsync()
+    {
+        var binDir = await PostgresBinaries.FindAsync() ?? throw new InvalidOperationException(PostgresBinaries.InstallHelp);
+        var root = Path.Combine(Path.GetTempPath(), "dispatch-bench-" + Environment.ProcessId);
+        var postgres = new EmbeddedPostgres(binDir, root);
+        await postgres.StartAsync();
+        var processes = new List<Process>();
+        try
+        {
+            await postgres.EnsureDatabaseAsync("dispatch");
+            var receiver = await WebhookSink.StartAsync();
+            var apiPort = LoopbackPort.Free();
+            var environment = new Dictionary<string, string>
+            {
+                ["ConnectionStrings__dispatch"] = postgres.ConnectionString("dispatch"),
+                ["Dispatch__Encryption__ActiveKeyId"] = "bench",
+                ["Dispatch__Encryption__Keys__bench"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+                ["Dispatch__Auth__SigningKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+                ["Dispatch__Bootstrap__AgencyName"] = "Bench PSAP",
+                ["Dispatch__Bootstrap__AdminEmail"] = AdminEmail,
+                ["Dispatch__Bootstrap__AdminPassword"] = AdminPassword,
+                ["Dispatch__PublicUrl"] = $"http://127.0.0.1:{apiPort}",
+                ["Logging__LogLevel__Default"] = "Warning",
+                ["DOTNET_ENVIRONMENT"] = "Production",
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            };
+            processes.Add(Start(Orchestrator.ProjectDll("Dispatch.Api"), $"http://127.0.0.1:{apiPort}", environment));
+            processes.Add(Start(Orchestrator.ProjectDll("Dispatch.Silo"), $"http://127.0.0.1:{LoopbackPort.Free()}", environment));
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
+            await WaitHealthyAsync(http);
+
+            var company = await SetUpAsync(http, receiver.Url);
+            output.WriteLine($"Raising {options.Incidents} incidents, {options.Concurrency} at a time…");
+            var created = new ConcurrentDictionary<Guid, long>();
+            var createLatencies = new ConcurrentBag<double>();
+            var started = Stopwatch.GetTimestamp();
+            await Parallel.ForEachAsync(Enumerable.Range(0, options.Incidents), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency },
+                async (i, ct) =>
+                {
+                    var t0 = Stopwatch.GetTimestamp();
+                    using var response = await http.PostAsJsonAsync("/api/v1/incidents",
+                        new { priority = "critical", title = $"Bench incident {i}", address = "1 Bench Road", agencyIds = new[] { company } }, ct);
+                    response.EnsureSuccessStatusCode();
+                    var id = (await response.Content.ReadFromJsonAsync<JsonObject>(ct))!["incident"]!["id"]!.GetValue<Guid>();
+                    created[id] = t0;
+                    createLatencies.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                });
+            var createSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (receiver.FirstArrival.Count < options.Incidents && DateTime.UtcNow < deadline) await Task.Delay(50);
+            var allDelivered = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            var toDelivery = created.Where(c => receiver.FirstArrival.ContainsKey(c.Key))
+                .Select(c => Stopwatch.GetElapsedTime(c.Value, receiver.FirstArrival[c.Key]).TotalMilliseconds).ToList();
+
+            output.WriteLine();
+            output.WriteLine($"incidents created            {options.Incidents} in {createSeconds:F1} s = {options.Incidents / createSeconds:F1} incidents/s");
+            output.WriteLine($"create request latency (ms)  {Percentiles(createLatencies.ToList())}");
+            output.WriteLine($"delivered                    {toDelivery.Count}/{options.Incidents}, all within {allDelivered:F1} s of the first request");
+            output.WriteLine($"create-to-first-delivery (ms) {Percentiles(toDelivery)}");
+
+            var tps = await PgbenchAsync(binDir, postgres);
+            output.WriteLine($"reference: pgbench TPC-B-like, 4 clients, {options.PgbenchSeconds} s = {tps:F0} tps");
+            output.WriteLine($"ratio: incidents/s per 1000 pgbench tps = {options.Incidents / createSeconds / tps * 1000:F2}");
+            await receiver.DisposeAsync();
+            return toDelivery.Count == options.Incidents ? 0 : 1;
+        }
+        finally
+        {
+            foreach (var p in processes) { if (!p.HasExited) p.Kill(entireProcessTree: true); p.WaitForExit(); }
+            await postgres.StopAsync();
+            try { Directory.Delete(root, true); } catch (IOException) { }
+        }
+    }
+
+    private async Task<Guid> SetUpAsync(HttpClient http, Uri hookUrl)
+    {
+        var login = await (await http.PostAsJsonAsync("/api/v1/auth/login", new { email = AdminEmail, password = AdminPassword })).Content.ReadFromJsonAsync<JsonObject>();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login!["accessToken"]!.GetValue<string>());
+        var onboarded = await (await http.PostAsJsonAsync("/api/v1/agencies", new
+        {
+            name = "Bench Gas", slug = "bench-gas", timezone = "UTC",
+            admin = new { email = "ops@bench-gas.example", password = "operating the bench", firstName = "Ops", lastName = "Bench" },
+        })).Content.ReadFromJsonAsync<JsonObject>();
+        using var company = new HttpClient { BaseAddress = http.BaseAddress };
+        var companyLogin = await (await company.PostAsJsonAsync("/api/v1/auth/login", new { email = "ops@bench-gas.example", password = "operating the bench" }))
+            .Content.ReadFromJsonAsync<JsonObject>();
+        company.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", companyLogin!["accessToken"]!.GetValue<string>());
+        (await company.PostAsJsonAsync("/api/v1/transport-channels",
+            new { transportType = "webhook", name = "bench hook", config = new { url = hookUrl.ToString(), secret = "bench-webhook-secret-0123" } }))
+            .EnsureSuccessStatusCode();
+        return onboarded!["agency"]!["id"]!.GetValue<Guid>();
+    }
+
+    private async Task<double> PgbenchAsync(string binDir, EmbeddedPostgres postgres)
+    {
+        var cs = new Npgsql.NpgsqlConnectionStringBuilder(postgres.ConnectionString("dispatch"));
+        var environment = new Dictionary<string, string> { ["PGPASSWORD"] = cs.Password! };
+        string[] connect = ["-h", "127.0.0.1", "-p", cs.Port.ToString(), "-U", cs.Username!];
+        await RunAsync(Path.Combine(binDir, "pgbench"), [.. connect, "-i", "-s", "1", "-q", "pgbench_ref"], environment, create: true, postgres);
+        var result = await RunAsync(Path.Combine(binDir, "pgbench"),
+            [.. connect, "-c", "4", "-j", "2", "-T", options.PgbenchSeconds.ToString(), "pgbench_ref"], environment, create: false, postgres);
+        return double.Parse(Regex.Match(result, @"tps = ([\d.]+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<string> RunAsync(string file, string[] args, Dictionary<string, string> environment, bool create, EmbeddedPostgres postgres)
+    {
+        if (create) await postgres.EnsureDatabaseAsync("pgbench_ref");
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (k, v) in environment) start.Environment[k] = v;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"{file} failed: {await stderr}");
+        return await stdout + await stderr;
+    }
+
+    private static Process Start(string dll, string url, Dictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = false, RedirectStandardError = false };
+        foreach (var a in new[] { dll, "--urls", url }) start.ArgumentList.Add(a);
+        foreach (var (k, v) in environment) start.Environment[k] = v;
+        return Process.Start(start)!;
+    }
+
+    private static async Task WaitHealthyAsync(HttpClient http)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            try { if ((await http.GetAsync("/health")).IsSuccessStatusCode) return; } catch (HttpRequestException) { }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("The Api did not become healthy.");
+    }
+
+    private static string Percentiles(List<double> values)
+    {
+        if (values.Count == 0) return "n/a";
+        values.Sort();
+        double P(double p) => values[Math.Min(values.Count - 1, (int)Math.Ceiling(p / 100 * values.Count) - 1)];
+        return $"p50 {P(50):F1}  p95 {P(95):F1}  p99 {P(99):F1}  max {values[^1]:F1}";
+    }
+}
+
+/// <summary>The webhook endpoint deliveries go to: notes when each incident's first delivery arrived.</summary>
+internal sealed class WebhookSink : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    public ConcurrentDictionary<Guid, long> FirstArrival { get; } = new();
+    public Uri Url { get; }
+
+    private WebhookSink(WebApplication app, Uri url) { _app = app; Url = url; }
+
+    public static async Task<WebhookSink> StartAsync()
+    {
+        var port = LoopbackPort.Free();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var sink = new WebhookSink(app, new Uri($"http://127.0.0.1:{port}/hook"));
+        app.MapPost("/hook", async (HttpRequest request) =>
+        {
+            var now = Stopwatch.GetTimestamp();
+            using var body = await JsonDocument.ParseAsync(request.Body);
+            sink.FirstArrival.TryAdd(body.RootElement.GetProperty("incident").GetProperty("id").GetGuid(), now);
+            return Results.Ok();
+        });
+        await app.StartAsync();
+        return sink;
+    }
+
+    public async ValueTask DisposeAsync() { await _app.StopAsync(); await _app.DisposeAsync(); }
+}
