@@ -22,13 +22,8 @@ public sealed class AuthOptions
 
     public SymmetricSecurityKey Key()
     {
-        var encoded = SigningKey;
-        if (string.IsNullOrWhiteSpace(encoded) && !string.IsNullOrWhiteSpace(SigningKeyFile))
-            encoded = File.ReadAllText(SigningKeyFile).Trim();
-        if (string.IsNullOrWhiteSpace(encoded))
-            throw new InvalidOperationException(
-                "No token signing key: set Dispatch__Auth__SigningKey (base64 of 32+ random bytes) or Dispatch__Auth__SigningKeyFile. The AppHost generates one.");
-        var bytes = Convert.FromBase64String(encoded);
+        var bytes = Grains.Identity.SigningKey.Read(SigningKey, SigningKeyFile) ?? throw new InvalidOperationException(
+            "No token signing key: set Dispatch__Auth__SigningKey (base64 of 32+ random bytes) or Dispatch__Auth__SigningKeyFile. The AppHost generates one.");
         if (bytes.Length < 32) throw new InvalidOperationException("Dispatch:Auth:SigningKey must be at least 32 bytes.");
         return new SymmetricSecurityKey(bytes) { KeyId = "dispatch" };
     }

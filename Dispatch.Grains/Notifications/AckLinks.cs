@@ -49,10 +49,7 @@ public sealed class AckLinks(byte[] signingKey, Uri publicUrl)
     public static AckLinks? FromConfiguration(Microsoft.Extensions.Configuration.IConfiguration configuration)
     {
         var url = configuration["Dispatch:PublicUrl"] ?? "http://127.0.0.1:5080";
-        var key = configuration["Dispatch:Auth:SigningKey"];
-        if (string.IsNullOrWhiteSpace(key) && configuration["Dispatch:Auth:SigningKeyFile"] is { Length: > 0 } file && File.Exists(file))
-            key = File.ReadAllText(file).Trim();
-        if (string.IsNullOrWhiteSpace(url) || string.IsNullOrWhiteSpace(key) || !Uri.TryCreate(url, UriKind.Absolute, out var uri)) return null;
-        return new AckLinks(Convert.FromBase64String(key), uri);
+        var key = Identity.SigningKey.Read(configuration["Dispatch:Auth:SigningKey"], configuration["Dispatch:Auth:SigningKeyFile"]);
+        return key is null || !Uri.TryCreate(url, UriKind.Absolute, out var uri) ? null : new AckLinks(key, uri);
     }
 }

@@ -84,9 +84,10 @@ public sealed partial class SchemaTests : TestDatabase
     private static string SpecFile()
     {
         var dir = Environment.GetEnvironmentVariable("DISPATCH_SPEC_DIR");
+        // shared/ stands beside the repository's folder (or, in some layouts, above it).
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); dir is null && d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "Dispatch.sln")))
-                dir = Path.Combine(d.FullName, "..", "shared", "spec");
+            if (Directory.Exists(Path.Combine(d.FullName, "shared", "spec")))
+                dir = Path.Combine(d.FullName, "shared", "spec");
         var file = dir is null || !Directory.Exists(dir) ? null : Directory.GetFiles(dir, "*.txt").FirstOrDefault();
         return file ?? throw new FileNotFoundException("The data model spec lives in ../shared/spec beside the repository (or set DISPATCH_SPEC_DIR).");
     }
