@@ -137,5 +137,26 @@ public sealed class DeliveryEndToEndTests : DeliveryWorld
         Assert.True(afterAck["companies"]![0]!["acknowledged"]!.GetValue<bool>());
     }
 
+    [Fact]
+    public async Task Each_delivery_carries_the_trace_of_the_request_that_created_it()
+    {
+        var (gasco, _, _) = await OnboardCompanyAsync("gasco");
+        await ChannelAsync(gasco, "email", "ops email", "{}");
+        var traceId = System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/incidents")
+        {
+            Content = JsonContent.Create(new { priority = "critical", title = "Traced", agencyIds = new[] { gasco } }),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-{System.Diagnostics.ActivitySpanId.CreateRandom().ToHexString()}-01");
+
+        using var response = await Admin.SendAsync(request);
+
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        await using var c = new NpgsqlConnection(ConnectionString);
+        var stored = await c.QueryAsync<string>("select trace_parent from notification_deliveries");
+        Assert.All(stored, t => Assert.Matches($"^00-{traceId}-[0-9a-f]{{16}}-0[01]$", t));
+        Assert.NotEmpty(stored);
+    }
+
     private static string Address(string header) => header.Contains('<') ? header[(header.IndexOf('<') + 1)..header.IndexOf('>')] : header;
 }
