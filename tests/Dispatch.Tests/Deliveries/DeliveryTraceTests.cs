@@ -1,0 +1,56 @@
+extern alias silo;
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Dispatch.Grains.Notifications;
+using Dispatch.Grains.Transports;
+using Dispatch.Grains.Transports.Email;
+using Dispatch.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using silo::Dispatch.Silo;
+using silo::Dispatch.Silo.Deliveries;
+
+namespace Dispatch.Tests.Deliveries;
+
+public sealed class DeliveryTraceTests : IdentityHost
+{
+    [Fact]
+    public async Task The_silos_send_span_continues_the_trace_of_the_creating_request()
+    {
+        var (gasco, email, password) = await OnboardCompanyAsync("gasco");
+        using var company = As("Bearer " + (await LoginAsync(email, password)).AccessToken);
+        (await company.PostAsJsonAsync("/api/v1/transport-channels", new { transportType = "email", name = "mail", config = new { } })).EnsureSuccessStatusCode();
+        using var admin = await AsAdminAsync();
+        var traceId = ActivityTraceId.CreateRandom();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/incidents")
+        {
+            Content = JsonContent.Create(new { priority = "critical", title = "Traced", agencyIds = new[] { gasco } }),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId.ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        (await admin.SendAsync(request)).EnsureSuccessStatusCode();
+
+        var spans = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == "Dispatch.Silo.Deliveries",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a => { lock (spans) spans.Add(a); },
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var database = await MigratedAsync();
+        var mail = Path.Combine(Path.GetTempPath(), "dispatch-trace-" + Guid.NewGuid().ToString("N")[..8]);
+        var worker = new DeliveryWorker(StoreFor(database), new DatabaseSignals(database, NullLogger<DatabaseSignals>.Instance),
+            [new EmailTransport(Options.Create(new EmailOptions { PickupDirectory = mail }))], new AckLinkFactory(null),
+            Options.Create(new DeliveryOptions()), Options.Create(new DeliveryWorkerOptions()), TimeProvider.System, NullLogger<DeliveryWorker>.Instance);
+
+        var claimed = await worker.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, claimed);
+        var span = Assert.Single(spans, s => s.OperationName == "deliver email");
+        Assert.Equal(traceId, span.TraceId);
+        Assert.Equal("sent", span.GetTagItem("dispatch.delivery.result"));
+        Assert.Single(Directory.GetFiles(mail, "*.eml"));
+        Directory.Delete(mail, true);
+    }
+}
