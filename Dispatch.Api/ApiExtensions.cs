@@ -1,4 +1,5 @@
 using Dispatch.Api.Auth;
+using Dispatch.Api.Escalation;
 using Dispatch.Api.Identity;
 using Dispatch.Api.Incidents;
 using Dispatch.Api.Notifications;
@@ -36,6 +37,7 @@ public static class ApiExtensions
         app.MapIncidentsApi();
         app.MapTransportsApi();
         app.MapAcknowledgementsApi();
+        app.MapEscalationRulesApi();
         return app;
     }
 }

@@ -58,16 +58,18 @@ public static class Assignments
             """, new { incident.Id, companyId, now });
         if (inserted == 0) return null; // already assigned
 
-        var routing = await scope.ReadAsAgencyAsync(companyId, () => LoadAsync(scope, companyId));
+        var (routing, rule) = await scope.ReadAsAgencyAsync(companyId, () => LoadAsync(scope, companyId, incident.Priority));
+        // The first tier's deadline: past it, with nobody's acknowledgement, the escalation loop takes over.
+        DateTimeOffset? escalationDueAt = rule is null ? null : now.AddSeconds(rule.AckTimeoutSeconds);
         var plan = Router.Plan(routing, incident.Priority, incident.IncidentType, now);
         var deliveries = 0;
         foreach (var notification in plan)
         {
             var notificationId = Guid.CreateVersion7();
             await scope.ExecuteAsync("""
-                insert into notifications (id, incident_id, agency_id, notified_user_id, created_at, updated_at)
-                values (@notificationId, @IncidentId, @companyId, @UserId, @now, @now)
-                """, new { notificationId, IncidentId = incident.Id, companyId, notification.UserId, now });
+                insert into notifications (id, incident_id, agency_id, notified_user_id, tier, escalation_due_at, created_at, updated_at)
+                values (@notificationId, @IncidentId, @companyId, @UserId, 0, @escalationDueAt, @now, @now)
+                """, new { notificationId, IncidentId = incident.Id, companyId, notification.UserId, escalationDueAt, now });
             foreach (var d in notification.Deliveries)
             {
                 await scope.ExecuteAsync("""
@@ -99,18 +101,29 @@ public static class Assignments
         return new AssignmentResult(companyId, plan.Count, deliveries, plan.Count == 0);
     }
 
-    private static async Task<CompanyRouting> LoadAsync(StoreScope scope, Guid companyId)
+    private const string SelectTier = """
+        select u.id from users u join roles r on r.id = u.role_id
+        where u.agency_id = @companyId and u.is_active and (u.id = any(@userIds) or r.slug = any(@roleSlugs))
+        order by u.email
+        """;
+
+    private static async Task<(CompanyRouting Routing, Escalation.EscalationRule? Rule)> LoadAsync(StoreScope scope, Guid companyId, string priority)
     {
+        var rule = await Escalation.EscalationRules.ForPriorityAsync(scope, companyId, priority);
         var zoneId = await scope.ExecuteScalarAsync<string>(SelectZone, new { companyId });
         var zone = TimeZoneInfo.TryFindSystemTimeZoneById(zoneId ?? "UTC", out var z) ? z : TimeZoneInfo.Utc;
         var channels = (await scope.QueryAsync<RoutingChannel>(SelectChannels, new { companyId })).ToList();
         var rules = (await scope.QueryAsync<RuleRow>(SelectRules, new { companyId }))
             .Select(r => new RoutingRule(r.ChannelId, r.PriorityFilter, r.TypeFilter, r.TimeStart, r.TimeEnd)).ToList();
         var preferences = (await scope.QueryAsync<PreferenceRow>(SelectPreferences, new { companyId })).ToLookup(p => p.UserId);
-        var recipients = (await scope.QueryAsync<Guid>(SelectRecipients, new { companyId }))
+        // The first tier of the company's escalation rule, or everyone who may acknowledge when it has none (or it names nobody active).
+        var tier = rule?.EscalationOrder.FirstOrDefault();
+        var tierUsers = tier is null ? [] : (await scope.QueryAsync<Guid>(SelectTier,
+            new { companyId, userIds = (tier.UserIds ?? []).ToArray(), roleSlugs = (tier.RoleSlugs ?? []).ToArray() })).ToList();
+        var recipients = (tierUsers.Count > 0 ? tierUsers : await scope.QueryAsync<Guid>(SelectRecipients, new { companyId }))
             .Select(u => new RoutingRecipient(u, preferences[u].Select(p => new RoutingPreference(p.Id, p.ChannelId, p.PriorityOrder, p.DeliveryMode)).ToList()))
             .ToList();
-        return new CompanyRouting(zone, channels, rules, recipients);
+        return (new CompanyRouting(zone, channels, rules, recipients), rule);
     }
 
     // Settable properties: Dapper hands text[] over as Array, which only property assignment converts.

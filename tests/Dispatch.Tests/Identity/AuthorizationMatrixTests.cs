@@ -74,6 +74,7 @@ public sealed class AuthorizationWorld : IdentityHost
         ResourceOfA["transport-channels"] = Guid.NewGuid(); // a PSAP has none: company configuration
         ResourceOfA["notification-rules"] = Guid.NewGuid();
         ResourceOfA["notifications"] = Guid.NewGuid(); // a PSAP is notified of nothing here
+        ResourceOfA["escalation-rules"] = Guid.NewGuid();
         SecretsOfA.AddRange([AdminEmail, "observer@metro911.example", "Metro 911", "Observer", key["apiKey"]!["keyPrefix"]!.GetValue<string>(),
             connection["connection"]!["apiKeyPrefix"]!.GetValue<string>(), agencyA.ToString(), "Tanker rollover"]);
     }

@@ -1,0 +1,101 @@
+using System.Security.Claims;
+using Dispatch.Api.Auth;
+using Dispatch.Api.Http;
+using Dispatch.Grains.Escalation;
+using Dispatch.Grains.Identity;
+using Dispatch.Grains.Incidents;
+using Dispatch.Grains.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Dispatch.Api.Escalation;
+
+public sealed record EscalationRuleRequest(string[]? PriorityFilter, int? AckTimeoutSeconds, IReadOnlyList<EscalationTier>? EscalationOrder,
+    IReadOnlyList<Guid>? NotifyPsapUserIds, int? RepeatCount, bool? IsActive)
+{
+    public Errors Validate()
+    {
+        var errors = new Errors()
+            .Check((PriorityFilter ?? []).All(IncidentPriority.IsValid), "priorityFilter", "priorityFilter holds irod, critical, dangerous, routine_special.")
+            .Check(AckTimeoutSeconds is >= EscalationRules.MinimumAckTimeoutSeconds and <= 86_400, "ackTimeoutSeconds",
+                $"ackTimeoutSeconds is between {EscalationRules.MinimumAckTimeoutSeconds} and 86400.")
+            .Check(EscalationOrder is { Count: > 0 and <= 10 }, "escalationOrder", "escalationOrder lists 1 to 10 tiers.")
+            .Check(RepeatCount is null or (>= 0 and <= 10), "repeatCount", "repeatCount is between 0 and 10.");
+        foreach (var (tier, i) in (EscalationOrder ?? []).Select((t, i) => (t, i)))
+            errors.Check((tier.UserIds?.Count ?? 0) + (tier.RoleSlugs?.Count ?? 0) > 0, $"escalationOrder[{i}]", "a tier names users or roles.");
+        return errors;
+    }
+
+    public EscalationRuleChanges ToChanges() => new(PriorityFilter is { Length: > 0 } p ? p.Distinct().ToArray() : null, AckTimeoutSeconds!.Value,
+        EscalationOrder!, NotifyPsapUserIds ?? [], RepeatCount ?? 0, IsActive ?? true);
+}
+
+public static class EscalationRulesApi
+{
+    public static IEndpointRouteBuilder MapEscalationRulesApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/escalation-rules").WithTags("Escalation");
+        api.MapGet("/", ListAsync).WithName("ListEscalationRules")
+            .WithSummary("A company's escalation rules: its own, or (for a PSAP) those of a company it works with, via ?companyId=.")
+            .RequirePermission(Permissions.EscalationRulesRead);
+        api.MapPost("/", CreateAsync).WithName("CreateEscalationRule")
+            .WithSummary("Who is told, tier after tier, when nobody acknowledges in time; one active rule per priority.")
+            .RequirePermission(Permissions.EscalationRulesManage);
+        api.MapPut("/{id:guid}", ReplaceAsync).WithName("ReplaceEscalationRule").WithSummary("Replace a rule.")
+            .RequirePermission(Permissions.EscalationRulesManage);
+        api.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteEscalationRule").WithSummary("Delete a rule.")
+            .RequirePermission(Permissions.EscalationRulesManage);
+        return app;
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<EscalationRule>>, ValidationProblem>> ListAsync(Guid? companyId, ClaimsPrincipal caller, DispatchStore store)
+    {
+        var psap = caller.AgencyType() == AgencyType.Psap;
+        if (psap && companyId is null) return Problems.Field("companyId", "a PSAP names the company whose rules it reads.");
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        return TypedResults.Ok(await EscalationRules.ListAsync(scope, psap ? companyId!.Value : scope.Context.AgencyId));
+    }
+
+    public static Task<Results<Created<EscalationRule>, Ok<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>> CreateAsync(
+        EscalationRuleRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time) => SaveAsync(null, request, caller, store, time);
+
+    public static Task<Results<Created<EscalationRule>, Ok<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>> ReplaceAsync(
+        Guid id, EscalationRuleRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time) => SaveAsync(id, request, caller, store, time);
+
+    private static async Task<Results<Created<EscalationRule>, Ok<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>> SaveAsync(
+        Guid? id, EscalationRuleRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+    {
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        if (id is not null && (await EscalationRules.GetAsync(scope, id.Value))?.AgencyId != scope.Context.AgencyId) return TypedResults.NotFound();
+        var errors = request.Validate();
+        if (!errors.Any)
+        {
+            var tierUsers = request.EscalationOrder!.SelectMany(t => t.UserIds ?? []).Distinct().ToArray();
+            var known = await scope.ExecuteScalarAsync<int>("select count(*) from users where id = any(@tierUsers) and is_active", new { tierUsers });
+            errors.Check(known == tierUsers.Length, "escalationOrder", "every user in a tier is an active user of this company.");
+            var roles = (await Roles.ListAsync(scope)).Select(r => r.Slug).ToHashSet();
+            errors.Check(request.EscalationOrder!.SelectMany(t => t.RoleSlugs ?? []).All(roles.Contains), "escalationOrder", "every role in a tier is one of this company's roles.");
+            var psapUsers = (request.NotifyPsapUserIds ?? []).Distinct().ToList();
+            errors.Check(await EscalationRules.CountLinkedPsapUsersAsync(scope, psapUsers) == psapUsers.Count, "notifyPsapUserIds",
+                "every id is an active user of a PSAP this company works with.");
+        }
+        if (errors.Any) return TypedResults.ValidationProblem(errors.ToDictionary());
+        try
+        {
+            var rule = await EscalationRules.SaveAsync(scope, id, request.ToChanges(), time.GetUtcNow());
+            await scope.CommitAsync();
+            return id is null ? TypedResults.Created($"/api/v1/escalation-rules/{rule.Id}", rule) : TypedResults.Ok(rule);
+        }
+        catch (OverlappingRuleException e)
+        {
+            return Problems.Conflict(e.Message);
+        }
+    }
+
+    public static async Task<Results<NoContent, NotFound>> DeleteAsync(Guid id, ClaimsPrincipal caller, DispatchStore store)
+    {
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        if (!await EscalationRules.DeleteAsync(scope, id)) return TypedResults.NotFound();
+        await scope.CommitAsync();
+        return TypedResults.NoContent();
+    }
+}
