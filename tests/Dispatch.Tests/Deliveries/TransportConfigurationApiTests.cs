@@ -9,13 +9,6 @@ namespace Dispatch.Tests.Deliveries;
 
 public sealed class TransportConfigurationApiTests : IdentityHost
 {
-    private static async Task<(HttpStatusCode Status, JsonNode? Body)> SendAsync(HttpClient client, HttpMethod method, string path, object? body = null)
-    {
-        using var response = await client.SendAsync(new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) });
-        var text = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
-    }
-
     [Fact]
     public async Task A_company_admin_configures_channels_and_rules_with_validation_and_secrets_never_come_back()
     {

@@ -9,13 +9,6 @@ namespace Dispatch.Tests.Escalation;
 
 public sealed class EscalationRulesTests : IdentityHost
 {
-    private static async Task<(HttpStatusCode Status, JsonNode? Body)> SendAsync(HttpClient client, HttpMethod method, string path, object? body = null)
-    {
-        using var response = await client.SendAsync(new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) });
-        var text = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
-    }
-
     [Fact]
     public async Task One_rule_per_priority_validated_readable_by_the_psap_and_its_first_tier_is_who_gets_notified_with_a_deadline()
     {

@@ -12,12 +12,11 @@ namespace Dispatch.Tests.Identity;
 
 public sealed class IdentityApiTests : IdentityHost
 {
-    private static async Task<(HttpStatusCode Status, JsonObject Body)> SendAsync(HttpClient client, HttpMethod method, string path, object? body = null)
+    // Lists that answer a bare array come back as {"items": [...]}, like the paginated ones.
+    private static new async Task<(HttpStatusCode Status, JsonObject Body)> SendAsync(HttpClient client, HttpMethod method, string path, object? body = null)
     {
-        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
-        using var response = await client.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, text.Length == 0 ? new JsonObject() : JsonNode.Parse(text) is JsonObject o ? o : new JsonObject { ["items"] = JsonNode.Parse(text) });
+        var (status, node) = await IdentityHost.SendAsync(client, method, path, body);
+        return (status, node as JsonObject ?? (node is null ? new JsonObject() : new JsonObject { ["items"] = node }));
     }
 
     [Fact]

@@ -1,6 +1,8 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Dispatch.Tests.Infrastructure;
 
@@ -48,6 +50,14 @@ public class IdentityHost : TestDatabase
         using var response = await PostLoginAsync(email, password);
         Assert.True(response.IsSuccessStatusCode, $"login as {email}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         return (await response.Content.ReadFromJsonAsync<Tokens>())!;
+    }
+
+    /// <summary>Sends a JSON request and returns the status and the parsed body (null when empty).</summary>
+    public static async Task<(HttpStatusCode Status, JsonNode? Body)> SendAsync(HttpClient client, HttpMethod method, string path, object? body = null)
+    {
+        using var response = await client.SendAsync(new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) });
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
     }
 
     public HttpClient As(string authorization)
