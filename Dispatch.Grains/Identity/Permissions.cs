@@ -43,10 +43,15 @@ public static class Permissions
     /// <summary>What a role of an agency of <paramref name="agencyType"/> may be given.</summary>
     public static IReadOnlySet<string> AllowedFor(string agencyType) => agencyType switch
     {
-        AgencyType.Psap => Shared.Concat(PsapOnly).ToHashSet(),
-        AgencyType.Company => Shared.Concat(CompanyOnly).ToHashSet(),
-        _ => new HashSet<string>(),
+        AgencyType.Psap => PsapAllowed,
+        AgencyType.Company => CompanyAllowed,
+        _ => NoneAllowed,
     };
+
+    // Read on every authenticated request: built once.
+    private static readonly IReadOnlySet<string> PsapAllowed = Shared.Concat(PsapOnly).ToHashSet();
+    private static readonly IReadOnlySet<string> CompanyAllowed = Shared.Concat(CompanyOnly).ToHashSet();
+    private static readonly IReadOnlySet<string> NoneAllowed = new HashSet<string>();
 
     /// <summary>What a PSAP's command (CAD) system may do with its connection key.</summary>
     public static IReadOnlyList<string> CommandSystem { get; } = [IncidentsCreate, IncidentsRead, CommandAcksRead];
