@@ -1,3 +1,4 @@
+using Dispatch.Api.Commands;
 using Dispatch.Api.Auth;
 using Dispatch.Api.Escalation;
 using Dispatch.Api.Identity;
@@ -38,6 +39,7 @@ public static class ApiExtensions
         app.MapTransportsApi();
         app.MapAcknowledgementsApi();
         app.MapEscalationRulesApi();
+        app.MapCommandAcksApi();
         return app;
     }
 }

@@ -3,7 +3,10 @@ using Dispatch.Grains.Routing;
 using Dispatch.Grains.Transports;
 using Dispatch.Grains.Transports.Email;
 using Dispatch.Grains.Transports.Webhook;
+using Dispatch.Grains.Commands;
+using Dispatch.Silo.Commands;
 using Dispatch.Silo.Deliveries;
+using Dispatch.Silo.Escalations;
 
 namespace Dispatch.Silo;
 
@@ -18,7 +21,7 @@ public static class SiloExtensions
         services.AddSingleton(sp => new DatabaseSignals(
             sp.GetRequiredService<Dispatch.Grains.Storage.DispatchDatabase>(), sp.GetRequiredService<ILogger<DatabaseSignals>>())
         {
-            Channels = [Assignments.DeliveryChannel],
+            Channels = [Assignments.DeliveryChannel, Assignments.EscalationChannel, CommandCallbacks.Channel],
         });
         services.AddHostedService(sp => sp.GetRequiredService<DatabaseSignals>());
 
@@ -30,6 +33,13 @@ public static class SiloExtensions
         services.AddSingleton<ITransport>(sp => sp.GetRequiredService<WebhookTransport>());
         services.AddSingleton(sp => new AckLinkFactory(AckLinks.FromConfiguration(sp.GetRequiredService<IConfiguration>())));
         services.AddHostedService<DeliveryWorker>();
+
+        services.AddOptions<EscalationWorkerOptions>().BindConfiguration(EscalationWorkerOptions.Section);
+        services.AddHostedService<EscalationWorker>();
+
+        services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.Section);
+        services.AddHttpClient<CallbackWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<CallbackWorker>());
         return services;
     }
 }

@@ -4,6 +4,7 @@ using Dispatch.Api.Auth;
 using Dispatch.Api.Http;
 using Dispatch.Grains.Identity;
 using Dispatch.Grains.Incidents;
+using Dispatch.Grains.Notifications;
 using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -26,6 +27,9 @@ public static class IncidentsApi
             .RequirePermission(Permissions.IncidentsRead);
         api.MapPost("/{id:guid}/agencies", AssignAsync).WithName("AssignCompanies").WithSummary("Add companies to an incident; they are notified at once.")
             .RequirePermission(Permissions.IncidentsManage);
+        api.MapPost("/{id:guid}/ack", AcknowledgeAsync).WithName("AcknowledgeIncident")
+            .WithSummary("A company user acknowledges the incident for their company; repeating it reports the first acknowledgement.")
+            .RequirePermission(Permissions.IncidentsAck);
         api.MapPost("/{id:guid}/resolve", ResolveAsync).WithName("ResolveIncident").WithSummary("Mark the incident resolved.")
             .RequirePermission(Permissions.IncidentsManage);
         api.MapPost("/{id:guid}/close", CloseAsync).WithName("CloseIncident").WithSummary("Close a resolved incident.")
@@ -74,6 +78,16 @@ public static class IncidentsApi
     {
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
         return await IncidentViews.GetAsync(scope, id) is { } detail ? TypedResults.Ok(detail) : TypedResults.NotFound();
+    }
+
+    public static async Task<Results<Ok<Acknowledgement>, NotFound>> AcknowledgeAsync(Guid id, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+    {
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        var ack = await Acknowledgements.AcknowledgeIncidentAsync(scope, id, AckSource.IncidentApi, caller.UserId(), time.GetUtcNow());
+        if (ack is null) return TypedResults.NotFound();
+        await scope.CommitAsync();
+        AckMetrics.Record(ack);
+        return TypedResults.Ok(ack);
     }
 
     public static async Task<Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult>> AssignAsync(

@@ -31,6 +31,7 @@ public static class AcknowledgementsApi
         var ack = await Acknowledgements.AcknowledgeAsync(scope, id, AckSource.Api, caller.UserId(), time.GetUtcNow());
         if (ack is null) return TypedResults.NotFound();
         await scope.CommitAsync();
+        AckMetrics.Record(ack);
         return TypedResults.Ok(ack);
     }
 
@@ -58,6 +59,7 @@ public static class AcknowledgementsApi
         var ack = await Acknowledgements.AcknowledgeAsync(scope, link.NotificationId, AckSource.EmailLink, link.UserId, time.GetUtcNow());
         if (ack is null) return Page(HttpStatusCode.NotFound, "This notification no longer exists.", null);
         await scope.CommitAsync();
+        AckMetrics.Record(ack);
         return Page(HttpStatusCode.OK, ack.Repeated ? $"Already acknowledged at {ack.AckedAt:u}." : "Acknowledged. Thank you.", null);
     }
 

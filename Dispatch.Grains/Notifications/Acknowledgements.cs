@@ -11,57 +11,132 @@ public static class AckSource
     public const string EmailLink = "email_link";
 }
 
-/// <summary>The acknowledgement as recorded: the first one stands; repeating it reports the first.</summary>
-public sealed record Acknowledgement(Guid NotificationId, Guid IncidentId, Guid CompanyId, string AckSource, Guid? AckedByUserId,
-    DateTimeOffset AckedAt, bool Repeated, string IncidentStatus);
+/// <summary>
+/// The acknowledgement as recorded: the first one of the company stands; repeating it (or another of the company's users
+/// acknowledging later) reports the first. <see cref="TimeToAck"/> is measured from the company's assignment, for a first one only.
+/// </summary>
+public sealed record Acknowledgement(Guid? NotificationId, Guid IncidentId, Guid CompanyId, string AckSource, Guid? AckedByUserId,
+    DateTimeOffset AckedAt, bool Repeated, string IncidentStatus, string Priority, TimeSpan? TimeToAck);
 
 /// <summary>
 /// A company user acknowledges: the notification is acked, every pending escalation of that company on the incident is
-/// cancelled, the company is marked acknowledged, and the incident becomes acknowledged once every company has.
+/// cancelled, the company is marked acknowledged (which records a command-system ack event, see migration 0007), and the
+/// incident becomes acknowledged once every company has.
 /// </summary>
+/// <remarks>
+/// Lock order, shared with the escalation loop: the company's <c>incident_agencies</c> row first, then notifications and the
+/// incident. Whichever of an acknowledgement and an escalation takes that row first wins; the other sees its outcome.
+/// </remarks>
 public static class Acknowledgements
 {
+    /// <summary>Acknowledges one notification of the scope's company; null when the scope cannot see it.</summary>
     public static async Task<Acknowledgement?> AcknowledgeAsync(AgencyScope scope, Guid notificationId, string source, Guid? userId, DateTimeOffset now)
     {
-        var n = await scope.QuerySingleOrDefaultAsync<Row>("""
-            select id, incident_id, agency_id, notified_user_id, ack_status, ack_source, acked_at, acked_by_user_id
-            from notifications where id = @notificationId and agency_id = @agency for update
-            """, new { notificationId, agency = scope.Context.AgencyId });
+        var n = await scope.QuerySingleOrDefaultAsync<NotificationRow>(
+            "select id, incident_id, kind from notifications where id = @notificationId and agency_id = @agency",
+            new { notificationId, agency = scope.Context.AgencyId });
         if (n is null) return null;
-        if (n.AckStatus == "acked")
-        {
-            var status = (await IncidentStore.GetAsync(scope, n.IncidentId))!.Status;
-            return new Acknowledgement(n.Id, n.IncidentId, n.AgencyId, n.AckSource!, n.AckedByUserId, Time.Utc(n.AckedAt!.Value), true, status);
-        }
-
-        // Acks of one incident take turns, so the last company to acknowledge sees every other's and moves the incident.
-        await scope.ExecuteAsync("select 1 from incidents where id = @IncidentId for update", new { n.IncidentId });
-        await scope.ExecuteAsync("""
-            update notifications set ack_status = 'acked', ack_source = @source, acked_at = @now, acked_by_user_id = @userId,
-                   version = version + 1, updated_at = @now
-            where id = @notificationId
-            """, new { source, now, userId, notificationId });
-        await scope.ExecuteAsync("""
-            update notifications set escalation_cancelled_at = @now, updated_at = @now
-            where incident_id = @IncidentId and agency_id = @AgencyId and ack_status = 'pending' and escalation_cancelled_at is null
-            """, new { now, n.IncidentId, n.AgencyId });
-        await scope.ExecuteAsync("""
-            update incident_agencies set acked_at = @now, acked_by_user_id = @userId, ack_source = @source, version = version + 1, updated_at = @now
-            where incident_id = @IncidentId and agent_agency_id = @AgencyId and acked_at is null
-            """, new { now, userId, source, n.IncidentId, n.AgencyId });
-
-        var before = (await IncidentStore.GetAsync(scope, n.IncidentId))!;
-        var everyone = await scope.ExecuteScalarAsync<bool>(
-            "select not exists (select 1 from incident_agencies where incident_id = @IncidentId and acked_at is null)", new { n.IncidentId });
-        var incident = everyone && before.Status == IncidentStatus.Open ? await IncidentStore.SaveAsync(scope, before, before.Acknowledge(now)) : before;
-
-        await Communications.AppendAsync(scope, new CommunicationEntry(n.IncidentId, n.AgencyId, "acknowledgement", "inbound",
-            $"Acknowledged via {source}", new { notification_id = n.Id, source, user_id = userId }, n.Id,
-            SenderType: userId is null ? "system" : "user", ReceiverType: "agency", ReceiverAgencyId: incident.AgencyId));
-        await scope.AuditAsync("notification.acknowledged", "notification", n.Id, null, new { source, user_id = userId, incident_id = n.IncidentId });
-        return new Acknowledgement(n.Id, n.IncidentId, n.AgencyId, source, userId, now, false, incident.Status);
+        if (n.Kind == "psap_alert") return await AcknowledgeAlertAsync(scope, n.Id, source, userId, now);
+        return await AcknowledgeCompanyAsync(scope, n.IncidentId, n.Id, source, userId, now);
     }
 
-    private sealed record Row(Guid Id, Guid IncidentId, Guid AgencyId, Guid NotifiedUserId, string AckStatus, string? AckSource, DateTime? AckedAt,
-        Guid? AckedByUserId);
+    /// <summary>
+    /// A company user acknowledges the incident for their company (<c>POST incidents/{id}/ack</c>): their own pending
+    /// notification is acked with it, if they have one. Null when the company is not assigned to the incident.
+    /// </summary>
+    public static async Task<Acknowledgement?> AcknowledgeIncidentAsync(AgencyScope scope, Guid incidentId, string source, Guid? userId, DateTimeOffset now)
+    {
+        var own = userId is null ? null : await scope.ExecuteScalarAsync<Guid?>("""
+            select id from notifications
+            where incident_id = @incidentId and agency_id = @agency and notified_user_id = @userId and kind = 'company'
+            order by ack_status = 'pending' desc, created_at desc limit 1
+            """, new { incidentId, agency = scope.Context.AgencyId, userId });
+        return await AcknowledgeCompanyAsync(scope, incidentId, own, source, userId, now);
+    }
+
+    private static async Task<Acknowledgement?> AcknowledgeCompanyAsync(AgencyScope scope, Guid incidentId, Guid? notificationId, string source,
+        Guid? userId, DateTimeOffset now)
+    {
+        var company = scope.Context.AgencyId;
+        var assignment = await scope.QuerySingleOrDefaultAsync<AssignmentRow>("""
+            select acked_at, acked_by_user_id, ack_source, created_at from incident_agencies
+            where incident_id = @incidentId and agent_agency_id = @company for update
+            """, new { incidentId, company });
+        if (assignment is null) return null;
+
+        NotificationRow? n = null;
+        if (notificationId is { } id)
+        {
+            n = await scope.QuerySingleOrDefaultAsync<NotificationRow>(
+                "select id, incident_id, kind, ack_status, ack_source, acked_at, acked_by_user_id from notifications where id = @id for update", new { id });
+            if (n!.AckStatus == "acked")
+                return await RepeatedAsync(scope, incidentId, company, n.Id, n.AckSource!, n.AckedByUserId, Time.Utc(n.AckedAt!.Value));
+            await scope.ExecuteAsync("""
+                update notifications set ack_status = 'acked', ack_source = @source, acked_at = @now, acked_by_user_id = @userId,
+                       version = version + 1, updated_at = @now
+                where id = @id
+                """, new { source, now, userId, id });
+        }
+        if (assignment.AckedAt is { } first)
+            return await RepeatedAsync(scope, incidentId, company, n?.Id, assignment.AckSource!, assignment.AckedByUserId, Time.Utc(first));
+
+        await scope.ExecuteAsync("""
+            update notifications set escalation_cancelled_at = @now, updated_at = @now
+            where incident_id = @incidentId and agency_id = @company and ack_status = 'pending' and escalation_cancelled_at is null
+            """, new { now, incidentId, company });
+        // Acks of one incident take turns here, so the last company to acknowledge sees every other's and moves the incident.
+        await scope.ExecuteAsync("select 1 from incidents where id = @incidentId for no key update", new { incidentId });
+        await scope.ExecuteAsync("""
+            update incident_agencies set acked_at = @now, acked_by_user_id = @userId, ack_source = @source, version = version + 1, updated_at = @now
+            where incident_id = @incidentId and agent_agency_id = @company
+            """, new { now, userId, source, incidentId, company });
+
+        var before = (await IncidentStore.GetAsync(scope, incidentId))!;
+        var everyone = await scope.ExecuteScalarAsync<bool>(
+            "select not exists (select 1 from incident_agencies where incident_id = @incidentId and acked_at is null)", new { incidentId });
+        var incident = everyone && before.Status == IncidentStatus.Open ? await IncidentStore.SaveAsync(scope, before, before.Acknowledge(now)) : before;
+
+        await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, company, "acknowledgement", "inbound",
+            $"Acknowledged via {source}", new { notification_id = n?.Id, source, user_id = userId }, n?.Id,
+            SenderType: userId is null ? "system" : "user", ReceiverType: "agency", ReceiverAgencyId: incident.AgencyId));
+        await scope.AuditAsync("incident.acknowledged", "incident", incidentId, null,
+            new { company_id = company, notification_id = n?.Id, source, user_id = userId });
+        return new Acknowledgement(n?.Id, incidentId, company, source, userId, now, false, incident.Status, incident.Priority,
+            now - Time.Utc(assignment.CreatedAt));
+    }
+
+    private static async Task<Acknowledgement> RepeatedAsync(AgencyScope scope, Guid incidentId, Guid company, Guid? notificationId, string source,
+        Guid? userId, DateTimeOffset at)
+    {
+        var incident = (await IncidentStore.GetAsync(scope, incidentId))!;
+        return new Acknowledgement(notificationId, incidentId, company, source, userId, at, true, incident.Status, incident.Priority, null);
+    }
+
+    /// <summary>A PSAP user confirms they have seen an alert about a company: the alert is marked, nothing else changes.</summary>
+    private static async Task<Acknowledgement> AcknowledgeAlertAsync(AgencyScope scope, Guid id, string source, Guid? userId, DateTimeOffset now)
+    {
+        var updated = await scope.ExecuteAsync("""
+            update notifications set ack_status = 'acked', ack_source = @source, acked_at = @now, acked_by_user_id = @userId,
+                   version = version + 1, updated_at = @now
+            where id = @id and ack_status = 'pending'
+            """, new { source, now, userId, id });
+        var n = (await scope.QuerySingleOrDefaultAsync<NotificationRow>(
+            "select id, incident_id, kind, ack_status, ack_source, acked_at, acked_by_user_id from notifications where id = @id", new { id }))!;
+        var incident = (await IncidentStore.GetAsync(scope, n.IncidentId))!;
+        return new Acknowledgement(id, n.IncidentId, scope.Context.AgencyId, n.AckSource!, n.AckedByUserId, Time.Utc(n.AckedAt!.Value),
+            updated == 0, incident.Status, incident.Priority, null);
+    }
+
+    private sealed record AssignmentRow(DateTime? AckedAt, Guid? AckedByUserId, string? AckSource, DateTime CreatedAt);
+
+    private sealed class NotificationRow
+    {
+        public Guid Id { get; set; }
+        public Guid IncidentId { get; set; }
+        public string Kind { get; set; } = "";
+        public string? AckStatus { get; set; }
+        public string? AckSource { get; set; }
+        public DateTime? AckedAt { get; set; }
+        public Guid? AckedByUserId { get; set; }
+    }
 }

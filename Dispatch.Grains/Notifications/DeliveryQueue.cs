@@ -21,10 +21,13 @@ public sealed class DeliveryOptions
     public int BatchSize { get; set; } = 32;
 
     /// <summary>Exponential backoff with ±20% jitter after <paramref name="attempt"/> failed attempts.</summary>
-    public TimeSpan RetryDelay(int attempt, double jitter01)
+    public TimeSpan RetryDelay(int attempt, double jitter01) => Backoff(FirstRetryDelay, MaxRetryDelay, attempt, jitter01);
+
+    /// <summary><paramref name="first"/> doubled per further attempt, capped at <paramref name="max"/>, ±20% jitter.</summary>
+    public static TimeSpan Backoff(TimeSpan first, TimeSpan max, int attempt, double jitter01)
     {
-        var exponential = FirstRetryDelay.TotalMilliseconds * Math.Pow(2, Math.Max(0, attempt - 1));
-        var capped = Math.Min(exponential, MaxRetryDelay.TotalMilliseconds);
+        var exponential = first.TotalMilliseconds * Math.Pow(2, Math.Max(0, attempt - 1));
+        var capped = Math.Min(exponential, max.TotalMilliseconds);
         return TimeSpan.FromMilliseconds(capped * (0.8 + 0.4 * jitter01));
     }
 }

@@ -21,6 +21,7 @@ public sealed class NotAssignableException(Guid companyId) : Exception($"Agency 
 public static class Assignments
 {
     public const string DeliveryChannel = "dispatch_deliveries";
+    public const string EscalationChannel = "dispatch_escalations";
 
     private const string Assignable = """
         select exists (
@@ -58,33 +59,16 @@ public static class Assignments
             """, new { incident.Id, companyId, now });
         if (inserted == 0) return null; // already assigned
 
-        var (routing, rule) = await scope.ReadAsAgencyAsync(companyId, () => LoadAsync(scope, companyId, incident.Priority));
+        var (routing, rule) = await scope.ReadAsAgencyAsync(companyId, async () =>
+        {
+            var rule = await Escalation.EscalationRules.ForPriorityAsync(scope, companyId, incident.Priority);
+            var recipients = await TierUsersAsync(scope, companyId, rule?.EscalationOrder.FirstOrDefault(), fallbackToEveryone: true);
+            return (await RoutingAsync(scope, companyId, recipients), rule);
+        });
         // The first tier's deadline: past it, with nobody's acknowledgement, the escalation loop takes over.
         DateTimeOffset? escalationDueAt = rule is null ? null : now.AddSeconds(rule.AckTimeoutSeconds);
         var plan = Router.Plan(routing, incident.Priority, incident.IncidentType, now);
-        var deliveries = 0;
-        foreach (var notification in plan)
-        {
-            var notificationId = Guid.CreateVersion7();
-            await scope.ExecuteAsync("""
-                insert into notifications (id, incident_id, agency_id, notified_user_id, tier, escalation_due_at, created_at, updated_at)
-                values (@notificationId, @IncidentId, @companyId, @UserId, 0, @escalationDueAt, @now, @now)
-                """, new { notificationId, IncidentId = incident.Id, companyId, notification.UserId, escalationDueAt, now });
-            foreach (var d in notification.Deliveries)
-            {
-                await scope.ExecuteAsync("""
-                    insert into notification_deliveries (id, notification_id, incident_id, agency_id, transport_channel_id, transport_type_slug,
-                        preference_id, sequence, send_status, next_attempt_at, trace_parent, created_at, updated_at)
-                    values (@id, @notificationId, @IncidentId, @companyId, @ChannelId, @TransportSlug, @PreferenceId, @Sequence,
-                        @status, @next, @traceParent, @now, @now)
-                    """, new
-                {
-                    id = Guid.CreateVersion7(), notificationId, IncidentId = incident.Id, companyId, d.ChannelId, d.TransportSlug, d.PreferenceId,
-                    d.Sequence, status = d.Queued ? "queued" : "waiting", next = d.Queued ? now : (DateTimeOffset?)null, traceParent, now,
-                });
-                deliveries++;
-            }
-        }
+        var deliveries = await InsertPlanAsync(scope, plan, new PlanTarget(incident.Id, companyId, "company", 0, 0, escalationDueAt), now, traceParent);
 
         if (plan.Count == 0)
         {
@@ -96,6 +80,8 @@ public static class Assignments
                 new { company_id = companyId }, ReceiverType: "agency", ReceiverAgencyId: scope.Context.AgencyId));
         }
         await scope.ExecuteAsync("select pg_notify(@channel, '')", new { channel = DeliveryChannel });
+        if (escalationDueAt is not null && plan.Count > 0)
+            await scope.ExecuteAsync("select pg_notify(@channel, '')", new { channel = EscalationChannel });
         await scope.AuditAsync("incident.company_assigned", "incident", incident.Id, null,
             new { company_id = companyId, notifications = plan.Count, deliveries });
         return new AssignmentResult(companyId, plan.Count, deliveries, plan.Count == 0);
@@ -107,23 +93,63 @@ public static class Assignments
         order by u.email
         """;
 
-    private static async Task<(CompanyRouting Routing, Escalation.EscalationRule? Rule)> LoadAsync(StoreScope scope, Guid companyId, string priority)
+    /// <summary>
+    /// The active users of an escalation tier (named users and holders of its roles); for the first tier, everyone who may
+    /// acknowledge when the company has no rule or the tier names nobody active.
+    /// </summary>
+    internal static async Task<IReadOnlyList<Guid>> TierUsersAsync(StoreScope scope, Guid companyId, Escalation.EscalationTier? tier, bool fallbackToEveryone)
     {
-        var rule = await Escalation.EscalationRules.ForPriorityAsync(scope, companyId, priority);
+        var users = tier is null ? [] : (await scope.QueryAsync<Guid>(SelectTier,
+            new { companyId, userIds = (tier.UserIds ?? []).ToArray(), roleSlugs = (tier.RoleSlugs ?? []).ToArray() })).ToList();
+        if (users.Count == 0 && fallbackToEveryone) users = (await scope.QueryAsync<Guid>(SelectRecipients, new { companyId })).ToList();
+        return users;
+    }
+
+    /// <summary>What routing needs of an agency to reach <paramref name="recipients"/>: its zone, channels, rules and their preferences.</summary>
+    internal static async Task<CompanyRouting> RoutingAsync(StoreScope scope, Guid companyId, IReadOnlyList<Guid> recipients)
+    {
         var zoneId = await scope.ExecuteScalarAsync<string>(SelectZone, new { companyId });
         var zone = TimeZoneInfo.TryFindSystemTimeZoneById(zoneId ?? "UTC", out var z) ? z : TimeZoneInfo.Utc;
         var channels = (await scope.QueryAsync<RoutingChannel>(SelectChannels, new { companyId })).ToList();
         var rules = (await scope.QueryAsync<RuleRow>(SelectRules, new { companyId }))
             .Select(r => new RoutingRule(r.ChannelId, r.PriorityFilter, r.TypeFilter, r.TimeStart, r.TimeEnd)).ToList();
         var preferences = (await scope.QueryAsync<PreferenceRow>(SelectPreferences, new { companyId })).ToLookup(p => p.UserId);
-        // The first tier of the company's escalation rule, or everyone who may acknowledge when it has none (or it names nobody active).
-        var tier = rule?.EscalationOrder.FirstOrDefault();
-        var tierUsers = tier is null ? [] : (await scope.QueryAsync<Guid>(SelectTier,
-            new { companyId, userIds = (tier.UserIds ?? []).ToArray(), roleSlugs = (tier.RoleSlugs ?? []).ToArray() })).ToList();
-        var recipients = (tierUsers.Count > 0 ? tierUsers : await scope.QueryAsync<Guid>(SelectRecipients, new { companyId }))
+        return new CompanyRouting(zone, channels, rules, recipients
             .Select(u => new RoutingRecipient(u, preferences[u].Select(p => new RoutingPreference(p.Id, p.ChannelId, p.PriorityOrder, p.DeliveryMode)).ToList()))
-            .ToList();
-        return (new CompanyRouting(zone, channels, rules, recipients), rule);
+            .ToList());
+    }
+
+    /// <summary>Whom a plan's notifications are for: the agency, their kind, escalation tier and cycle, and the deadline they carry.</summary>
+    internal sealed record PlanTarget(Guid IncidentId, Guid AgencyId, string Kind, int Tier, int Cycle, DateTimeOffset? DueAt);
+
+    /// <summary>Writes a plan's notifications and deliveries (queued now, or waiting as failover links); returns the delivery count.</summary>
+    internal static async Task<int> InsertPlanAsync(StoreScope scope, IReadOnlyList<PlannedNotification> plan, PlanTarget target, DateTimeOffset now,
+        string? traceParent)
+    {
+        var deliveries = 0;
+        foreach (var notification in plan)
+        {
+            var notificationId = Guid.CreateVersion7();
+            await scope.ExecuteAsync("""
+                insert into notifications (id, incident_id, agency_id, notified_user_id, kind, tier, escalation_cycle, escalation_due_at, created_at, updated_at)
+                values (@notificationId, @IncidentId, @AgencyId, @UserId, @Kind, @Tier, @Cycle, @DueAt, @now, @now)
+                """, new { notificationId, target.IncidentId, target.AgencyId, notification.UserId, target.Kind, target.Tier, target.Cycle, target.DueAt, now });
+            foreach (var d in notification.Deliveries)
+            {
+                await scope.ExecuteAsync("""
+                    insert into notification_deliveries (id, notification_id, incident_id, agency_id, transport_channel_id, transport_type_slug,
+                        preference_id, sequence, send_status, next_attempt_at, trace_parent, created_at, updated_at)
+                    values (@id, @notificationId, @IncidentId, @AgencyId, @ChannelId, @TransportSlug, @PreferenceId, @Sequence,
+                        @status, @next, @traceParent, @now, @now)
+                    """, new
+                {
+                    id = Guid.CreateVersion7(), notificationId, target.IncidentId, target.AgencyId, d.ChannelId, d.TransportSlug, d.PreferenceId,
+                    d.Sequence, status = d.Queued ? "queued" : "waiting", next = d.Queued ? now : (DateTimeOffset?)null, traceParent, now,
+                });
+                deliveries++;
+            }
+        }
+        return deliveries;
     }
 
     // Settable properties: Dapper hands text[] over as Array, which only property assignment converts.

@@ -12,7 +12,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    public sealed record Received(string Body, string Timestamp, string Signature, string IdempotencyKey);
+    public sealed record Received(string Body, string Timestamp, string Signature, string IdempotencyKey, string EventId);
 
     public ConcurrentQueue<Received> Requests { get; } = new();
     public int StatusCode { get; set; } = 200;
@@ -39,7 +39,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var body = await reader.ReadToEndAsync();
             if (receiver.Delay > TimeSpan.Zero) await Task.Delay(receiver.Delay);
             receiver.Requests.Enqueue(new Received(body, request.Headers["X-Dispatch-Timestamp"].ToString(),
-                request.Headers["X-Dispatch-Signature"].ToString(), request.Headers["Idempotency-Key"].ToString()));
+                request.Headers["X-Dispatch-Signature"].ToString(), request.Headers["Idempotency-Key"].ToString(),
+                request.Headers["X-Dispatch-Event-Id"].ToString()));
             return Results.StatusCode(receiver.StatusCode);
         });
         await app.StartAsync();

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Net.Http.Headers;
+using System.Text;
+using Dispatch.Grains.Commands;
+using Dispatch.Grains.Storage;
+using Dispatch.Grains.Transports.Webhook;
+using Microsoft.Extensions.Options;
+
+namespace Dispatch.Silo.Commands;
+
+/// <summary>
+/// Sends acknowledgement events to callback-mode command systems: a POST of the event JSON to the connection's public URL with
+/// <c>X-Dispatch-Event-Id</c>, <c>X-Dispatch-Timestamp</c> (unix seconds) and
+/// <c>X-Dispatch-Signature: v1=hex(HMAC-SHA256(callback secret, timestamp + "." + body))</c>. Any 2xx is delivered; anything
+/// else, a timeout or a network error is retried with backoff until the last attempt, then dead-lettered.
+/// </summary>
+public sealed class CallbackWorker(DispatchStore store, DatabaseSignals signals, HttpClient http, IOptions<CallbackOptions> options, TimeProvider time,
+    ILogger<CallbackWorker> logger) : BackgroundService
+{
+    public const string Module = "callbacks";
+    public static readonly ActivitySource Source = new("Dispatch.Silo.Callbacks");
+    private static readonly Meter Meter = new("Dispatch.Silo.Callbacks");
+    private static readonly Counter<long> Results = Meter.CreateCounter<long>("dispatch.command.callbacks", "{callback}",
+        "Command-system callback attempts by result (delivered, queued for retry, dead_lettered).");
+    private static readonly Histogram<double> AckToCallback = Meter.CreateHistogram<double>("dispatch.command.callback.latency", "s",
+        "From the acknowledgement to its callback being delivered.");
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        logger.LogInformation("Work loop {Module} started", Module);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (await RunOnceAsync(stoppingToken) > 0) continue;
+                await signals.WaitAsync(CommandCallbacks.Channel, await SleepAsync(), stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "Work loop {Module} failed; retrying", Module);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ClaimedCallback> claimed;
+        await using (var scope = await store.BeginEngineAsync(cancellationToken))
+        {
+            claimed = await CommandCallbacks.ClaimAsync(scope, time.GetUtcNow(), options.Value);
+            await scope.CommitAsync(cancellationToken);
+        }
+        await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (c, ct) => await SendAsync(c, ct));
+        return claimed.Count;
+    }
+
+    private async Task SendAsync(ClaimedCallback callback, CancellationToken cancellationToken)
+    {
+        using var activity = Source.StartActivity("callback", ActivityKind.Client);
+        activity?.SetTag("dispatch.event.id", callback.EventId);
+        activity?.SetTag("dispatch.callback.attempt", callback.Attempt);
+        var result = await PostAsync(callback, cancellationToken);
+
+        await using var scope = await store.BeginEngineAsync(CancellationToken.None);
+        var now = time.GetUtcNow();
+        var status = await CommandCallbacks.CompleteAsync(scope, callback, result, now, options.Value, Random.Shared.NextDouble());
+        await scope.CommitAsync(CancellationToken.None);
+
+        Results.Add(1, new KeyValuePair<string, object?>("dispatch.result", status));
+        if (status == "delivered")
+        {
+            var acknowledgedAt = CommandAcks.Parse(callback.Body).AcknowledgedAt;
+            AckToCallback.Record(Math.Max(0, (now - acknowledgedAt).TotalSeconds));
+        }
+        else
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, result.Error);
+            logger.LogWarning("Callback {CallbackId} of event {EventId} attempt {Attempt}: {Status} ({Error})",
+                callback.Id, callback.EventId, callback.Attempt, status, result.Error);
+        }
+    }
+
+    private async Task<CallbackResult> PostAsync(ClaimedCallback callback, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(callback.Url, UriKind.Absolute, out var url)) return new CallbackResult(false, null, "The connection has no valid public URL.");
+        var timestamp = time.GetUtcNow().ToUnixTimeSeconds().ToString();
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(callback.Body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("X-Dispatch-Event-Id", callback.EventId.ToString());
+        request.Headers.Add("X-Dispatch-Timestamp", timestamp);
+        request.Headers.Add("X-Dispatch-Signature", "v1=" + WebhookTransport.Sign(callback.Secret, timestamp, callback.Body));
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Dispatch", "1"));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Value.Timeout);
+        try
+        {
+            using var response = await http.SendAsync(request, timeout.Token);
+            var code = (int)response.StatusCode;
+            return response.IsSuccessStatusCode
+                ? new CallbackResult(true, code, null)
+                : new CallbackResult(false, code, $"HTTP {code} from {url.GetLeftPart(UriPartial.Path)}");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new CallbackResult(false, null, $"No answer within {options.Value.Timeout.TotalSeconds:0} s");
+        }
+        catch (HttpRequestException e)
+        {
+            return new CallbackResult(false, null, $"Unreachable: {e.Message}");
+        }
+    }
+
+    private async Task<TimeSpan> SleepAsync()
+    {
+        await using var scope = await store.BeginEngineAsync();
+        var next = await CommandCallbacks.NextDueAsync(scope);
+        var poll = TimeSpan.FromSeconds(5);
+        if (next is null) return poll;
+        var wait = Time.Utc(next.Value) - time.GetUtcNow();
+        return wait <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(20) : wait < poll ? wait : poll;
+    }
+}

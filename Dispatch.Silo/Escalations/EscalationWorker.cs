@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Dispatch.Grains.Escalation;
+using Dispatch.Grains.Routing;
+using Dispatch.Grains.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Dispatch.Silo.Escalations;
+
+public sealed class EscalationWorkerOptions
+{
+    public const string Section = "Dispatch:Escalation";
+
+    /// <summary>The longest the loop sleeps without a NOTIFY, in case one was missed or another Silo's deadline moved.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many companies' deadlines one transaction fires.</summary>
+    public int BatchSize { get; set; } = 64;
+}
+
+/// <summary>
+/// The escalation loop: sleeps until the earliest known deadline (or a NOTIFY that a new one exists, or the poll interval),
+/// then fires every due deadline it can claim, each in the same transaction that records it.
+/// </summary>
+public sealed class EscalationWorker(DispatchStore store, DatabaseSignals signals, IOptions<EscalationWorkerOptions> options, TimeProvider time,
+    ILogger<EscalationWorker> logger) : BackgroundService
+{
+    public const string Module = "escalations";
+    public static readonly ActivitySource Source = new("Dispatch.Silo.Escalations");
+    private static readonly Meter Meter = new("Dispatch.Silo.Escalations");
+    private static readonly Histogram<double> Lateness = Meter.CreateHistogram<double>("dispatch.escalation.lateness", "s",
+        "How long after its deadline an escalation step fired.");
+    private static readonly Counter<long> Fired = Meter.CreateCounter<long>("dispatch.escalations", "{escalation}",
+        "Escalation steps fired, by outcome (next_tier, repeat, exhausted, dropped) and priority.");
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        logger.LogInformation("Work loop {Module} started", Module);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (await RunOnceAsync(stoppingToken) >= options.Value.BatchSize) continue;
+                await signals.WaitAsync(Assignments.EscalationChannel, await SleepAsync(), stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "Work loop {Module} failed; retrying", Module);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    /// <summary>Fires one batch of due deadlines; returns how many companies it claimed.</summary>
+    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<EscalationStep> steps;
+        using (var activity = Source.StartActivity("escalate"))
+        {
+            await using var scope = await store.BeginEngineAsync(cancellationToken);
+            steps = await EscalationEngine.FireDueAsync(scope, time.GetUtcNow(), options.Value.BatchSize);
+            await scope.CommitAsync(cancellationToken);
+            activity?.SetTag("dispatch.escalation.steps", steps.Count);
+        }
+        foreach (var step in steps)
+        {
+            Lateness.Record(Math.Max(0, step.Lateness.TotalSeconds), new KeyValuePair<string, object?>("dispatch.priority", step.Priority));
+            Fired.Add(1, new("dispatch.outcome", step.Outcome), new("dispatch.priority", step.Priority));
+            logger.LogInformation("Escalation of company {CompanyId} on incident {IncidentId}: {Outcome} (tier {Tier}, cycle {Cycle}), {Lateness} ms after its deadline",
+                step.CompanyId, step.IncidentId, step.Outcome, step.Tier + 1, step.Cycle, (long)step.Lateness.TotalMilliseconds);
+        }
+        return steps.Count;
+    }
+
+    private async Task<TimeSpan> SleepAsync()
+    {
+        await using var scope = await store.BeginEngineAsync();
+        var next = await EscalationEngine.NextDueAsync(scope);
+        var poll = options.Value.PollInterval;
+        if (next is null) return poll;
+        var wait = Time.Utc(next.Value) - time.GetUtcNow();
+        // Due but not claimed: another Silo (or an acknowledgement) holds the company's row for a moment.
+        return wait <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(20) : wait < poll ? wait : poll;
+    }
+}
