@@ -42,7 +42,7 @@ public sealed class DeliveryEndToEndTests : DeliveryWorld
         Assert.Empty(towcoView["notifications"]!.AsArray());
 
         var mails = Smtp.Messages();
-        Assert.Equal(new[] { gascoAdmin, "rita.personal@home.example" }.Order(), mails.Select(m => Address(m.To)).Order());
+        Assert.Equal(new[] { gascoAdmin, "rita.personal@home.example" }.Order(), mails.Select(m => m.ToAddress).Order());
         Assert.All(mails, m => Assert.Equal("[CRITICAL] Gas smell at school", m.Subject));
         Assert.All(mails, m => Assert.Contains("Address: 12 Elm Street\r\nStrong odour reported by staff", m.Decoded));
         var sentIds = Deliveries(incident).Select(d => d["externalMessageId"]?.GetValue<string>()).ToList();
@@ -96,7 +96,7 @@ public sealed class DeliveryEndToEndTests : DeliveryWorld
         await PreferenceAsync(responder, email, 2, "failover");
 
         var id = await RaiseAsync("dangerous", gasco);
-        await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => Address(m.To) == "fay@gasco.example")), TimeSpan.FromSeconds(60),
+        await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == "fay@gasco.example")), TimeSpan.FromSeconds(60),
             () => Silo!.Output);
 
         var fay = (await IncidentAsync(id))["companies"]![0]!["notifications"]!.AsArray()
@@ -157,6 +157,4 @@ public sealed class DeliveryEndToEndTests : DeliveryWorld
         Assert.All(stored, t => Assert.Matches($"^00-{traceId}-[0-9a-f]{{16}}-0[01]$", t));
         Assert.NotEmpty(stored);
     }
-
-    private static string Address(string header) => header.Contains('<') ? header[(header.IndexOf('<') + 1)..header.IndexOf('>')] : header;
 }

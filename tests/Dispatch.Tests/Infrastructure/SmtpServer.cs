@@ -40,6 +40,9 @@ public sealed partial class SmtpServer : IAsyncDisposable
 
     public sealed record Mail(string To, string Subject, string MessageId, string DeliveryId, string Raw)
     {
+        /// <summary>The bare address of <see cref="To"/> ("Name &lt;a@b&gt;" gives a@b).</summary>
+        public string ToAddress => To.Contains('<') ? To[(To.IndexOf('<') + 1)..To.IndexOf('>')] : To;
+
         /// <summary>The message with quoted-printable undone, as a mail reader shows it.</summary>
         public string Decoded
         {

@@ -1,0 +1,83 @@
+using Dapper;
+using Dispatch.Tests.Infrastructure;
+
+namespace Dispatch.Tests.Escalation;
+
+/// <summary>The escalation loop in real Silo processes. "Time passes" by moving the deadlines in the database.</summary>
+public sealed class EscalationSiloTests : EscalationWorld
+{
+    protected override Dictionary<string, string?> SiloSettings => new(base.SiloSettings)
+    {
+        ["Dispatch:Escalation:PollInterval"] = "00:00:02",
+    };
+
+    /// <summary>Moves every live first-tier deadline to <paramref name="seconds"/> from now (negative: already overdue).</summary>
+    private async Task MoveDeadlinesAsync(double seconds)
+    {
+        await using var c = await OwnerConnectionAsync();
+        await c.ExecuteAsync("""
+            update notifications set escalation_due_at = now() + make_interval(secs => @seconds)
+            where kind = 'company' and tier = 0 and escalation_due_at is not null and escalated_at is null
+            """, new { seconds });
+        await c.ExecuteAsync("select pg_notify('dispatch_escalations', '')");
+    }
+
+    private async Task<int> StepsAsync()
+    {
+        await using var c = await OwnerConnectionAsync();
+        return await c.ExecuteScalarAsync<int>("select count(*) from incident_communications where communication_type = 'escalation'");
+    }
+
+    private async Task AssertEachFiredOnceAsync(IReadOnlyList<Guid> incidents)
+    {
+        await using var c = await OwnerConnectionAsync();
+        foreach (var id in incidents)
+        {
+            Assert.Equal(1, await LoggedAsync(id, "escalation"));
+            Assert.Equal([Supervisor], await c.QueryAsync<Guid>(
+                "select notified_user_id from notifications where incident_id = @id and kind = 'company' and tier = 1", new { id }));
+            Assert.Equal(1, await c.ExecuteScalarAsync<int>("select count(*) from notifications where incident_id = @id and kind = 'psap_alert'", new { id }));
+        }
+    }
+
+    [Fact]
+    public async Task Two_silos_fire_every_escalation_exactly_once_and_the_next_tier_and_the_psap_get_their_mail()
+    {
+        await SetUpAsync(repeatCount: 0);
+        await using var second = SiloProcess.Start(this, new Dictionary<string, string?>(SiloSettings)
+        {
+            ["Dispatch:Email:SmtpHost"] = "127.0.0.1", ["Dispatch:Email:SmtpPort"] = Smtp.Port.ToString(),
+        });
+        var incidents = new List<Guid>();
+        for (var i = 0; i < 20; i++) incidents.Add(await RaiseAsync("critical", Gasco));
+
+        await MoveDeadlinesAsync(1);
+        await Wait.UntilAsync(async () => await StepsAsync() >= incidents.Count, TimeSpan.FromSeconds(60), () => Silo!.Output + second.Output);
+        await Task.Delay(TimeSpan.FromSeconds(3)); // room for a second firing, if there were one
+        Assert.Equal(incidents.Count, await StepsAsync());
+        await AssertEachFiredOnceAsync(incidents);
+
+        await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Count(m => m.ToAddress == "supervisor@gasco.example") >= incidents.Count),
+            TimeSpan.FromSeconds(60), () => Silo!.Output);
+        Assert.Equal(incidents.Count, Smtp.Messages().Count(m => m.ToAddress == "supervisor@gasco.example"));
+        Assert.Equal(incidents.Count, Smtp.Messages().Count(m => m.ToAddress == AdminEmail));
+    }
+
+    [Fact]
+    public async Task A_silo_killed_with_pending_deadlines_fires_each_overdue_one_once_after_restart()
+    {
+        await SetUpAsync(repeatCount: 0);
+        var incidents = new List<Guid>();
+        for (var i = 0; i < 10; i++) incidents.Add(await RaiseAsync("critical", Gasco));
+        await Silo!.KillAsync();
+
+        await MoveDeadlinesAsync(-5); // they fell due while no Silo ran
+        Assert.Equal(0, await StepsAsync());
+        StartSilo();
+        await Wait.UntilAsync(async () => await StepsAsync() >= incidents.Count, TimeSpan.FromSeconds(60), () => Silo!.Output);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(incidents.Count, await StepsAsync());
+        await AssertEachFiredOnceAsync(incidents);
+        Assert.Contains("Escalation of company", Silo!.Output);
+    }
+}
