@@ -44,7 +44,7 @@ public static class CommandAcks
     public static async Task<AckEventPage> PollAsync(AgencyScope scope, AckCursor? after, int limit)
     {
         var rows = (await scope.QueryAsync<Row>("""
-            select id, xact_id::text as xact_id, payload::text as payload from command_ack_events
+            select id, xact_id::text as transaction_id, payload::text as payload from command_ack_events
             where psap_agency_id = @psap
               and (@xid::text is null or (xact_id, id) > (@xid::text::xid8, @id))
               and xact_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -55,11 +55,12 @@ public static class CommandAcks
             psap = scope.Context.AgencyId, xid = after?.TransactionId.ToString(CultureInfo.InvariantCulture), id = after?.EventId ?? Guid.Empty,
             limit = Math.Clamp(limit, 1, MaxPageSize),
         })).ToList();
-        var cursor = rows.Count == 0 ? after : new AckCursor(ulong.Parse(rows[^1].XactId, CultureInfo.InvariantCulture), rows[^1].Id);
+        var cursor = rows.Count == 0 ? after : new AckCursor(ulong.Parse(rows[^1].TransactionId, CultureInfo.InvariantCulture), rows[^1].Id);
         return new AckEventPage(rows.Select(r => Parse(r.Payload)).ToList(), cursor?.ToString());
     }
 
     public static AckEvent Parse(string payload) => JsonSerializer.Deserialize<AckEvent>(payload, JsonSerializerOptions.Web)!;
 
-    private sealed record Row(Guid Id, string XactId, string Payload);
+    // Not aliased "xact_id": ORDER BY would then sort by the text ("1000" before "999").
+    private sealed record Row(Guid Id, string TransactionId, string Payload);
 }

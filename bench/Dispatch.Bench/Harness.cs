@@ -61,9 +61,12 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
             await WaitHealthyAsync(http);
 
-            var company = await SetUpAsync(http, receiver.Url);
-            output.WriteLine($"Raising {options.Incidents} incidents, {options.Concurrency} at a time…");
+            var (company, companyHttp) = await SetUpAsync(http, receiver.Url);
+            await ConnectCommandSystemAsync(http, postgres.ConnectionString("dispatch"), receiver.CallbackUrl);
+            output.WriteLine($"Raising {options.Incidents} incidents, {options.Concurrency} at a time; the company acknowledges every other one at once, " +
+                $"the rest escalate after {AckTimeoutSeconds} s…");
             var created = new ConcurrentDictionary<Guid, long>();
+            var acked = new ConcurrentDictionary<Guid, long>();
             var createLatencies = new ConcurrentBag<double>();
             var started = Stopwatch.GetTimestamp();
             await Parallel.ForEachAsync(Enumerable.Range(0, options.Incidents), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency },
@@ -76,6 +79,13 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                     var id = (await response.Content.ReadFromJsonAsync<JsonObject>(ct))!["incident"]!["id"]!.GetValue<Guid>();
                     created[id] = t0;
                     createLatencies.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                    if (i % 2 == 1)
+                    {
+                        var a0 = Stopwatch.GetTimestamp();
+                        using var ack = await companyHttp.PostAsync($"/api/v1/incidents/{id}/ack", null, ct);
+                        ack.EnsureSuccessStatusCode();
+                        acked[id] = a0;
+                    }
                 });
             var createSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             var deadline = DateTime.UtcNow.AddMinutes(2);
@@ -90,11 +100,33 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             output.WriteLine($"delivered                    {toDelivery.Count}/{options.Incidents}, all within {allDelivered:F1} s of the first request");
             output.WriteLine($"create-to-first-delivery (ms) {Percentiles(toDelivery)}");
 
+            await using var db = new Npgsql.NpgsqlConnection(postgres.ConnectionString("dispatch"));
+            await db.OpenAsync();
+            var pending = await ScalarAsync(db, """
+                select count(*) from notifications
+                where ack_status = 'pending' and escalation_cancelled_at is null and escalated_at is null and escalation_due_at is not null
+                """);
+            while (receiver.Callbacks.Count < acked.Count && DateTime.UtcNow < deadline.AddMinutes(1)) await Task.Delay(50);
+            var toCallback = acked.Where(a => receiver.Callbacks.ContainsKey(a.Key))
+                .Select(a => Stopwatch.GetElapsedTime(a.Value, receiver.Callbacks[a.Key]).TotalMilliseconds).ToList();
+            output.WriteLine($"command callbacks            {toCallback.Count}/{acked.Count} acknowledgements");
+            output.WriteLine($"ack-to-callback (ms)         {Percentiles(toCallback)}");
+
+            var unacked = options.Incidents - acked.Count;
+            output.WriteLine($"pending deadlines            {pending} after the deliveries; waiting for {unacked} escalations…");
+            var escalationDeadline = DateTime.UtcNow.AddSeconds(AckTimeoutSeconds + 120);
+            while (await ScalarAsync(db, "select count(*) from incident_communications where communication_type = 'escalation'") < unacked
+                   && DateTime.UtcNow < escalationDeadline)
+                await Task.Delay(200);
+            var lateness = await LatenessAsync(db);
+            output.WriteLine($"escalations fired            {lateness.Count}/{unacked}");
+            output.WriteLine($"escalation lateness (ms)     {Percentiles(lateness)}");
+
             var tps = await PgbenchAsync(binDir, postgres);
             output.WriteLine($"reference: pgbench TPC-B-like, 4 clients, {options.PgbenchSeconds} s = {tps:F0} tps");
             output.WriteLine($"ratio: incidents/s per 1000 pgbench tps = {options.Incidents / createSeconds / tps * 1000:F2}");
             await receiver.DisposeAsync();
-            return toDelivery.Count == options.Incidents ? 0 : 1;
+            return toDelivery.Count == options.Incidents && toCallback.Count == acked.Count && lateness.Count == unacked ? 0 : 1;
         }
         finally
         {
@@ -104,7 +136,45 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
         }
     }
 
-    private async Task<Guid> SetUpAsync(HttpClient http, Uri hookUrl)
+    private const int AckTimeoutSeconds = 30;
+
+    private static async Task<long> ScalarAsync(Npgsql.NpgsqlConnection db, string sql)
+    {
+        await using var command = new Npgsql.NpgsqlCommand(sql, db);
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    /// <summary>Fire time minus due time of every escalation step, as the Silo recorded them in the communication log.</summary>
+    private static async Task<List<double>> LatenessAsync(Npgsql.NpgsqlConnection db)
+    {
+        await using var command = new Npgsql.NpgsqlCommand("""
+            select (payload_snapshot->>'fired_at')::timestamptz, (payload_snapshot->>'due_at')::timestamptz
+            from incident_communications where communication_type = 'escalation'
+            """, db);
+        await using var reader = await command.ExecuteReaderAsync();
+        var values = new List<double>();
+        while (await reader.ReadAsync()) values.Add((reader.GetDateTime(0) - reader.GetDateTime(1)).TotalMilliseconds);
+        return values;
+    }
+
+    /// <summary>
+    /// A command system taking acknowledgements by callback at the sink. Production refuses plain-http callback URLs, so the
+    /// connection is made in poll mode through the API and pointed at the loopback sink in the database.
+    /// </summary>
+    private static async Task ConnectCommandSystemAsync(HttpClient http, string ownerConnectionString, Uri callbackUrl)
+    {
+        using var response = await http.PostAsJsonAsync("/api/v1/command-connections", new { name = "bench cad", ackMode = "poll" });
+        response.EnsureSuccessStatusCode();
+        var id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["connection"]!["id"]!.GetValue<Guid>();
+        await using var db = new Npgsql.NpgsqlConnection(ownerConnectionString);
+        await db.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("update command_connections set ack_mode = 'callback', public_url = @url where id = @id", db);
+        command.Parameters.AddWithValue("url", callbackUrl.ToString());
+        command.Parameters.AddWithValue("id", id);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task<(Guid Company, HttpClient CompanyHttp)> SetUpAsync(HttpClient http, Uri hookUrl)
     {
         var login = await (await http.PostAsJsonAsync("/api/v1/auth/login", new { email = AdminEmail, password = AdminPassword })).Content.ReadFromJsonAsync<JsonObject>();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login!["accessToken"]!.GetValue<string>());
@@ -113,14 +183,20 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             name = "Bench Gas", slug = "bench-gas", timezone = "UTC",
             admin = new { email = "ops@bench-gas.example", password = "operating the bench", firstName = "Ops", lastName = "Bench" },
         })).Content.ReadFromJsonAsync<JsonObject>();
-        using var company = new HttpClient { BaseAddress = http.BaseAddress };
+        var company = new HttpClient { BaseAddress = http.BaseAddress };
         var companyLogin = await (await company.PostAsJsonAsync("/api/v1/auth/login", new { email = "ops@bench-gas.example", password = "operating the bench" }))
             .Content.ReadFromJsonAsync<JsonObject>();
         company.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", companyLogin!["accessToken"]!.GetValue<string>());
         (await company.PostAsJsonAsync("/api/v1/transport-channels",
             new { transportType = "webhook", name = "bench hook", config = new { url = hookUrl.ToString(), secret = "bench-webhook-secret-0123" } }))
             .EnsureSuccessStatusCode();
-        return onboarded!["agency"]!["id"]!.GetValue<Guid>();
+        // Two tiers, both the company's admins: every escalation notifies again through the delivery engine.
+        (await company.PostAsJsonAsync("/api/v1/escalation-rules", new
+        {
+            ackTimeoutSeconds = AckTimeoutSeconds,
+            escalationOrder = new[] { new { roleSlugs = new[] { "company-admin" } }, new { roleSlugs = new[] { "company-admin" } } },
+        })).EnsureSuccessStatusCode();
+        return (onboarded!["agency"]!["id"]!.GetValue<Guid>(), company);
     }
 
     private async Task<double> PgbenchAsync(string binDir, EmbeddedPostgres postgres)
@@ -181,7 +257,9 @@ internal sealed class WebhookSink : IAsyncDisposable
     private readonly WebApplication _app;
 
     public ConcurrentDictionary<Guid, long> FirstArrival { get; } = new();
+    public ConcurrentDictionary<Guid, long> Callbacks { get; } = new();
     public Uri Url { get; }
+    public Uri CallbackUrl => new(Url, "/callback");
 
     private WebhookSink(WebApplication app, Uri url) { _app = app; Url = url; }
 
@@ -198,6 +276,13 @@ internal sealed class WebhookSink : IAsyncDisposable
             var now = Stopwatch.GetTimestamp();
             using var body = await JsonDocument.ParseAsync(request.Body);
             sink.FirstArrival.TryAdd(body.RootElement.GetProperty("incident").GetProperty("id").GetGuid(), now);
+            return Results.Ok();
+        });
+        app.MapPost("/callback", async (HttpRequest request) =>
+        {
+            var now = Stopwatch.GetTimestamp();
+            using var body = await JsonDocument.ParseAsync(request.Body);
+            sink.Callbacks.TryAdd(body.RootElement.GetProperty("incidentId").GetGuid(), now);
             return Results.Ok();
         });
         await app.StartAsync();

@@ -95,7 +95,14 @@ public sealed partial class AppHostProcess : IAsyncDisposable
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
-        await _process.WaitForExitAsync(cts.Token);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"The AppHost did not exit within {timeout}. Its output:\n{Output}");
+        }
         return _process.ExitCode;
     }
 
