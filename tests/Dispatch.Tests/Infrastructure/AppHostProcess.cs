@@ -23,14 +23,16 @@ public sealed partial class AppHostProcess : IAsyncDisposable
     {
         var dll = typeof(AppHostProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(a => a.Key == "Dispatch.AppHost").Value!;
-        var start = new ProcessStartInfo("dotnet")
+        // Through env --default-signal: a test run started as a background job of a non-interactive shell has SIGINT ignored,
+        // and a process that starts with SIGINT ignored keeps ignoring it (.NET then installs no handler), unlike a terminal's Ctrl+C.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
         var apiUrl = $"http://127.0.0.1:{apiPort}";
-        foreach (var a in new[] { dll, "--data-dir", dataDir, "--api-url", apiUrl }) start.ArgumentList.Add(a);
+        foreach (var a in new[] { "--default-signal=INT", "dotnet", dll, "--data-dir", dataDir, "--api-url", apiUrl }) start.ArgumentList.Add(a);
         start.Environment.Remove("ConnectionStrings__dispatch");
         var process = new Process { StartInfo = start };
         var host = new AppHostProcess(process) { ApiUrl = new Uri(apiUrl) };
