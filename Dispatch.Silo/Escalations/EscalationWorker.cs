@@ -15,7 +15,10 @@ public sealed class EscalationWorkerOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How many companies' deadlines one transaction fires.</summary>
-    public int BatchSize { get; set; } = 64;
+    public int BatchSize { get; set; } = 16;
+
+    /// <summary>How many such transactions run at once (they claim disjoint companies with SKIP LOCKED).</summary>
+    public int Parallelism { get; set; } = 4;
 }
 
 /// <summary>
@@ -29,7 +32,7 @@ public sealed class EscalationWorker(DispatchStore store, DatabaseSignals signal
     public static readonly ActivitySource Source = new("Dispatch.Silo.Escalations");
     private static readonly Meter Meter = new("Dispatch.Silo.Escalations");
     private static readonly Histogram<double> Lateness = Meter.CreateHistogram<double>("dispatch.escalation.lateness", "s",
-        "How long after its deadline an escalation step fired.");
+        "How long after its deadline an escalation step committed.");
     private static readonly Counter<long> Fired = Meter.CreateCounter<long>("dispatch.escalations", "{escalation}",
         "Escalation steps fired, by outcome (next_tier, repeat, exhausted, dropped) and priority.");
 
@@ -40,7 +43,7 @@ public sealed class EscalationWorker(DispatchStore store, DatabaseSignals signal
         {
             try
             {
-                if (await RunOnceAsync(stoppingToken) >= options.Value.BatchSize) continue;
+                if (await RunOnceAsync(stoppingToken) > 0) continue;
                 await signals.WaitAsync(Assignments.EscalationChannel, await SleepAsync(), stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -55,8 +58,14 @@ public sealed class EscalationWorker(DispatchStore store, DatabaseSignals signal
         }
     }
 
-    /// <summary>Fires one batch of due deadlines; returns how many companies it claimed.</summary>
+    /// <summary>Fires due deadlines in parallel batches; returns how many steps fired.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var fired = await Task.WhenAll(Enumerable.Range(0, Math.Max(1, options.Value.Parallelism)).Select(_ => FireBatchAsync(cancellationToken)));
+        return fired.Sum();
+    }
+
+    private async Task<int> FireBatchAsync(CancellationToken cancellationToken)
     {
         IReadOnlyList<EscalationStep> steps;
         using (var activity = Source.StartActivity("escalate"))
@@ -66,12 +75,14 @@ public sealed class EscalationWorker(DispatchStore store, DatabaseSignals signal
             await scope.CommitAsync(cancellationToken);
             activity?.SetTag("dispatch.escalation.steps", steps.Count);
         }
+        // Lateness as the world sees it: from the deadline to the step's commit, not to when it was claimed.
+        var committed = time.GetUtcNow();
         foreach (var step in steps)
         {
-            Lateness.Record(Math.Max(0, step.Lateness.TotalSeconds), new KeyValuePair<string, object?>("dispatch.priority", step.Priority));
+            Lateness.Record(Math.Max(0, (committed - step.DueAt).TotalSeconds), new KeyValuePair<string, object?>("dispatch.priority", step.Priority));
             Fired.Add(1, new("dispatch.outcome", step.Outcome), new("dispatch.priority", step.Priority));
             logger.LogInformation("Escalation of company {CompanyId} on incident {IncidentId}: {Outcome} (tier {Tier}, cycle {Cycle}), {Lateness} ms after its deadline",
-                step.CompanyId, step.IncidentId, step.Outcome, step.Tier + 1, step.Cycle, (long)step.Lateness.TotalMilliseconds);
+                step.CompanyId, step.IncidentId, step.Outcome, step.Tier + 1, step.Cycle, (long)(committed - step.DueAt).TotalMilliseconds);
         }
         return steps.Count;
     }

@@ -120,7 +120,13 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 await Task.Delay(200);
             var lateness = await LatenessAsync(db);
             output.WriteLine($"escalations fired            {lateness.Count}/{unacked}");
-            output.WriteLine($"escalation lateness (ms)     {Percentiles(lateness)}");
+            output.WriteLine($"escalation lateness (ms)     {Percentiles(lateness)}   (step taken minus deadline, Silo clock)");
+            var nextTier = await NextTierDueAsync(db);
+            var arrivalDeadline = DateTime.UtcNow.AddSeconds(60);
+            while (nextTier.Keys.Count(receiver.ArrivedAt.ContainsKey) < nextTier.Count && DateTime.UtcNow < arrivalDeadline) await Task.Delay(100);
+            var deadlineToMessage = nextTier.Where(n => receiver.ArrivedAt.ContainsKey(n.Key))
+                .Select(n => (receiver.ArrivedAt[n.Key] - n.Value).TotalMilliseconds).ToList();
+            output.WriteLine($"deadline-to-next-tier message (ms) {Percentiles(deadlineToMessage)}   ({deadlineToMessage.Count}/{nextTier.Count} received)");
 
             var tps = await PgbenchAsync(binDir, postgres);
             output.WriteLine($"reference: pgbench TPC-B-like, 4 clients, {options.PgbenchSeconds} s = {tps:F0} tps");
@@ -155,6 +161,19 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
         var values = new List<double>();
         while (await reader.ReadAsync()) values.Add((reader.GetDateTime(0) - reader.GetDateTime(1)).TotalMilliseconds);
         return values;
+    }
+
+    /// <summary>Each escalated (second-tier) notification and the deadline of the first tier that it answers.</summary>
+    private static async Task<Dictionary<Guid, DateTimeOffset>> NextTierDueAsync(Npgsql.NpgsqlConnection db)
+    {
+        await using var command = new Npgsql.NpgsqlCommand("""
+            select n.id, (select min(f.escalation_due_at) from notifications f where f.incident_id = n.incident_id and f.tier = 0)
+            from notifications n where n.kind = 'company' and n.tier = 1
+            """, db);
+        await using var reader = await command.ExecuteReaderAsync();
+        var due = new Dictionary<Guid, DateTimeOffset>();
+        while (await reader.ReadAsync()) due[reader.GetGuid(0)] = new DateTimeOffset(reader.GetDateTime(1), TimeSpan.Zero);
+        return due;
     }
 
     /// <summary>
@@ -258,6 +277,9 @@ internal sealed class WebhookSink : IAsyncDisposable
 
     public ConcurrentDictionary<Guid, long> FirstArrival { get; } = new();
     public ConcurrentDictionary<Guid, long> Callbacks { get; } = new();
+
+    /// <summary>When each notification's first delivery arrived, by the wall clock (to compare with deadlines in the database).</summary>
+    public ConcurrentDictionary<Guid, DateTimeOffset> ArrivedAt { get; } = new();
     public Uri Url { get; }
     public Uri CallbackUrl => new(Url, "/callback");
 
@@ -276,6 +298,7 @@ internal sealed class WebhookSink : IAsyncDisposable
             var now = Stopwatch.GetTimestamp();
             using var body = await JsonDocument.ParseAsync(request.Body);
             sink.FirstArrival.TryAdd(body.RootElement.GetProperty("incident").GetProperty("id").GetGuid(), now);
+            sink.ArrivedAt.TryAdd(body.RootElement.GetProperty("notificationId").GetGuid(), DateTimeOffset.UtcNow);
             return Results.Ok();
         });
         app.MapPost("/callback", async (HttpRequest request) =>
