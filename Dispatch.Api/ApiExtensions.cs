@@ -1,3 +1,4 @@
+using Dispatch.Api.Cfs;
 using Dispatch.Api.Commands;
 using Dispatch.Api.Auth;
 using Dispatch.Api.Escalation;
@@ -40,6 +41,7 @@ public static class ApiExtensions
         app.MapAcknowledgementsApi();
         app.MapEscalationRulesApi();
         app.MapCommandAcksApi();
+        app.MapCfsApi();
         return app;
     }
 }

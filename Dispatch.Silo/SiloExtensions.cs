@@ -4,6 +4,7 @@ using Dispatch.Grains.Transports;
 using Dispatch.Grains.Transports.Email;
 using Dispatch.Grains.Transports.Webhook;
 using Dispatch.Grains.Commands;
+using Dispatch.Silo.Cfs;
 using Dispatch.Silo.Commands;
 using Dispatch.Silo.Deliveries;
 using Dispatch.Silo.Escalations;
@@ -40,6 +41,9 @@ public static class SiloExtensions
         services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.Section);
         services.AddHttpClient<CallbackWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<CallbackWorker>());
+
+        services.AddOptions<CfsScannerOptions>().BindConfiguration(CfsScannerOptions.Section);
+        services.AddHostedService<CfsScannerWorker>();
         return services;
     }
 }

@@ -1,0 +1,146 @@
+using System.Security.Cryptography;
+using Dispatch.Grains.Routing;
+using Dispatch.Grains.Storage;
+using Dispatch.Grains.Storage.Encryption;
+using Npgsql;
+
+namespace Dispatch.Grains.Cfs;
+
+public static class CfsImportStatus
+{
+    public const string Imported = "imported";
+    public const string Duplicate = "duplicate";
+    public const string Failed = "failed";
+}
+
+/// <summary>What became of one file.</summary>
+public sealed record CfsImportOutcome(Guid ImportId, string Status, int RecordCount, int Updated, string? Error);
+
+/// <summary>A configuration this Silo holds the lease on, with what it needs to scan.</summary>
+public sealed record LeasedConfiguration(Guid Id, Guid AgencyId, string InboxPath, int PollIntervalSeconds, string FilePattern, string ParserClass,
+    CfsMappings Mappings);
+
+/// <summary>
+/// Importing CAD files, in the Silo. A file's content (SHA-256) is imported once per configuration: the import row, every
+/// record (upserted by external id) and the history of CAD updates commit in one transaction, and a unique index refuses a
+/// second import of the same content even from another Silo. Moving the file comes after the commit; a crash in between
+/// leaves the file in the inbox, where its next reading is recorded as a duplicate and moved on.
+/// </summary>
+public static class CfsImports
+{
+    public static string Hash(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
+
+    /// <summary>Takes or renews the lease of every active configuration that is free, expired, or already this Silo's.</summary>
+    public static async Task<IReadOnlyList<LeasedConfiguration>> LeaseAsync(EngineScope scope, string owner, DateTimeOffset now, TimeSpan lease)
+    {
+        var rows = await scope.QueryAsync<LeaseRow>("""
+            update cfs_configurations set lease_owner = @owner, lease_expires_at = @until
+            where is_active and (lease_owner is null or lease_owner = @owner or lease_expires_at is null or lease_expires_at < @now)
+            returning id, agency_id, inbox_path, poll_interval_seconds, file_pattern, parser_class, field_mappings::text as field_mappings
+            """, new { owner, now, until = now + lease });
+        return rows.Select(r => new LeasedConfiguration(r.Id, r.AgencyId, r.InboxPath, r.PollIntervalSeconds, r.FilePattern, r.ParserClass,
+            CfsMappings.FromJson(r.FieldMappings))).ToList();
+    }
+
+    public static Task ReleaseAsync(EngineScope scope, string owner) =>
+        scope.ExecuteAsync("update cfs_configurations set lease_owner = null, lease_expires_at = null where lease_owner = @owner", new { owner });
+
+    /// <summary>Parses and records one file in this transaction. Throws <see cref="PostgresException"/> 23505 if another import of it committed meanwhile.</summary>
+    public static async Task<CfsImportOutcome> ImportAsync(EngineScope scope, LeasedConfiguration configuration, string filename, byte[] content,
+        DateTimeOffset now)
+    {
+        var hash = Hash(content);
+        var importId = Guid.CreateVersion7();
+        if (await scope.ExecuteScalarAsync<bool>("""
+                select exists (select 1 from cfs_imports where cfs_configuration_id = @Id and file_hash = @hash and status = 'imported')
+                """, new { configuration.Id, hash }))
+            return await RecordAsync(scope, importId, configuration.Id, filename, hash, CfsImportStatus.Duplicate, 0, null, now);
+
+        IReadOnlyList<CfsRecord> records;
+        try
+        {
+            var parser = CfsParsers.Find(configuration.ParserClass) ?? throw new CfsFileException($"No parser named '{configuration.ParserClass}'.");
+            if (content.LongLength > configuration.Mappings.FileLimit)
+                throw new CfsFileException($"The file is {content.LongLength} bytes, over the limit of {configuration.Mappings.FileLimit} (maxFileBytes).");
+            using var stream = new MemoryStream(content, writable: false);
+            records = parser.Parse(stream, configuration.Mappings);
+        }
+        catch (CfsFileException e)
+        {
+            return await RecordAsync(scope, importId, configuration.Id, filename, hash, CfsImportStatus.Failed, 0, e.Message, now);
+        }
+
+        await RecordAsync(scope, importId, configuration.Id, filename, hash, CfsImportStatus.Imported, records.Count, null, now);
+        var updated = 0;
+        foreach (var record in records)
+            if (await UpsertAsync(scope, configuration, importId, record, now)) updated++;
+        return new CfsImportOutcome(importId, CfsImportStatus.Imported, records.Count, updated, null);
+    }
+
+    /// <summary>Records a file that is too large to read at all, without reading it.</summary>
+    public static Task<CfsImportOutcome> RejectAsync(EngineScope scope, LeasedConfiguration configuration, string filename, string hash, string error,
+        DateTimeOffset now) =>
+        RecordAsync(scope, Guid.CreateVersion7(), configuration.Id, filename, hash, CfsImportStatus.Failed, 0, error, now);
+
+    private static async Task<CfsImportOutcome> RecordAsync(EngineScope scope, Guid id, Guid configurationId, string filename, string hash, string status,
+        int count, string? error, DateTimeOffset now)
+    {
+        await scope.ExecuteAsync("""
+            insert into cfs_imports (id, cfs_configuration_id, filename, file_hash, record_count, status, error, created_at, completed_at)
+            values (@id, @configurationId, @filename, @hash, @count, @status, @error, @now, @now)
+            """, new { id, configurationId, filename, hash, count, status, error, now });
+        return new CfsImportOutcome(id, status, count, 0, error);
+    }
+
+    /// <summary>Inserts a new call, or updates the one with the same external id; a linked incident keeps the change in its history.</summary>
+    private static async Task<bool> UpsertAsync(EngineScope scope, LeasedConfiguration configuration, Guid importId, CfsRecord r, DateTimeOffset now)
+    {
+        var existing = await scope.QuerySingleOrDefaultAsync<ExistingRow>("""
+            select id, caller_name, caller_phone, description, address, priority, incident_type, linked_incident_id
+            from cfs_incidents where cfs_configuration_id = @Id and external_cfs_id = @ExternalId for update
+            """, new { configuration.Id, r.ExternalId });
+        var raw = scope.Cipher.EncryptText(r.RawXml, EncryptedColumns.CfsRawXml.Context);
+        if (existing is null)
+        {
+            await scope.ExecuteAsync("""
+                insert into cfs_incidents (id, cfs_configuration_id, cfs_import_id, external_cfs_id, caller_name, caller_phone, description, address,
+                                           raw_xml, priority, incident_type, received_at, created_at, updated_at)
+                values (@id, @configurationId, @importId, @ExternalId, @CallerName, @CallerPhone, @Description, @Address, @raw, @Priority, @Type,
+                        @ReceivedAt, @now, @now)
+                """, new
+            {
+                id = Guid.CreateVersion7(), configurationId = configuration.Id, importId, r.ExternalId, r.CallerName, r.CallerPhone, r.Description,
+                r.Address, raw, r.Priority, r.Type, r.ReceivedAt, now,
+            });
+            return false;
+        }
+
+        await scope.ExecuteAsync("""
+            update cfs_incidents set cfs_import_id = @importId, caller_name = @CallerName, caller_phone = @CallerPhone, description = @Description,
+                   address = @Address, raw_xml = @raw, priority = @Priority, incident_type = @Type, received_at = coalesce(@ReceivedAt, received_at),
+                   version = version + 1, updated_at = @now
+            where id = @Id
+            """, new { importId, r.CallerName, r.CallerPhone, r.Description, r.Address, raw, r.Priority, r.Type, r.ReceivedAt, now, existing.Id });
+        if (existing.LinkedIncidentId is { } incidentId)
+        {
+            var changes = new (string Field, string? Before, string? After)[]
+            {
+                ("caller name", existing.CallerName, r.CallerName), ("caller phone", existing.CallerPhone, r.CallerPhone),
+                ("description", existing.Description, r.Description), ("address", existing.Address, r.Address),
+                ("priority", existing.Priority, r.Priority), ("type", existing.IncidentType, r.Type),
+            }.Where(c => c.Before != c.After).ToList();
+            // The values go into the encrypted content only; the snapshot names the fields that changed.
+            await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, configuration.AgencyId, "cfs_update", "inbound",
+                changes.Count == 0 ? $"CAD sent call {r.ExternalId} again without changes."
+                    : $"CAD updated call {r.ExternalId}: " + string.Join("; ", changes.Select(c => $"{c.Field}: '{c.Before}' → '{c.After}'")),
+                new { cfs_incident_id = existing.Id, cfs_import_id = importId, changed = changes.Select(c => c.Field) }, SenderType: "command_system"));
+        }
+        return true;
+    }
+
+    private sealed record LeaseRow(Guid Id, Guid AgencyId, string InboxPath, int PollIntervalSeconds, string FilePattern, string ParserClass,
+        string FieldMappings);
+
+    private sealed record ExistingRow(Guid Id, string? CallerName, string? CallerPhone, string? Description, string? Address, string? Priority,
+        string? IncidentType, Guid? LinkedIncidentId);
+}
