@@ -71,9 +71,9 @@ public static class CfsApi
     public static async Task<Results<Ok<CfsConfiguration>, NotFound, ValidationProblem>> UpdateConfigurationAsync(Guid id, CfsConfigurationRequest request,
         ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
     {
-        if (request.Validate() is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
         if (await CfsConfigurations.GetAsync(scope, id) is null) return TypedResults.NotFound();
+        if (request.Validate() is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
         var saved = await CfsConfigurations.SaveAsync(scope, id, request.ToChanges(), time.GetUtcNow());
         await scope.CommitAsync();
         return TypedResults.Ok(saved);

@@ -44,6 +44,11 @@ public sealed class AuthorizationWorld : IdentityHost
         var unscoped = await PostAsync(admin, "/api/v1/api-keys", new { name = "audit only", scopes = new[] { Permissions.AuditRead } });
         var connection = await PostAsync(admin, "/api/v1/command-connections", new { name = "CAD", ackMode = "poll" });
         var incident = await PostAsync(admin, "/api/v1/incidents", new { priority = "critical", title = "Tanker rollover", agencyIds = Array.Empty<Guid>() });
+        var cfs = await PostAsync(admin, "/api/v1/cfs-configurations", new
+        {
+            name = "Metro CAD", inboxPath = Path.GetTempPath(), fieldMappings = new { fields = new { externalId = new { xpath = "@id" } } },
+            isActive = false,
+        });
         await admin.DeleteAsync($"/api/v1/api-keys/{revoked["apiKey"]!["id"]}");
         await using (var c = new NpgsqlConnection(ConnectionString))
         {
@@ -75,6 +80,8 @@ public sealed class AuthorizationWorld : IdentityHost
         ResourceOfA["notification-rules"] = Guid.NewGuid();
         ResourceOfA["notifications"] = Guid.NewGuid(); // a PSAP is notified of nothing here
         ResourceOfA["escalation-rules"] = Guid.NewGuid();
+        ResourceOfA["cfs-configurations"] = cfs["id"]!.GetValue<Guid>();
+        ResourceOfA["cfs-incidents"] = Guid.NewGuid(); // nothing imported here
         SecretsOfA.AddRange([AdminEmail, "observer@metro911.example", "Metro 911", "Observer", key["apiKey"]!["keyPrefix"]!.GetValue<string>(),
             connection["connection"]!["apiKeyPrefix"]!.GetValue<string>(), agencyA.ToString(), "Tanker rollover"]);
     }
@@ -135,7 +142,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationWorld world) : IClassF
             if (credential == "token of another agency" && !pattern.Contains("{id")) continue; // its own collections are its own business
             using var client = world.Credentials[credential] is { } auth ? world.As(auth) : world.Api.CreateClient();
             using var request = new HttpRequestMessage(new HttpMethod(method), path);
-            if (method is "POST" or "PATCH") request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+            if (method is "POST" or "PATCH" or "PUT") request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
             using var response = await client.SendAsync(request);
             var body = await response.Content.ReadAsStringAsync();
 

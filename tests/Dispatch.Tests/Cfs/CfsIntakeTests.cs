@@ -1,0 +1,214 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Dapper;
+using Dispatch.Grains.Cfs;
+using Dispatch.Tests.Deliveries;
+using Dispatch.Tests.Infrastructure;
+using Npgsql;
+
+namespace Dispatch.Tests.Cfs;
+
+/// <summary>CAD inboxes end to end: the real Api, real Silo processes scanning a real folder, one database.</summary>
+public sealed class CfsIntakeTests : DeliveryWorld
+{
+    private readonly string _inbox = Directory.CreateTempSubdirectory("dispatch-cfs-").FullName;
+
+    protected override Dictionary<string, string?> SiloSettings => new(base.SiloSettings)
+    {
+        ["Dispatch:Cfs:Tick"] = "00:00:00.200",
+        ["Dispatch:Cfs:Lease"] = "00:00:05",
+    };
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Directory.Delete(_inbox, recursive: true);
+    }
+
+    private static object Mappings(string? marker = null, long? maxFileBytes = null) => new
+    {
+        recordXPath = "/c:Export/c:Call",
+        namespaces = new Dictionary<string, string> { ["c"] = "urn:example:cad:v2" },
+        fields = new Dictionary<string, object>
+        {
+            ["externalId"] = new { xpath = "@id" },
+            ["callerName"] = new { xpath = "c:Caller/c:Name" },
+            ["description"] = new { xpath = "c:Narrative" },
+            ["address"] = new { xpath = "c:Street" },
+            ["priority"] = new { xpath = "c:Priority", map = new Dictionary<string, string> { ["P1"] = "irod", ["P2"] = "critical" } },
+        },
+        markerSuffix = marker,
+        maxFileBytes,
+    };
+
+    private async Task<Guid> ConfigureAsync(string inbox, object mappings, string pattern = "*.xml")
+    {
+        var created = await SendAsync(Admin, HttpMethod.Post, "/api/v1/cfs-configurations",
+            new { name = "Metro CAD", inboxPath = inbox, pollIntervalSeconds = 1, filePattern = pattern, fieldMappings = mappings });
+        Assert.Equal(HttpStatusCode.Created, created.Status);
+        return created.Body!["id"]!.GetValue<Guid>();
+    }
+
+    public static string Export(params (string Id, string Description)[] calls) => $"""
+        <?xml version="1.0" encoding="UTF-8"?>
+        <Export xmlns="urn:example:cad:v2">
+        {string.Concat(calls.Select(c => $"""<Call id="{c.Id}"><Caller><Name>Caller {c.Id}</Name></Caller><Narrative>{c.Description}</Narrative><Street>1 Main St</Street><Priority>P2</Priority></Call>"""))}
+        </Export>
+        """;
+
+    private async Task<List<JsonNode>> ImportsAsync(string? status = null) =>
+        (await SendAsync(Admin, HttpMethod.Get, "/api/v1/cfs-imports?pageSize=200" + (status is null ? "" : $"&status={status}"))).Body!["items"]!.AsArray()
+        .Select(n => n!).ToList();
+
+    private Task WaitForImportsAsync(int count, int seconds = 30) =>
+        Wait.UntilAsync(async () => (await ImportsAsync()).Count >= count, TimeSpan.FromSeconds(seconds), () => Silo?.Output ?? "");
+
+    [Fact]
+    public async Task Files_are_imported_once_moved_duplicates_skipped_malformed_ones_fail_alone_and_cad_updates_reach_the_linked_incident()
+    {
+        var missing = await SendAsync(Admin, HttpMethod.Post, "/api/v1/cfs-configurations",
+            new { name = "x", inboxPath = "/no/such/inbox", fieldMappings = new { fields = new { callerName = new { xpath = "@x" } } } });
+        Assert.Equal(HttpStatusCode.BadRequest, missing.Status);
+        Assert.True(missing.Body!["errors"]!.AsObject().ContainsKey("inboxPath"));
+        Assert.True(missing.Body!["errors"]!.AsObject().ContainsKey("fieldMappings.fields.externalId"));
+
+        var configuration = await ConfigureAsync(_inbox, Mappings());
+        var calls = Export(("CFS-1", "Gas smell"), ("CFS-2", "Wires down"));
+        await File.WriteAllTextAsync(Path.Combine(_inbox, "a.xml"), calls);
+        await File.WriteAllTextAsync(Path.Combine(_inbox, "b.xml"), "<Export><Call id='broken'>");
+        await File.WriteAllTextAsync(Path.Combine(_inbox, "ignored.txt"), calls);
+        await WaitForImportsAsync(2);
+        await File.WriteAllTextAsync(Path.Combine(_inbox, "a-again.xml"), calls); // the same content under another name
+        await WaitForImportsAsync(3);
+
+        var imports = await ImportsAsync();
+        Assert.Equal(["duplicate", "failed", "imported"], imports.Select(i => i["status"]!.GetValue<string>()).Order());
+        Assert.Equal(2, imports.Single(i => i["status"]!.GetValue<string>() == "imported")["recordCount"]!.GetValue<int>());
+        Assert.Contains("Unreadable XML", imports.Single(i => i["status"]!.GetValue<string>() == "failed")["error"]!.GetValue<string>());
+        Assert.Equal(["a-again.xml", "a.xml"], Directory.GetFiles(Path.Combine(_inbox, "processed")).Select(Path.GetFileName).Order());
+        Assert.Equal(["b.xml", "b.xml.reason.txt"], Directory.GetFiles(Path.Combine(_inbox, "failed")).Select(Path.GetFileName).Order());
+        Assert.Contains("Unreadable XML", await File.ReadAllTextAsync(Path.Combine(_inbox, "failed", "b.xml.reason.txt")));
+        Assert.True(File.Exists(Path.Combine(_inbox, "ignored.txt")));
+
+        var list = (await SendAsync(Admin, HttpMethod.Get, "/api/v1/cfs-incidents?linked=false")).Body!;
+        Assert.Equal(2, list["total"]!.GetValue<long>());
+        var gas = list["items"]!.AsArray().Single(c => c!["externalCfsId"]!.GetValue<string>() == "CFS-1")!;
+        Assert.Equal(("Caller CFS-1", "critical"), (gas["callerName"]!.GetValue<string>(), gas["priority"]!.GetValue<string>()));
+        var id = gas["id"]!.GetValue<Guid>();
+        Assert.Contains("<Narrative>Gas smell</Narrative>", (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/cfs-incidents/{id}")).Body!["rawXml"]!.GetValue<string>());
+        await using (var c = new NpgsqlConnection(ConnectionString))
+        {
+            var stored = await c.ExecuteScalarAsync<byte[]>("select raw_xml from cfs_incidents where id = @id", new { id });
+            Assert.DoesNotContain("Gas smell", Encoding.UTF8.GetString(stored!)); // encrypted at rest
+        }
+
+        // Raise an incident from the call, then let the CAD update it.
+        var linked = await SendAsync(Admin, HttpMethod.Post, $"/api/v1/cfs-incidents/{id}/link", new { title = "Gas smell at school" });
+        Assert.Equal(HttpStatusCode.OK, linked.Status);
+        var incident = linked.Body!["incidentId"]!.GetValue<Guid>();
+        Assert.Equal(HttpStatusCode.Conflict, (await SendAsync(Admin, HttpMethod.Post, $"/api/v1/cfs-incidents/{id}/link", new { priority = "irod" })).Status);
+        await File.WriteAllTextAsync(Path.Combine(_inbox, "update.xml"), Export(("CFS-1", "Gas smell, school evacuated")));
+        await WaitForImportsAsync(4);
+        Assert.Equal(2, (await SendAsync(Admin, HttpMethod.Get, "/api/v1/cfs-incidents")).Body!["total"]!.GetValue<long>()); // updated, not duplicated
+        var updated = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/cfs-incidents/{id}")).Body!;
+        Assert.Equal(("Gas smell, school evacuated", 3), (updated["description"]!.GetValue<string>(), updated["version"]!.GetValue<int>())); // imported, linked, updated
+        await using (var c = new NpgsqlConnection(ConnectionString))
+            Assert.Equal(1, await c.ExecuteScalarAsync<int>(
+                "select count(*) from incident_communications where incident_id = @incident and communication_type = 'cfs_update'", new { incident }));
+
+        // Dry run: what a sample would import, nothing stored.
+        using var sample = new ByteArrayContent(Encoding.UTF8.GetBytes(Export(("CFS-1", "again"), ("CFS-9", "new"))));
+        sample.Headers.ContentType = new MediaTypeHeaderValue("application/xml");
+        using var response = await Admin.PostAsync($"/api/v1/cfs-configurations/{configuration}/dry-run", sample);
+        var dry = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.True(dry["wouldImport"]!.GetValue<bool>());
+        Assert.Equal([true, false], dry["records"]!.AsArray().Select(r => r!["updatesExisting"]!.GetValue<bool>()));
+        Assert.Equal(2, (await SendAsync(Admin, HttpMethod.Get, "/api/v1/cfs-incidents")).Body!["total"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task A_file_still_being_written_is_read_only_when_complete_and_a_marker_holds_a_file_back()
+    {
+        await ConfigureAsync(_inbox, Mappings());
+        var marked = Directory.CreateDirectory(Path.Combine(_inbox, "marked")).FullName;
+        await ConfigureAsync(marked, Mappings(marker: ".done"));
+
+        // A writer appending a record every 300 ms for 4 s, while the Silo scans every second.
+        var path = Path.Combine(_inbox, "slow.xml");
+        await using (var writer = new StreamWriter(path, append: false, Encoding.UTF8))
+        {
+            await writer.WriteAsync("<?xml version=\"1.0\"?><Export xmlns=\"urn:example:cad:v2\">");
+            for (var i = 0; i < 14; i++)
+            {
+                await writer.WriteAsync($"<Call id=\"S-{i}\"><Narrative>part {i}</Narrative></Call>");
+                await writer.FlushAsync();
+                await Task.Delay(300);
+            }
+            await writer.WriteAsync("</Export>");
+        }
+        await File.WriteAllTextAsync(Path.Combine(marked, "held.xml"), Export(("M-1", "held back")));
+        await WaitForImportsAsync(1);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        var imports = await ImportsAsync();
+        var slow = Assert.Single(imports); // the marked file has no marker yet
+        Assert.Equal(("imported", 14), (slow["status"]!.GetValue<string>(), slow["recordCount"]!.GetValue<int>()));
+        Assert.True(File.Exists(Path.Combine(marked, "held.xml")));
+
+        await File.WriteAllTextAsync(Path.Combine(marked, "held.xml.done"), "");
+        await WaitForImportsAsync(2);
+        Assert.False(File.Exists(Path.Combine(marked, "held.xml.done")));
+        Assert.True(File.Exists(Path.Combine(marked, "processed", "held.xml")));
+    }
+
+    [Fact]
+    public async Task A_50_mb_file_is_refused_unread_and_the_next_file_still_flows()
+    {
+        await ConfigureAsync(_inbox, Mappings());
+        await using (var big = File.Create(Path.Combine(_inbox, "a-huge.xml")))
+        {
+            var chunk = Encoding.UTF8.GetBytes(new string('x', 1024 * 1024));
+            for (var i = 0; i < 50; i++) await big.WriteAsync(chunk);
+        }
+        await File.WriteAllTextAsync(Path.Combine(_inbox, "b-normal.xml"), Export(("N-1", "normal")));
+        await WaitForImportsAsync(2);
+
+        var imports = await ImportsAsync();
+        var huge = imports.Single(i => i["filename"]!.GetValue<string>() == "a-huge.xml");
+        Assert.Equal("failed", huge["status"]!.GetValue<string>());
+        Assert.Contains("over the limit", huge["error"]!.GetValue<string>());
+        Assert.Equal("imported", imports.Single(i => i["filename"]!.GetValue<string>() == "b-normal.xml")["status"]!.GetValue<string>());
+        Assert.True(File.Exists(Path.Combine(_inbox, "failed", "a-huge.xml.reason.txt")));
+    }
+
+    [Fact]
+    public async Task Two_silos_and_a_killed_one_import_every_file_and_record_exactly_once()
+    {
+        await ConfigureAsync(_inbox, Mappings());
+        await using var second = SiloProcess.Start(this, SiloSettings);
+        const int files = 120, perFile = 20;
+        for (var f = 0; f < files; f++)
+            await File.WriteAllTextAsync(Path.Combine(_inbox, $"batch-{f:D3}.xml"),
+                Export(Enumerable.Range(0, perFile).Select(r => ($"K-{f}-{r}", $"call {f}/{r}")).ToArray()));
+
+        await WaitForImportsAsync(3, 60);
+        await Silo!.KillAsync(); // whichever holds the lease is killed mid-run
+        await second.KillAsync();
+        var beforeRestart = (await ImportsAsync()).Count;
+        StartSilo();
+        await Wait.UntilAsync(async () => (await ImportsAsync(CfsImportStatus.Imported)).Count >= files, TimeSpan.FromSeconds(90), () => Silo!.Output);
+        await Wait.UntilAsync(() => Task.FromResult(Directory.GetFiles(_inbox, "*.xml").Length == 0), TimeSpan.FromSeconds(30), () => Silo!.Output);
+
+        await using var c = new NpgsqlConnection(ConnectionString);
+        Assert.True(beforeRestart < files, "every file was imported before the kill; the test proves nothing");
+        Assert.Equal(files, await c.ExecuteScalarAsync<int>("select count(distinct file_hash) from cfs_imports where status = 'imported'"));
+        Assert.Equal(files, await c.ExecuteScalarAsync<int>("select count(*) from cfs_imports where status = 'imported'"));
+        Assert.Equal(files * perFile, await c.ExecuteScalarAsync<int>("select count(*) from cfs_incidents"));
+        Assert.Equal(files * perFile, await c.ExecuteScalarAsync<int>("select count(*) from cfs_incidents where version = 1")); // none imported twice
+        Assert.Equal(0, await c.ExecuteScalarAsync<int>("select count(*) from cfs_imports where status = 'failed'"));
+        Assert.Equal(files, Directory.GetFiles(Path.Combine(_inbox, "processed")).Length -
+            await c.ExecuteScalarAsync<int>("select count(*) from cfs_imports where status = 'duplicate'"));
+    }
+}
