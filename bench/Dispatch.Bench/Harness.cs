@@ -11,12 +11,14 @@ using apphost::Dispatch.AppHost;
 
 namespace Dispatch.Bench;
 
-public sealed record BenchOptions(int Incidents, int Concurrency, int PgbenchSeconds)
+public sealed record BenchOptions(string Scenario, int Incidents, int Concurrency, int PgbenchSeconds, int Files, int Records)
 {
     public static BenchOptions Parse(string[] args)
     {
         int Get(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
-        return new BenchOptions(Get("--incidents", 500), Get("--concurrency", 8), Get("--pgbench-seconds", 10));
+        var scenario = Array.IndexOf(args, "--scenario") is var s and >= 0 && s + 1 < args.Length ? args[s + 1] : "incidents";
+        return new BenchOptions(scenario, Get("--incidents", 500), Get("--concurrency", 8), Get("--pgbench-seconds", 10), Get("--files", 200),
+            Get("--records", 50));
     }
 }
 
@@ -60,6 +62,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             processes.Add(Start(Orchestrator.ProjectDll("Dispatch.Silo"), $"http://127.0.0.1:{LoopbackPort.Free()}", environment));
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
             await WaitHealthyAsync(http);
+            if (options.Scenario == "cfs") return await RunCfsAsync(http, binDir, postgres, root);
 
             var (company, companyHttp) = await SetUpAsync(http, receiver.Url);
             await ConnectCommandSystemAsync(http, postgres.ConnectionString("dispatch"), receiver.CallbackUrl);
@@ -144,6 +147,79 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
 
     private const int AckTimeoutSeconds = 30;
 
+    /// <summary>
+    /// CFS import throughput: F files of R calls each are dropped (renamed in, as a CAD export would) into an inbox the Silo
+    /// scans every second; measures from the drop until every file is imported.
+    /// </summary>
+    private async Task<int> RunCfsAsync(HttpClient http, string binDir, EmbeddedPostgres postgres, string root)
+    {
+        await LoginAsync(http);
+        var inbox = Directory.CreateDirectory(Path.Combine(root, "inbox")).FullName;
+        var staging = Directory.CreateDirectory(Path.Combine(root, "staging")).FullName;
+        (await http.PostAsJsonAsync("/api/v1/cfs-configurations", new
+        {
+            name = "bench cad", inboxPath = inbox, pollIntervalSeconds = 1,
+            fieldMappings = new
+            {
+                recordXPath = "/Export/Call", maxRecords = 10_000,
+                fields = new Dictionary<string, object>
+                {
+                    ["externalId"] = new { xpath = "@id" }, ["callerName"] = new { xpath = "Caller" }, ["callerPhone"] = new { xpath = "Phone", transforms = new[] { "digits" } },
+                    ["description"] = new { xpath = "Narrative" }, ["address"] = new { xpath = "Street" },
+                    ["priority"] = new { xpath = "Priority", map = new Dictionary<string, string> { ["1"] = "irod", ["2"] = "critical", ["*"] = "routine_special" } },
+                },
+            },
+        })).EnsureSuccessStatusCode();
+
+        for (var f = 0; f < options.Files; f++)
+        {
+            var calls = string.Concat(Enumerable.Range(0, options.Records).Select(r =>
+                $"<Call id=\"B-{f}-{r}\"><Caller>Caller {r}</Caller><Phone>+1 555 01{r:D2}</Phone><Narrative><![CDATA[Call {f}/{r}: smoke seen]]></Narrative>" +
+                $"<Street>{r} Bench Road</Street><Priority>{r % 3}</Priority></Call>"));
+            await File.WriteAllTextAsync(Path.Combine(staging, $"export-{f:D5}.xml"), $"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Export>{calls}</Export>");
+        }
+        var bytes = Directory.GetFiles(staging).Sum(f => new FileInfo(f).Length);
+        output.WriteLine($"Dropping {options.Files} files of {options.Records} calls ({bytes / 1024.0 / 1024.0:F1} MB) into the inbox…");
+        var dropped = DateTimeOffset.UtcNow;
+        var started = Stopwatch.GetTimestamp();
+        foreach (var file in Directory.GetFiles(staging)) File.Move(file, Path.Combine(inbox, Path.GetFileName(file)));
+
+        await using var db = new Npgsql.NpgsqlConnection(postgres.ConnectionString("dispatch"));
+        await db.OpenAsync();
+        var deadline = DateTime.UtcNow.AddMinutes(10);
+        while (await ScalarAsync(db, "select count(*) from cfs_imports where status = 'imported'") < options.Files && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var imported = await ScalarAsync(db, "select count(*) from cfs_imports where status = 'imported'");
+        var records = await ScalarAsync(db, "select count(*) from cfs_incidents");
+        var perFile = new List<double>();
+        double phase;
+        await using (var command = new Npgsql.NpgsqlCommand("select completed_at from cfs_imports where status = 'imported'", db))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            var times = new List<DateTime>();
+            while (await reader.ReadAsync()) times.Add(reader.GetDateTime(0));
+            perFile.AddRange(times.Select(t => (new DateTimeOffset(t, TimeSpan.Zero) - dropped).TotalMilliseconds));
+            phase = times.Count > 1 ? (times.Max() - times.Min()).TotalSeconds : 0;
+        }
+
+        output.WriteLine();
+        output.WriteLine($"files imported               {imported}/{options.Files}, {records} calls");
+        output.WriteLine($"drop to all imported         {wall:F1} s = {records / wall:F0} calls/s, {imported / wall:F1} files/s (includes the 1 s poll and the stability check)");
+        output.WriteLine($"first to last import commit  {phase:F1} s = {(phase > 0 ? records / phase : 0):F0} calls/s");
+        output.WriteLine($"drop-to-imported per file (ms) {Percentiles(perFile)}");
+        var tps = await PgbenchAsync(binDir, postgres);
+        output.WriteLine($"reference: pgbench TPC-B-like, 4 clients, {options.PgbenchSeconds} s = {tps:F0} tps");
+        output.WriteLine($"ratio: imported calls/s (drop to all imported) per 1000 pgbench tps = {records / wall / tps * 1000:F1}");
+        return imported == options.Files && records == (long)options.Files * options.Records ? 0 : 1;
+    }
+
+    private static async Task LoginAsync(HttpClient http)
+    {
+        var login = await (await http.PostAsJsonAsync("/api/v1/auth/login", new { email = AdminEmail, password = AdminPassword })).Content.ReadFromJsonAsync<JsonObject>();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login!["accessToken"]!.GetValue<string>());
+    }
+
     private static async Task<long> ScalarAsync(Npgsql.NpgsqlConnection db, string sql)
     {
         await using var command = new Npgsql.NpgsqlCommand(sql, db);
@@ -195,8 +271,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
 
     private async Task<(Guid Company, HttpClient CompanyHttp)> SetUpAsync(HttpClient http, Uri hookUrl)
     {
-        var login = await (await http.PostAsJsonAsync("/api/v1/auth/login", new { email = AdminEmail, password = AdminPassword })).Content.ReadFromJsonAsync<JsonObject>();
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login!["accessToken"]!.GetValue<string>());
+        await LoginAsync(http);
         var onboarded = await (await http.PostAsJsonAsync("/api/v1/agencies", new
         {
             name = "Bench Gas", slug = "bench-gas", timezone = "UTC",

@@ -2,5 +2,6 @@ extern alias apphost;
 using Dispatch.Bench;
 
 // dotnet run -c Release --project bench/Dispatch.Bench -- [--incidents N] [--concurrency C] [--pgbench-seconds S]
+// dotnet run -c Release --project bench/Dispatch.Bench -- --scenario cfs [--files F] [--records R] [--pgbench-seconds S]
 var options = BenchOptions.Parse(args);
 return await new Harness(options, Console.Out).RunAsync();
