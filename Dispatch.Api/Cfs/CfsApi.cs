@@ -63,6 +63,7 @@ public static class CfsApi
     {
         if (request.Validate() is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        if (await UnassignableAsync(scope, request) is { } problem) return problem;
         var saved = await CfsConfigurations.SaveAsync(scope, null, request.ToChanges(), time.GetUtcNow());
         await scope.CommitAsync();
         return TypedResults.Created($"/api/v1/cfs-configurations/{saved.Id}", saved);
@@ -74,9 +75,18 @@ public static class CfsApi
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
         if (await CfsConfigurations.GetAsync(scope, id) is null) return TypedResults.NotFound();
         if (request.Validate() is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
+        if (await UnassignableAsync(scope, request) is { } problem) return problem;
         var saved = await CfsConfigurations.SaveAsync(scope, id, request.ToChanges(), time.GetUtcNow());
         await scope.CommitAsync();
         return TypedResults.Ok(saved);
+    }
+
+    /// <summary>Automatic creation may only name active companies the PSAP works with.</summary>
+    private static async Task<ValidationProblem?> UnassignableAsync(AgencyScope scope, CfsConfigurationRequest request)
+    {
+        var companies = request.FieldMappings!.AutoCreateCompanies;
+        return companies.Count == 0 || await CfsRecords.CountAssignableAsync(scope, companies) == companies.Count ? null
+            : Problems.Field("fieldMappings.autoCreate.companiesByType", "Every company must be an active company this PSAP works with.");
     }
 
     public static async Task<Results<Ok<CfsConfiguration>, NotFound>> DeactivateConfigurationAsync(Guid id, ClaimsPrincipal caller, DispatchStore store,

@@ -45,8 +45,11 @@ public static class CfsImports
     public static Task ReleaseAsync(EngineScope scope, string owner) =>
         scope.ExecuteAsync("update cfs_configurations set lease_owner = null, lease_expires_at = null where lease_owner = @owner", new { owner });
 
-    /// <summary>Parses and records one file in this transaction. Throws <see cref="PostgresException"/> 23505 if another import of it committed meanwhile.</summary>
-    public static async Task<CfsImportOutcome> ImportAsync(EngineScope scope, LeasedConfiguration configuration, string filename, byte[] content,
+    /// <summary>
+    /// Parses and records one file in this transaction, which runs as the configuration's PSAP (row-level security applies).
+    /// Throws <see cref="PostgresException"/> 23505 if another import of the same content committed meanwhile.
+    /// </summary>
+    public static async Task<CfsImportOutcome> ImportAsync(AgencyScope scope, LeasedConfiguration configuration, string filename, byte[] content,
         DateTimeOffset now)
     {
         var hash = Hash(content);
@@ -78,11 +81,11 @@ public static class CfsImports
     }
 
     /// <summary>Records a file that is too large to read at all, without reading it.</summary>
-    public static Task<CfsImportOutcome> RejectAsync(EngineScope scope, LeasedConfiguration configuration, string filename, string hash, string error,
+    public static Task<CfsImportOutcome> RejectAsync(AgencyScope scope, LeasedConfiguration configuration, string filename, string hash, string error,
         DateTimeOffset now) =>
         RecordAsync(scope, Guid.CreateVersion7(), configuration.Id, filename, hash, CfsImportStatus.Failed, 0, error, now);
 
-    private static async Task<CfsImportOutcome> RecordAsync(EngineScope scope, Guid id, Guid configurationId, string filename, string hash, string status,
+    private static async Task<CfsImportOutcome> RecordAsync(AgencyScope scope, Guid id, Guid configurationId, string filename, string hash, string status,
         int count, string? error, DateTimeOffset now)
     {
         await scope.ExecuteAsync("""
@@ -93,7 +96,7 @@ public static class CfsImports
     }
 
     /// <summary>Inserts a new call, or updates the one with the same external id; a linked incident keeps the change in its history.</summary>
-    private static async Task<bool> UpsertAsync(EngineScope scope, LeasedConfiguration configuration, Guid importId, CfsRecord r, DateTimeOffset now)
+    private static async Task<bool> UpsertAsync(AgencyScope scope, LeasedConfiguration configuration, Guid importId, CfsRecord r, DateTimeOffset now)
     {
         var existing = await scope.QuerySingleOrDefaultAsync<ExistingRow>("""
             select id, caller_name, caller_phone, description, address, priority, incident_type, linked_incident_id
@@ -102,6 +105,7 @@ public static class CfsImports
         var raw = scope.Cipher.EncryptText(r.RawXml, EncryptedColumns.CfsRawXml.Context);
         if (existing is null)
         {
+            var id = Guid.CreateVersion7();
             await scope.ExecuteAsync("""
                 insert into cfs_incidents (id, cfs_configuration_id, cfs_import_id, external_cfs_id, caller_name, caller_phone, description, address,
                                            raw_xml, priority, incident_type, received_at, created_at, updated_at)
@@ -109,9 +113,10 @@ public static class CfsImports
                         @ReceivedAt, @now, @now)
                 """, new
             {
-                id = Guid.CreateVersion7(), configurationId = configuration.Id, importId, r.ExternalId, r.CallerName, r.CallerPhone, r.Description,
+                id, configurationId = configuration.Id, importId, r.ExternalId, r.CallerName, r.CallerPhone, r.Description,
                 r.Address, raw, r.Priority, r.Type, r.ReceivedAt, now,
             });
+            await AutoCreateAsync(scope, configuration, id, r, now);
             return false;
         }
 
@@ -136,6 +141,31 @@ public static class CfsImports
                 new { cfs_incident_id = existing.Id, cfs_import_id = importId, changed = changes.Select(c => c.Field) }, SenderType: "command_system"));
         }
         return true;
+    }
+
+    /// <summary>A new call the mappings say to raise at once: an incident, its companies notified, the call linked — all in the import's transaction.</summary>
+    private static async Task AutoCreateAsync(AgencyScope scope, LeasedConfiguration configuration, Guid callId, CfsRecord r, DateTimeOffset now)
+    {
+        if (configuration.Mappings.AutoCreate is not { } auto || r.Priority is null) return;
+        var companies = auto.CompaniesFor(r.Type);
+        if (companies.Count == 0) return;
+        var incident = await Incidents.IncidentStore.CreateAsync(scope, new Incidents.NewIncident(r.Priority,
+            r.Type is null ? $"CAD call {r.ExternalId}" : $"{r.Type} (CAD call {r.ExternalId})", r.Description ?? "", r.Address, r.Type), now);
+        foreach (var company in companies)
+        {
+            try
+            {
+                await Assignments.AssignAsync(scope, incident, company, now, null);
+            }
+            catch (NotAssignableException)
+            {
+                // A company unlinked or deactivated since the mapping was written: the PSAP sees it on the incident.
+                await Communications.AppendAsync(scope, new CommunicationEntry(incident.Id, scope.Context.AgencyId, "auto_assign_failed", "internal",
+                    $"Company {company} from the CAD mapping could not be assigned: it is not an active company this PSAP works with.",
+                    new { company_id = company, cfs_incident_id = callId }));
+            }
+        }
+        await CfsRecords.LinkAsync(scope, callId, incident.Id, now);
     }
 
     private sealed record LeaseRow(Guid Id, Guid AgencyId, string InboxPath, int PollIntervalSeconds, string FilePattern, string ParserClass,

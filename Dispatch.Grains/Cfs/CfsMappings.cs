@@ -10,6 +10,17 @@ public sealed record FieldMapping([property: JsonPropertyName("xpath")] string X
     string? Default = null);
 
 /// <summary>
+/// Raising incidents without a dispatcher: a new call whose mapped priority is set and whose mapped type (or <c>"*"</c>) names
+/// companies becomes an incident assigned to them, in the import's own transaction.
+/// </summary>
+public sealed record CfsAutoCreate(IReadOnlyDictionary<string, IReadOnlyList<Guid>> CompaniesByType)
+{
+    public IReadOnlyList<Guid> CompaniesFor(string? type) =>
+        type is not null && CompaniesByType.TryGetValue(type, out var companies) ? companies
+        : CompaniesByType.TryGetValue("*", out var fallback) ? fallback : [];
+}
+
+/// <summary>
 /// A configuration's <c>field_mappings</c>: the record XPath for files holding several calls (none: the document element is the
 /// one record), namespace prefixes used by the XPaths, the mapping of each target field, and the limits a file must stay within.
 /// </summary>
@@ -19,7 +30,8 @@ public sealed record CfsMappings(
     IReadOnlyDictionary<string, FieldMapping> Fields,
     int? MaxRecords = null,
     long? MaxFileBytes = null,
-    string? MarkerSuffix = null)
+    string? MarkerSuffix = null,
+    CfsAutoCreate? AutoCreate = null)
 {
     public const int DefaultMaxRecords = 1000;
     public const long DefaultMaxFileBytes = 10 * 1024 * 1024;
@@ -69,8 +81,15 @@ public sealed record CfsMappings(
         if (MaxFileBytes is < 1 or > MaxAllowedFileBytes) errors.Add(("fieldMappings.maxFileBytes", $"maxFileBytes must be between 1 and {MaxAllowedFileBytes}."));
         if (MarkerSuffix is not null && (MarkerSuffix.Length is < 2 or > 32 || MarkerSuffix.IndexOfAny(['/', '\\', '*', '?']) >= 0))
             errors.Add(("fieldMappings.markerSuffix", "markerSuffix is a short file suffix such as \".done\"."));
+        if (AutoCreate is { } auto && (auto.CompaniesByType is null || auto.CompaniesByType.Count == 0 || auto.CompaniesByType.Values.Any(v => v is null || v.Count == 0)))
+            errors.Add(("fieldMappings.autoCreate.companiesByType", "companiesByType maps a type (or \"*\") to one or more company ids."));
+        if (AutoCreate is not null && !(Fields?.ContainsKey("priority") ?? false))
+            errors.Add(("fieldMappings.autoCreate", "Automatic creation needs fields.priority: an incident cannot be raised without one."));
         return errors;
     }
+
+    /// <summary>Every company the automatic creation may assign.</summary>
+    public IReadOnlyList<Guid> AutoCreateCompanies => AutoCreate?.CompaniesByType?.Values.SelectMany(v => v ?? []).Distinct().ToList() ?? [];
 
     public XmlNamespaceManager NamespaceManager()
     {

@@ -74,10 +74,16 @@ public static class CfsRecords
             new { incidentId, now, id });
         await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, scope.Context.AgencyId, "cfs_linked", "internal",
             $"CAD call {call.ExternalCfsId} linked: {call.Description} ({call.Address}); caller {call.CallerName} {call.CallerPhone}",
-            new { cfs_incident_id = id, external_cfs_id = call.ExternalCfsId }, SenderType: "user"));
+            new { cfs_incident_id = id, external_cfs_id = call.ExternalCfsId }, SenderType: scope.Context.UserId is null ? "system" : "user"));
         await scope.AuditAsync("cfs_incident.linked", "cfs_incident", id, null, new { incident_id = incidentId });
         return await GetAsync(scope, id);
     }
+
+    /// <returns>How many of <paramref name="companyIds"/> are active companies the scope's PSAP works with.</returns>
+    public static Task<int> CountAssignableAsync(AgencyScope scope, IReadOnlyList<Guid> companyIds) => scope.ExecuteScalarAsync<int>("""
+        select count(*)::int from agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
+        where a.id = any(@ids) and a.agency_type = 'company' and a.is_active
+        """, new { ids = companyIds.ToArray() });
 
     private sealed record ImportRow(Guid Id, Guid CfsConfigurationId, string Filename, string FileHash, int RecordCount, string Status, string? Error,
         DateTime CreatedAt, DateTime? CompletedAt);

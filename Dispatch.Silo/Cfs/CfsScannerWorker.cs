@@ -135,7 +135,8 @@ public sealed class CfsScannerWorker(DispatchStore store, IOptions<CfsScannerOpt
         try
         {
             var length = new FileInfo(path).Length;
-            await using var scope = await store.BeginEngineAsync(cancellationToken);
+            // The import runs as the configuration's PSAP: row-level security keeps it to that agency's rows.
+            await using var scope = await store.BeginAsync(new AgencyContext(configuration.AgencyId), cancellationToken);
             if (length > configuration.Mappings.FileLimit)
             {
                 // Too large to read into memory: hashed as a stream and refused without parsing.
@@ -153,7 +154,7 @@ public sealed class CfsScannerWorker(DispatchStore store, IOptions<CfsScannerOpt
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
             // Another Silo imported the same content between our check and our insert.
-            await using var scope = await store.BeginEngineAsync(cancellationToken);
+            await using var scope = await store.BeginAsync(new AgencyContext(configuration.AgencyId), cancellationToken);
             outcome = await CfsImports.ImportAsync(scope, configuration, name, await File.ReadAllBytesAsync(path, cancellationToken), time.GetUtcNow());
             await scope.CommitAsync(cancellationToken);
         }

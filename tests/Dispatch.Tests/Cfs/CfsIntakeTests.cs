@@ -129,6 +129,37 @@ public sealed class CfsIntakeTests : DeliveryWorld
     }
 
     [Fact]
+    public async Task A_mapping_with_automatic_creation_raises_and_assigns_an_incident_in_the_import_transaction()
+    {
+        var (gasco, _, _) = await OnboardCompanyAsync("gasco");
+        object Auto(Guid company) => new
+        {
+            recordXPath = "/calls/call",
+            fields = new Dictionary<string, object>
+            {
+                ["externalId"] = new { xpath = "@id" }, ["description"] = new { xpath = "text" }, ["type"] = new { xpath = "@nature", transforms = new[] { "lower" } },
+                ["priority"] = new { xpath = "@p", map = new Dictionary<string, string> { ["1"] = "irod" } },
+            },
+            autoCreate = new { companiesByType = new Dictionary<string, Guid[]> { ["gas"] = [company] } },
+        };
+        var stranger = await SendAsync(Admin, HttpMethod.Post, "/api/v1/cfs-configurations",
+            new { name = "auto", inboxPath = _inbox, pollIntervalSeconds = 1, fieldMappings = Auto(Guid.NewGuid()) });
+        Assert.Equal(HttpStatusCode.BadRequest, stranger.Status);
+        await ConfigureAsync(_inbox, Auto(gasco));
+
+        await File.WriteAllTextAsync(Path.Combine(_inbox, "auto.xml"),
+            "<calls><call id='A-1' nature='GAS' p='1'><text>Leak at depot</text></call><call id='A-2' nature='Noise' p='1'><text>Loud music</text></call></calls>");
+        await WaitForImportsAsync(1);
+
+        var calls = (await SendAsync(Admin, HttpMethod.Get, "/api/v1/cfs-incidents")).Body!["items"]!.AsArray();
+        var gas = calls.Single(c => c!["externalCfsId"]!.GetValue<string>() == "A-1")!;
+        Assert.Null(calls.Single(c => c!["externalCfsId"]!.GetValue<string>() == "A-2")!["linkedIncidentId"]?.GetValue<Guid?>()); // no companies for noise
+        var incident = await IncidentAsync(gas["linkedIncidentId"]!.GetValue<Guid>());
+        Assert.Equal(("irod", "Leak at depot"), (incident["incident"]!["priority"]!.GetValue<string>(), incident["incident"]!["description"]!.GetValue<string>()));
+        Assert.Equal(gasco, incident["companies"]![0]!["agencyId"]!.GetValue<Guid>());
+    }
+
+    [Fact]
     public async Task A_file_still_being_written_is_read_only_when_complete_and_a_marker_holds_a_file_back()
     {
         await ConfigureAsync(_inbox, Mappings());
