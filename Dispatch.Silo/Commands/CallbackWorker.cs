@@ -16,9 +16,8 @@ namespace Dispatch.Silo.Commands;
 /// else, a timeout or a network error is retried with backoff until the last attempt, then dead-lettered.
 /// </summary>
 public sealed class CallbackWorker(DispatchStore store, DatabaseSignals signals, HttpClient http, IOptions<CallbackOptions> options, TimeProvider time,
-    ILogger<CallbackWorker> logger) : BackgroundService
+    ILogger<CallbackWorker> logger) : WorkLoop(signals, time, logger)
 {
-    public const string Module = "callbacks";
     public static readonly ActivitySource Source = new("Dispatch.Silo.Callbacks");
     private static readonly Meter Meter = new("Dispatch.Silo.Callbacks");
     private static readonly Counter<long> Results = Meter.CreateCounter<long>("dispatch.command.callbacks", "{callback}",
@@ -26,34 +25,16 @@ public sealed class CallbackWorker(DispatchStore store, DatabaseSignals signals,
     private static readonly Histogram<double> AckToCallback = Meter.CreateHistogram<double>("dispatch.command.callback.latency", "s",
         "From the acknowledgement to its callback being delivered.");
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        logger.LogInformation("Work loop {Module} started", Module);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                if (await RunOnceAsync(stoppingToken) > 0) continue;
-                await signals.WaitAsync(CommandCallbacks.Channel, await SleepAsync(), stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                logger.LogError(ex, "Work loop {Module} failed; retrying", Module);
-                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-        }
-    }
+    protected override string Module => "callbacks";
+    protected override string Channel => CommandCallbacks.Channel;
+    protected override TimeSpan PollInterval => TimeSpan.FromSeconds(5);
 
-    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    public override async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
         IReadOnlyList<ClaimedCallback> claimed;
         await using (var scope = await store.BeginEngineAsync(cancellationToken))
         {
-            claimed = await CommandCallbacks.ClaimAsync(scope, time.GetUtcNow(), options.Value);
+            claimed = await CommandCallbacks.ClaimAsync(scope, Clock.GetUtcNow(), options.Value);
             await scope.CommitAsync(cancellationToken);
         }
         await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
@@ -69,7 +50,7 @@ public sealed class CallbackWorker(DispatchStore store, DatabaseSignals signals,
         var result = await PostAsync(callback, cancellationToken);
 
         await using var scope = await store.BeginEngineAsync(CancellationToken.None);
-        var now = time.GetUtcNow();
+        var now = Clock.GetUtcNow();
         var status = await CommandCallbacks.CompleteAsync(scope, callback, result, now, options.Value, Random.Shared.NextDouble());
         await scope.CommitAsync(CancellationToken.None);
 
@@ -90,7 +71,7 @@ public sealed class CallbackWorker(DispatchStore store, DatabaseSignals signals,
     private async Task<CallbackResult> PostAsync(ClaimedCallback callback, CancellationToken cancellationToken)
     {
         if (!Uri.TryCreate(callback.Url, UriKind.Absolute, out var url)) return new CallbackResult(false, null, "The connection has no valid public URL.");
-        var timestamp = time.GetUtcNow().ToUnixTimeSeconds().ToString();
+        var timestamp = Clock.GetUtcNow().ToUnixTimeSeconds().ToString();
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(callback.Body, Encoding.UTF8, "application/json") };
         request.Headers.Add("X-Dispatch-Event-Id", callback.EventId.ToString());
         request.Headers.Add("X-Dispatch-Timestamp", timestamp);
@@ -116,13 +97,9 @@ public sealed class CallbackWorker(DispatchStore store, DatabaseSignals signals,
         }
     }
 
-    private async Task<TimeSpan> SleepAsync()
+    protected override async Task<DateTime?> NextDueAsync()
     {
         await using var scope = await store.BeginEngineAsync();
-        var next = await CommandCallbacks.NextDueAsync(scope);
-        var poll = TimeSpan.FromSeconds(5);
-        if (next is null) return poll;
-        var wait = Time.Utc(next.Value) - time.GetUtcNow();
-        return wait <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(20) : wait < poll ? wait : poll;
+        return await CommandCallbacks.NextDueAsync(scope);
     }
 }

@@ -22,9 +22,8 @@ public sealed class DeliveryWorkerOptions
 /// </summary>
 public sealed class DeliveryWorker(
     DispatchStore store, DatabaseSignals signals, IEnumerable<ITransport> transports, AckLinkFactory ackLinks, IOptions<DeliveryOptions> delivery,
-    IOptions<DeliveryWorkerOptions> options, TimeProvider time, ILogger<DeliveryWorker> logger) : BackgroundService
+    IOptions<DeliveryWorkerOptions> options, TimeProvider time, ILogger<DeliveryWorker> logger) : WorkLoop(signals, time, logger)
 {
-    public const string Module = "deliveries";
     public static readonly ActivitySource Source = new("Dispatch.Silo.Deliveries");
     private static readonly Meter Meter = new("Dispatch.Silo.Deliveries");
     private static readonly Counter<long> Outcomes = Meter.CreateCounter<long>("dispatch.deliveries", "{delivery}", "Delivery attempts by transport and result.");
@@ -35,35 +34,17 @@ public sealed class DeliveryWorker(
 
     private readonly Dictionary<string, ITransport> _transports = transports.ToDictionary(t => t.Slug);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        logger.LogInformation("Work loop {Module} started", Module);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                if (await RunOnceAsync(stoppingToken) > 0) continue;
-                await signals.WaitAsync(Assignments.DeliveryChannel, await SleepAsync(), stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                logger.LogError(ex, "Work loop {Module} failed; retrying", Module);
-                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-        }
-    }
+    protected override string Module => "deliveries";
+    protected override string Channel => Assignments.DeliveryChannel;
+    protected override TimeSpan PollInterval => options.Value.PollInterval;
 
     /// <summary>Claims one batch, sends it, records the outcomes; returns how many were claimed.</summary>
-    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    public override async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
         IReadOnlyList<ClaimedDelivery> claimed;
         await using (var scope = await store.BeginEngineAsync(cancellationToken))
         {
-            var now = time.GetUtcNow();
+            var now = Clock.GetUtcNow();
             claimed = await DeliveryQueue.ClaimAsync(scope, now, delivery.Value,
                 (notification, agency, user) => ackLinks.Links?.Create(new AckLink(notification, agency, user, now + AckLinks.Lifetime)));
             await scope.CommitAsync(cancellationToken);
@@ -94,7 +75,7 @@ public sealed class DeliveryWorker(
         }
 
         await using var scope = await store.BeginEngineAsync(CancellationToken.None);
-        var status = await DeliveryQueue.CompleteAsync(scope, claimed, result, time.GetUtcNow(), delivery.Value, Random.Shared.NextDouble());
+        var status = await DeliveryQueue.CompleteAsync(scope, claimed, result, Clock.GetUtcNow(), delivery.Value, Random.Shared.NextDouble());
         await scope.CommitAsync(CancellationToken.None);
 
         activity?.SetTag("dispatch.delivery.result", status);
@@ -106,14 +87,10 @@ public sealed class DeliveryWorker(
                 claimed.Message.DeliveryId, claimed.Message.Attempt, claimed.TransportSlug, status, result.Error);
     }
 
-    private async Task<TimeSpan> SleepAsync()
+    protected override async Task<DateTime?> NextDueAsync()
     {
         await using var scope = await store.BeginEngineAsync();
-        var next = await DeliveryQueue.NextDueAsync(scope);
         Volatile.Write(ref _queueDepth, await DeliveryQueue.QueueDepthAsync(scope));
-        var poll = options.Value.PollInterval;
-        if (next is null) return poll;
-        var wait = Time.Utc(next.Value) - time.GetUtcNow();
-        return wait < TimeSpan.Zero ? TimeSpan.Zero : wait < poll ? wait : poll;
+        return await DeliveryQueue.NextDueAsync(scope);
     }
 }

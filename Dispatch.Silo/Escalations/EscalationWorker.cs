@@ -26,9 +26,8 @@ public sealed class EscalationWorkerOptions
 /// then fires every due deadline it can claim, each in the same transaction that records it.
 /// </summary>
 public sealed class EscalationWorker(DispatchStore store, DatabaseSignals signals, IOptions<EscalationWorkerOptions> options, TimeProvider time,
-    ILogger<EscalationWorker> logger) : BackgroundService
+    ILogger<EscalationWorker> logger) : WorkLoop(signals, time, logger)
 {
-    public const string Module = "escalations";
     public static readonly ActivitySource Source = new("Dispatch.Silo.Escalations");
     private static readonly Meter Meter = new("Dispatch.Silo.Escalations");
     private static readonly Histogram<double> Lateness = Meter.CreateHistogram<double>("dispatch.escalation.lateness", "s",
@@ -36,30 +35,12 @@ public sealed class EscalationWorker(DispatchStore store, DatabaseSignals signal
     private static readonly Counter<long> Fired = Meter.CreateCounter<long>("dispatch.escalations", "{escalation}",
         "Escalation steps fired, by outcome (next_tier, repeat, exhausted, dropped) and priority.");
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        logger.LogInformation("Work loop {Module} started", Module);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                if (await RunOnceAsync(stoppingToken) > 0) continue;
-                await signals.WaitAsync(Assignments.EscalationChannel, await SleepAsync(), stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                logger.LogError(ex, "Work loop {Module} failed; retrying", Module);
-                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-        }
-    }
+    protected override string Module => "escalations";
+    protected override string Channel => Assignments.EscalationChannel;
+    protected override TimeSpan PollInterval => options.Value.PollInterval;
 
     /// <summary>Fires due deadlines in parallel batches; returns how many steps fired.</summary>
-    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    public override async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
         var fired = await Task.WhenAll(Enumerable.Range(0, Math.Max(1, options.Value.Parallelism)).Select(_ => FireBatchAsync(cancellationToken)));
         return fired.Sum();
@@ -71,12 +52,12 @@ public sealed class EscalationWorker(DispatchStore store, DatabaseSignals signal
         using (var activity = Source.StartActivity("escalate"))
         {
             await using var scope = await store.BeginEngineAsync(cancellationToken);
-            steps = await EscalationEngine.FireDueAsync(scope, time.GetUtcNow(), options.Value.BatchSize);
+            steps = await EscalationEngine.FireDueAsync(scope, Clock.GetUtcNow(), options.Value.BatchSize);
             await scope.CommitAsync(cancellationToken);
             activity?.SetTag("dispatch.escalation.steps", steps.Count);
         }
         // Lateness as the world sees it: from the deadline to the step's commit, not to when it was claimed.
-        var committed = time.GetUtcNow();
+        var committed = Clock.GetUtcNow();
         foreach (var step in steps)
         {
             Lateness.Record(Math.Max(0, (committed - step.DueAt).TotalSeconds), new KeyValuePair<string, object?>("dispatch.priority", step.Priority));
@@ -87,14 +68,9 @@ public sealed class EscalationWorker(DispatchStore store, DatabaseSignals signal
         return steps.Count;
     }
 
-    private async Task<TimeSpan> SleepAsync()
+    protected override async Task<DateTime?> NextDueAsync()
     {
         await using var scope = await store.BeginEngineAsync();
-        var next = await EscalationEngine.NextDueAsync(scope);
-        var poll = options.Value.PollInterval;
-        if (next is null) return poll;
-        var wait = Time.Utc(next.Value) - time.GetUtcNow();
-        // Due but not claimed: another Silo (or an acknowledgement) holds the company's row for a moment.
-        return wait <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(20) : wait < poll ? wait : poll;
+        return await EscalationEngine.NextDueAsync(scope);
     }
 }
