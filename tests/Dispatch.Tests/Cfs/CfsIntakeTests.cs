@@ -78,17 +78,23 @@ public sealed class CfsIntakeTests : DeliveryWorld
         var calls = Export(("CFS-1", "Gas smell"), ("CFS-2", "Wires down"));
         await File.WriteAllTextAsync(Path.Combine(_inbox, "a.xml"), calls);
         await File.WriteAllTextAsync(Path.Combine(_inbox, "b.xml"), "<Export><Call id='broken'>");
+        await File.WriteAllTextAsync(Path.Combine(_inbox, "c-bomb.xml"), """
+            <?xml version="1.0"?><!DOCTYPE Export [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+            <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]><Export>&d;</Export>
+            """);
         await File.WriteAllTextAsync(Path.Combine(_inbox, "ignored.txt"), calls);
-        await WaitForImportsAsync(2);
-        await File.WriteAllTextAsync(Path.Combine(_inbox, "a-again.xml"), calls); // the same content under another name
         await WaitForImportsAsync(3);
+        await File.WriteAllTextAsync(Path.Combine(_inbox, "a-again.xml"), calls); // the same content under another name
+        await WaitForImportsAsync(4);
 
         var imports = await ImportsAsync();
-        Assert.Equal(["duplicate", "failed", "imported"], imports.Select(i => i["status"]!.GetValue<string>()).Order());
+        Assert.Equal(["duplicate", "failed", "failed", "imported"], imports.Select(i => i["status"]!.GetValue<string>()).Order());
         Assert.Equal(2, imports.Single(i => i["status"]!.GetValue<string>() == "imported")["recordCount"]!.GetValue<int>());
-        Assert.Contains("Unreadable XML", imports.Single(i => i["status"]!.GetValue<string>() == "failed")["error"]!.GetValue<string>());
+        Assert.Contains("Unreadable XML", imports.Single(i => i["filename"]!.GetValue<string>() == "b.xml")["error"]!.GetValue<string>());
+        Assert.Contains("DTD is prohibited", imports.Single(i => i["filename"]!.GetValue<string>() == "c-bomb.xml")["error"]!.GetValue<string>());
         Assert.Equal(["a-again.xml", "a.xml"], Directory.GetFiles(Path.Combine(_inbox, "processed")).Select(Path.GetFileName).Order());
-        Assert.Equal(["b.xml", "b.xml.reason.txt"], Directory.GetFiles(Path.Combine(_inbox, "failed")).Select(Path.GetFileName).Order());
+        Assert.Equal(["b.xml", "b.xml.reason.txt", "c-bomb.xml", "c-bomb.xml.reason.txt"],
+            Directory.GetFiles(Path.Combine(_inbox, "failed")).Select(Path.GetFileName).Order());
         Assert.Contains("Unreadable XML", await File.ReadAllTextAsync(Path.Combine(_inbox, "failed", "b.xml.reason.txt")));
         Assert.True(File.Exists(Path.Combine(_inbox, "ignored.txt")));
 
@@ -110,7 +116,7 @@ public sealed class CfsIntakeTests : DeliveryWorld
         var incident = linked.Body!["incidentId"]!.GetValue<Guid>();
         Assert.Equal(HttpStatusCode.Conflict, (await SendAsync(Admin, HttpMethod.Post, $"/api/v1/cfs-incidents/{id}/link", new { priority = "irod" })).Status);
         await File.WriteAllTextAsync(Path.Combine(_inbox, "update.xml"), Export(("CFS-1", "Gas smell, school evacuated")));
-        await WaitForImportsAsync(4);
+        await WaitForImportsAsync(5);
         Assert.Equal(2, (await SendAsync(Admin, HttpMethod.Get, "/api/v1/cfs-incidents")).Body!["total"]!.GetValue<long>()); // updated, not duplicated
         var updated = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/cfs-incidents/{id}")).Body!;
         Assert.Equal(("Gas smell, school evacuated", 3), (updated["description"]!.GetValue<string>(), updated["version"]!.GetValue<int>())); // imported, linked, updated
