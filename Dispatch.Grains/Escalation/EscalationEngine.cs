@@ -95,7 +95,6 @@ public static class EscalationEngine
         }
 
         var tiers = Math.Max(1, rule.EscalationOrder.Count);
-        var psapUsers = await Assignments.TierUsersAsync(scope, incident.AgencyId, new EscalationTier(rule.NotifyPsapUserIds, null), fallbackToEveryone: false);
         var tier = c.CurrentTier;
         var cycle = c.EscalationCycle;
         var outcome = EscalationOutcome.Exhausted;
@@ -150,13 +149,7 @@ public static class EscalationEngine
             """, new { tier, cycle, now, c.IncidentId, c.CompanyId });
 
         // The PSAP users the rule names hear of every step, on their own channels.
-        var alerts = 0;
-        if (psapUsers.Count > 0)
-        {
-            var plan = Router.Plan(await Assignments.RoutingAsync(scope, incident.AgencyId, psapUsers), incident.Priority, incident.IncidentType, now);
-            await Assignments.InsertPlanAsync(scope, plan, new Assignments.PlanTarget(incident.Id, incident.AgencyId, "psap_alert", tier, cycle, null), now, null);
-            alerts = plan.Count;
-        }
+        var alerts = await PsapAlerts.SendAsync(scope, incident.Id, incident.AgencyId, incident.Priority, incident.IncidentType, rule, tier, cycle, now);
         await scope.AuditAsync(incident.AgencyId, "incident.escalated", "incident", incident.Id, null,
             new { company_id = c.CompanyId, outcome, tier, cycle, due_at = dueAt, notified, psap_alerts = alerts });
         return new EscalationStep(c.IncidentId, c.CompanyId, incident.Priority, dueAt, now, outcome, tier, cycle, notified, alerts);

@@ -130,10 +130,16 @@ public static class DeliveryQueue
                                and send_status in ('queued', 'sending', 'waiting', 'sent'))
                 """, new { m.NotificationId });
             if (!stillTrying)
+            {
                 await Communications.AppendAsync(scope, new CommunicationEntry(m.IncidentId, delivery.PsapAgencyId, "psap_alert", "internal",
                     $"{m.RecipientName} at company {delivery.AgencyId} could not be reached: every channel failed ({result.Error}).",
                     new { notification_id = m.NotificationId, company_id = delivery.AgencyId, last_outcome = status },
                     m.NotificationId, ReceiverType: "agency", ReceiverAgencyId: delivery.PsapAgencyId));
+                // A company's recipient is unreachable: the PSAP users its rule names are messaged (not for an alert to the PSAP itself).
+                if (delivery.AgencyId != delivery.PsapAgencyId && await Incidents.IncidentStore.GetAsync(scope, m.IncidentId) is { } incident)
+                    await Escalation.PsapAlerts.SendAsync(scope, incident.Id, incident.AgencyId, incident.Priority, incident.IncidentType,
+                        await Escalation.EscalationRules.ForPriorityAsync(scope, delivery.AgencyId, incident.Priority), 0, 0, now);
+            }
             if (next > 0) await scope.ExecuteAsync("select pg_notify(@channel, '')", new { channel = Assignments.DeliveryChannel });
         }
         return status;

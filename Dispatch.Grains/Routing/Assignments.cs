@@ -78,6 +78,8 @@ public static class Assignments
             await Communications.AppendAsync(scope, new CommunicationEntry(incident.Id, scope.Context.AgencyId, "no_recipients", "internal",
                 $"No one at company {companyId} can be reached for this incident: no active recipient with a usable channel.",
                 new { company_id = companyId }, ReceiverType: "agency", ReceiverAgencyId: scope.Context.AgencyId));
+            // And the PSAP users the company's rule names are told at once, on their own channels: there is nobody to wait for.
+            await Escalation.PsapAlerts.SendAsync(scope, incident.Id, scope.Context.AgencyId, incident.Priority, incident.IncidentType, rule, 0, 0, now);
         }
         await scope.ExecuteAsync("select pg_notify(@channel, '')", new { channel = DeliveryChannel });
         if (escalationDueAt is not null && plan.Count > 0)

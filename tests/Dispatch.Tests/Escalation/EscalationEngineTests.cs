@@ -133,6 +133,21 @@ public sealed class EscalationEngineTests : EscalationWorld
     }
 
     [Fact]
+    public async Task A_company_nobody_can_be_reached_at_gets_the_psap_users_alerted_at_once()
+    {
+        await SetUpAsync(repeatCount: 0);
+        var unreachable = await CompanyWithRuleAsync("nochannels"); // no channel at all
+
+        var incident = await IncidentAsync(await RaiseAsync("critical", unreachable));
+
+        Assert.True(Company(incident)["noRecipients"]!.GetValue<bool>());
+        var alert = Assert.Single(incident["psapAlerts"]!.AsArray())!;
+        Assert.Equal(PsapAdmin, alert["notifiedUserId"]!.GetValue<Guid>());
+        Assert.Equal("queued", alert["deliveries"]![0]!["sendStatus"]!.GetValue<string>());
+        Assert.Null(NextDeadline(incident)); // nobody to wait for
+    }
+
+    [Fact]
     public async Task A_resolved_incident_drops_its_deadlines_instead_of_escalating()
     {
         await SetUpAsync(repeatCount: 0);

@@ -67,6 +67,20 @@ public sealed class EscalationSiloTests : EscalationWorld
     }
 
     [Fact]
+    public async Task A_recipient_whose_every_channel_fails_gets_the_psap_users_messaged()
+    {
+        await SetUpAsync(repeatCount: 0);
+        var deadco = await CompanyWithRuleAsync("deadco", "webhook", """{"url":"http://127.0.0.1:1/hook","secret":"0123456789abcdef0123"}""");
+        var id = await RaiseAsync("critical", deadco);
+
+        // Three refused attempts (MaxAttempts 3, 200 ms apart and doubling), then dead-lettered, then the alert goes out by email.
+        await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == AdminEmail)), TimeSpan.FromSeconds(60), () => Silo!.Output);
+        var incident = await IncidentAsync(id);
+        Assert.Equal("dead_lettered", Company(incident)["notifications"]![0]!["deliveries"]![0]!["sendStatus"]!.GetValue<string>());
+        Assert.Equal(PsapAdmin, Assert.Single(incident["psapAlerts"]!.AsArray())!["notifiedUserId"]!.GetValue<Guid>());
+    }
+
+    [Fact]
     public async Task A_silo_killed_with_pending_deadlines_fires_each_overdue_one_once_after_restart()
     {
         await SetUpAsync(repeatCount: 0);

@@ -42,6 +42,20 @@ public class EscalationWorld : DeliveryWorld
         Assert.Equal(System.Net.HttpStatusCode.Created, rule.Status);
     }
 
+    /// <summary>Onboards another company whose rule (first tier: its admins) names the PSAP admin; returns it.</summary>
+    public async Task<Guid> CompanyWithRuleAsync(string slug, string? channelType = null, string channelConfig = "{}")
+    {
+        var (company, email, password) = await OnboardCompanyAsync(slug);
+        if (channelType is not null) await ChannelAsync(company, channelType, slug + " channel", channelConfig);
+        using var admin = As("Bearer " + (await LoginAsync(email, password)).AccessToken);
+        var rule = await SendAsync(admin, HttpMethod.Post, "/api/v1/escalation-rules", new
+        {
+            ackTimeoutSeconds = TimeoutSeconds, escalationOrder = new[] { new { roleSlugs = new[] { "company-admin" } } }, notifyPsapUserIds = new[] { PsapAdmin },
+        });
+        Assert.Equal(System.Net.HttpStatusCode.Created, rule.Status);
+        return company;
+    }
+
     public async Task<HttpClient> AsResponderAsync(string email) => As("Bearer " + (await LoginAsync(email, "responding to calls")).AccessToken);
 
     public DispatchStore Store => Api.Services.GetRequiredService<DispatchStore>();

@@ -1,0 +1,24 @@
+using Dispatch.Grains.Routing;
+using Dispatch.Grains.Storage;
+
+namespace Dispatch.Grains.Escalation;
+
+/// <summary>
+/// Messages to the PSAP's own people about a company: the users a company's escalation rule names, reached on the PSAP's channels
+/// through their own preferences, as <c>psap_alert</c> notifications the delivery engine sends like any other.
+/// </summary>
+public static class PsapAlerts
+{
+    /// <summary>Alerts the rule's PSAP users about <paramref name="companyId"/>; returns how many were reached (0 without a rule naming anyone).</summary>
+    public static async Task<int> SendAsync(StoreScope scope, Guid incidentId, Guid psapId, string priority, string? incidentType, EscalationRule? rule,
+        int tier, int cycle, DateTimeOffset now)
+    {
+        if (rule is null || rule.NotifyPsapUserIds.Count == 0) return 0;
+        var users = await Assignments.TierUsersAsync(scope, psapId, new EscalationTier(rule.NotifyPsapUserIds, null), fallbackToEveryone: false);
+        if (users.Count == 0) return 0;
+        var plan = Router.Plan(await Assignments.RoutingAsync(scope, psapId, users), priority, incidentType, now);
+        await Assignments.InsertPlanAsync(scope, plan, new Assignments.PlanTarget(incidentId, psapId, "psap_alert", tier, cycle, null), now, null);
+        if (plan.Count > 0) await scope.ExecuteAsync("select pg_notify(@channel, '')", new { channel = Assignments.DeliveryChannel });
+        return plan.Count;
+    }
+}
