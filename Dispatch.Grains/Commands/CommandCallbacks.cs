@@ -23,10 +23,10 @@ public sealed class CallbackOptions
 
 /// <summary>A claimed callback: where it goes, the secret that signs it, and the exact body to sign and send.</summary>
 public sealed record ClaimedCallback(Guid Id, Guid EventId, Guid ConnectionId, Guid PsapAgencyId, Guid IncidentId, int Attempt, string Url, string Secret,
-    string Body);
+    string Body, bool ConnectionActive);
 
-/// <summary>The result of one POST to a command system.</summary>
-public sealed record CallbackResult(bool Delivered, int? StatusCode, string? Error);
+/// <summary>The result of one POST to a command system; <paramref name="Final"/>: no point in trying again.</summary>
+public sealed record CallbackResult(bool Delivered, int? StatusCode, string? Error, bool Final = false);
 
 public sealed record CallbackView(Guid Id, Guid EventId, Guid IncidentId, string Status, int AttemptCount, int? LastStatusCode, string? LastError,
     DateTimeOffset? NextAttemptAt, DateTimeOffset? DeliveredAt, DateTimeOffset CreatedAt);
@@ -53,17 +53,17 @@ public static class CommandCallbacks
             from due, command_ack_events e, command_connections c
             where cb.id = due.id and e.id = cb.event_id and c.id = cb.command_connection_id
             returning cb.id, cb.event_id, cb.command_connection_id, cb.psap_agency_id, e.incident_id, cb.attempt_count, c.public_url,
-                      c.callback_secret, e.payload::text as body
+                      c.callback_secret, e.payload::text as body, c.is_active as connection_active
             """, new { now, leaseUntil = now + options.ClaimLease, batch = options.BatchSize });
         return rows.Select(r => new ClaimedCallback(r.Id, r.EventId, r.CommandConnectionId, r.PsapAgencyId, r.IncidentId, r.AttemptCount, r.PublicUrl ?? "",
-            scope.Cipher.DecryptText(r.CallbackSecret, EncryptedColumns.CallbackSecret.Context) ?? "", r.Body)).ToList();
+            scope.Cipher.DecryptText(r.CallbackSecret, EncryptedColumns.CallbackSecret.Context) ?? "", r.Body, r.ConnectionActive)).ToList();
     }
 
     /// <summary>Records the outcome: delivered, retried later with backoff, or dead-lettered after the last attempt.</summary>
     public static async Task<string> CompleteAsync(EngineScope scope, ClaimedCallback callback, CallbackResult result, DateTimeOffset now,
         CallbackOptions options, double jitter01)
     {
-        var status = result.Delivered ? "delivered" : callback.Attempt < options.MaxAttempts ? "queued" : "dead_lettered";
+        var status = result.Delivered ? "delivered" : !result.Final && callback.Attempt < options.MaxAttempts ? "queued" : "dead_lettered";
         var updated = await scope.ExecuteAsync("""
             update command_callbacks
             set status = @status, last_status_code = @StatusCode, last_error = @Error, claimed_until = null,
@@ -110,7 +110,7 @@ public static class CommandCallbacks
     }
 
     private sealed record Row(Guid Id, Guid EventId, Guid CommandConnectionId, Guid PsapAgencyId, Guid IncidentId, int AttemptCount, string? PublicUrl,
-        byte[]? CallbackSecret, string Body);
+        byte[]? CallbackSecret, string Body, bool ConnectionActive);
 
     private sealed record ViewRow(Guid Id, Guid EventId, Guid IncidentId, string Status, int AttemptCount, int? LastStatusCode, string? LastError,
         DateTime? NextAttemptAt, DateTime? DeliveredAt, DateTime CreatedAt);

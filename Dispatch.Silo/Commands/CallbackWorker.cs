@@ -70,7 +70,8 @@ public sealed class CallbackWorker(DispatchStore store, DatabaseSignals signals,
 
     private async Task<CallbackResult> PostAsync(ClaimedCallback callback, CancellationToken cancellationToken)
     {
-        if (!Uri.TryCreate(callback.Url, UriKind.Absolute, out var url)) return new CallbackResult(false, null, "The connection has no valid public URL.");
+        if (!callback.ConnectionActive) return new CallbackResult(false, null, "The command connection was deactivated.", Final: true);
+        if (!Uri.TryCreate(callback.Url, UriKind.Absolute, out var url)) return new CallbackResult(false, null, "The connection has no valid public URL.", Final: true);
         var timestamp = Clock.GetUtcNow().ToUnixTimeSeconds().ToString();
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(callback.Body, Encoding.UTF8, "application/json") };
         request.Headers.Add("X-Dispatch-Event-Id", callback.EventId.ToString());

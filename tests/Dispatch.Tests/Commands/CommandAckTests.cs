@@ -108,10 +108,15 @@ public sealed class CommandAckTests : EscalationWorld
         broken.StatusCode = 500;
         var good = await ConnectAsync("cad", "callback", Webhooks.Url);
         var bad = await ConnectAsync("backup cad", "callback", broken.Url);
+        await using var retired = await WebhookReceiver.StartAsync();
+        var gone = await ConnectAsync("retired cad", "callback", retired.Url);
         var incident = await RaiseAsync("critical", Gasco);
         var before = DateTimeOffset.UtcNow;
         using var oncall = await AsResponderAsync("oncall@gasco.example");
+        await Silo!.KillAsync(); // no Silo while the event is queued and one of its connections is deactivated
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(oncall, HttpMethod.Post, $"/api/v1/incidents/{incident}/ack")).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(Admin, HttpMethod.Delete, $"/api/v1/command-connections/{gone.Id}")).Status);
+        StartSilo();
 
         await Wait.UntilAsync(() => Task.FromResult(Webhooks.Requests.Any(r => r.EventId != "")), TimeSpan.FromSeconds(30), () => Silo!.Output);
         var callback = Webhooks.Requests.Single(r => r.EventId != "");
@@ -133,5 +138,9 @@ public sealed class CommandAckTests : EscalationWorld
         var delivered = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/command-connections/{good.Id}/callbacks?status=delivered")).Body!;
         Assert.Equal(1, delivered["total"]!.GetValue<long>());
         Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(GascoAdmin, HttpMethod.Get, $"/api/v1/command-connections/{bad.Id}/callbacks")).Status);
+        var dropped = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/command-connections/{gone.Id}/callbacks")).Body!["items"]![0]!;
+        Assert.Equal(("dead_lettered", 1), (dropped["status"]!.GetValue<string>(), dropped["attemptCount"]!.GetValue<int>()));
+        Assert.Contains("deactivated", dropped["lastError"]!.GetValue<string>());
+        Assert.Empty(retired.Requests); // a connection deactivated after the event was queued is never called
     }
 }
