@@ -16,7 +16,7 @@ public static class EscalationOutcome
     /// <summary>Every tier and every repeat passed: the PSAP was told and nothing further is scheduled.</summary>
     public const string Exhausted = "exhausted";
 
-    /// <summary>The incident was no longer open (resolved or closed): the deadline was dropped.</summary>
+    /// <summary>The incident was resolved or closed (or the rule is gone): the deadline was dropped.</summary>
     public const string Dropped = "dropped";
 }
 
@@ -85,7 +85,7 @@ public static class EscalationEngine
         var incident = (await IncidentStore.GetAsync(scope, c.IncidentId))!;
         var company = await scope.ExecuteScalarAsync<string>("select name from agencies where id = @CompanyId", new { c.CompanyId }) ?? c.CompanyId.ToString();
         var rule = await EscalationRules.ForPriorityAsync(scope, c.CompanyId, incident.Priority);
-        if (incident.Status != IncidentStatus.Open || rule is null)
+        if (incident.Status is IncidentStatus.Resolved or IncidentStatus.Closed || rule is null)
         {
             await Log(scope, incident, c.CompanyId, "escalation_dropped",
                 rule is null ? $"{company} has no active escalation rule for {incident.Priority} any more; no further escalation."

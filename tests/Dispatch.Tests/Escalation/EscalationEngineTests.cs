@@ -148,6 +148,24 @@ public sealed class EscalationEngineTests : EscalationWorld
     }
 
     [Fact]
+    public async Task A_company_added_after_the_incident_was_acknowledged_still_escalates()
+    {
+        await SetUpAsync(repeatCount: 0);
+        using var oncall = await AsResponderAsync("oncall@gasco.example");
+        var id = await RaiseAsync("critical", Gasco);
+        Assert.Equal("acknowledged", (await SendAsync(oncall, HttpMethod.Post, $"/api/v1/incidents/{id}/ack")).Body!["incidentStatus"]!.GetValue<string>());
+        var late = await CompanyWithRuleAsync("latecomer", "email");
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(Admin, HttpMethod.Post, $"/api/v1/incidents/{id}/agencies", new { agencyIds = new[] { late } })).Status);
+
+        var due = (await IncidentAsync(id))["companies"]!.AsArray().Single(c => c!["agencyId"]!.GetValue<Guid>() == late)!["nextDeadline"]!.GetValue<DateTimeOffset>();
+        var step = Assert.Single(await FireAsync(due.AddSeconds(1)));
+
+        Assert.Equal((late, EscalationOutcome.Exhausted), (step.CompanyId, step.Outcome)); // one tier: the PSAP is told, not dropped
+        Assert.Equal(1, await LoggedAsync(id, "escalation_exhausted"));
+        Assert.Single((await IncidentAsync(id))["psapAlerts"]!.AsArray());
+    }
+
+    [Fact]
     public async Task A_resolved_incident_drops_its_deadlines_instead_of_escalating()
     {
         await SetUpAsync(repeatCount: 0);
