@@ -43,10 +43,10 @@ public sealed class CfsIntakeTests : DeliveryWorld
         maxFileBytes,
     };
 
-    private async Task<Guid> ConfigureAsync(string inbox, object mappings, string pattern = "*.xml")
+    private async Task<Guid> ConfigureAsync(string inbox, object mappings, int pollIntervalSeconds = 1)
     {
         var created = await SendAsync(Admin, HttpMethod.Post, "/api/v1/cfs-configurations",
-            new { name = "Metro CAD", inboxPath = inbox, pollIntervalSeconds = 1, filePattern = pattern, fieldMappings = mappings });
+            new { name = "Metro CAD", inboxPath = inbox, pollIntervalSeconds, fieldMappings = mappings });
         Assert.Equal(HttpStatusCode.Created, created.Status);
         return created.Body!["id"]!.GetValue<Guid>();
     }
@@ -168,11 +168,12 @@ public sealed class CfsIntakeTests : DeliveryWorld
     [Fact]
     public async Task A_file_still_being_written_is_read_only_when_complete_and_a_marker_holds_a_file_back()
     {
-        await ConfigureAsync(_inbox, Mappings());
+        // Scans 2 s apart: the writer below pauses 300 ms between writes, so only a stall of seconds could look complete.
+        await ConfigureAsync(_inbox, Mappings(), pollIntervalSeconds: 2);
         var marked = Directory.CreateDirectory(Path.Combine(_inbox, "marked")).FullName;
         await ConfigureAsync(marked, Mappings(marker: ".done"));
 
-        // A writer appending a record every 300 ms for 4 s, while the Silo scans every second.
+        // A writer appending a record every 300 ms for 4 s, while the Silo scans every 2 s.
         var path = Path.Combine(_inbox, "slow.xml");
         await using (var writer = new StreamWriter(path, append: false, Encoding.UTF8))
         {
