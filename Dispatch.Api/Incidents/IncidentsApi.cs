@@ -98,15 +98,18 @@ public static class IncidentsApi
         if (request.Validate() is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
         if (incident.Status is IncidentStatus.Resolved or IncidentStatus.Closed)
             return Problems.Conflict($"The incident is {incident.Status}; companies can no longer be added.");
+        var added = 0;
         try
         {
             foreach (var company in request.AgencyIds!)
-                await Assignments.AssignAsync(scope, incident, company, time.GetUtcNow(), Activity.Current?.Id);
+                if (await Assignments.AssignAsync(scope, incident, company, time.GetUtcNow(), Activity.Current?.Id) is not null) added++;
         }
         catch (NotAssignableException e)
         {
             return Problems.Field("agencyIds", e.Message);
         }
+        // Every company had acknowledged; a new one has not: the incident is open again until it does.
+        if (added > 0 && incident.Status == IncidentStatus.Acknowledged) await IncidentStore.SaveAsync(scope, incident, incident.Reopen());
         var detail = (await IncidentViews.GetAsync(scope, id))!;
         await scope.CommitAsync();
         return TypedResults.Ok(detail);

@@ -56,6 +56,14 @@ public sealed record IncidentState(
         _ => throw new IllegalTransitionException(Status, IncidentStatus.Acknowledged),
     };
 
+    /// <summary>A company was added after every other had acknowledged: the incident waits for it again.</summary>
+    public IncidentState Reopen() => Status switch
+    {
+        IncidentStatus.Acknowledged => this with { Status = IncidentStatus.Open, AcknowledgedAt = null },
+        IncidentStatus.Open => this,
+        _ => throw new IllegalTransitionException(Status, IncidentStatus.Open),
+    };
+
     public IncidentState Resolve(DateTimeOffset at) => Status switch
     {
         IncidentStatus.Open or IncidentStatus.Acknowledged => this with { Status = IncidentStatus.Resolved, ResolvedAt = at },

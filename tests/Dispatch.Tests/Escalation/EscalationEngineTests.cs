@@ -155,7 +155,9 @@ public sealed class EscalationEngineTests : EscalationWorld
         var id = await RaiseAsync("critical", Gasco);
         Assert.Equal("acknowledged", (await SendAsync(oncall, HttpMethod.Post, $"/api/v1/incidents/{id}/ack")).Body!["incidentStatus"]!.GetValue<string>());
         var late = await CompanyWithRuleAsync("latecomer", "email");
-        Assert.Equal(HttpStatusCode.OK, (await SendAsync(Admin, HttpMethod.Post, $"/api/v1/incidents/{id}/agencies", new { agencyIds = new[] { late } })).Status);
+        var added = await SendAsync(Admin, HttpMethod.Post, $"/api/v1/incidents/{id}/agencies", new { agencyIds = new[] { late } });
+        Assert.Equal(HttpStatusCode.OK, added.Status);
+        Assert.Equal("open", added.Body!["incident"]!["status"]!.GetValue<string>()); // waiting for the newcomer again
 
         var due = (await IncidentAsync(id))["companies"]!.AsArray().Single(c => c!["agencyId"]!.GetValue<Guid>() == late)!["nextDeadline"]!.GetValue<DateTimeOffset>();
         var step = Assert.Single(await FireAsync(due.AddSeconds(1)));

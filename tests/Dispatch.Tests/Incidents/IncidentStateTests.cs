@@ -27,6 +27,16 @@ public sealed class IncidentStateTests
     }
 
     [Fact]
+    public void A_company_added_after_everyone_acknowledged_reopens_the_incident_but_not_a_resolved_one()
+    {
+        var reopened = Open().Acknowledge(T0).Reopen();
+
+        Assert.Equal((IncidentStatus.Open, (DateTimeOffset?)null), (reopened.Status, reopened.AcknowledgedAt));
+        Assert.Equal(T0.AddMinutes(9), reopened.Acknowledge(T0.AddMinutes(9)).AcknowledgedAt);
+        Assert.Throws<IllegalTransitionException>(() => Open().Resolve(T0).Reopen());
+    }
+
+    [Fact]
     public void Illegal_transitions_are_refused()
     {
         Assert.Throws<IllegalTransitionException>(() => Open().Close(T0));
