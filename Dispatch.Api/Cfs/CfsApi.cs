@@ -29,7 +29,7 @@ public static class CfsApi
             .WithSummary("Stop scanning a CAD inbox (its imports stay).").RequirePermission(Permissions.CfsManage);
         configurations.MapPost("/{id:guid}/dry-run", DryRunAsync).WithName("DryRunCfsConfiguration")
             .WithSummary("Parse a sample file (the request body) with this configuration and show what would be imported; nothing is stored.")
-            .Accepts<byte[]>("application/xml", "text/xml", "application/octet-stream").RequirePermission(Permissions.CfsManage).DisableAntiforgery();
+            .RequirePermission(Permissions.CfsManage).DisableAntiforgery();
 
         app.MapGet("/api/v1/cfs-imports", ListImportsAsync).WithTags("CFS intake").WithName("ListCfsImports")
             .WithSummary("Files read from the PSAP's inboxes, newest first; filter by status (imported, duplicate, failed) and configurationId.")
