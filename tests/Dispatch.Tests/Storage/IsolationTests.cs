@@ -13,7 +13,7 @@ namespace Dispatch.Tests.Storage;
 public sealed class IsolationWorld : TestDatabase
 {
     public DispatchDatabase Database { get; private set; } = null!;
-    public Guid P, Q, X, Y, UserX, UserY, UserP, ChannelX, ChannelY, I1, I2, I3, NotificationX, NotificationY;
+    public Guid P, Q, X, Y, UserX, UserY, UserP, ChannelX, ChannelY, I1, I2, I3, NotificationX, NotificationY, CfsP, CallP, AckEventP;
 
     public override async Task InitializeAsync()
     {
@@ -34,6 +34,18 @@ public sealed class IsolationWorld : TestDatabase
         I3 = await seed.IncidentAsync(Q, "Derailment", "3 Rail Rd");
         NotificationX = await seed.NotificationAsync(I1, X, UserX, ChannelX, "to X");
         NotificationY = await seed.NotificationAsync(I2, Y, UserY, ChannelY, "to Y");
+
+        // P's CAD inbox with one imported call, and X's acknowledgement of I1 (its ack event, written by the trigger, is P's).
+        await using var owner = new NpgsqlConnection(ConnectionString);
+        await owner.OpenAsync();
+        CfsP = await owner.ExecuteScalarAsync<Guid>("insert into cfs_configurations (agency_id, inbox_path) values (@P, '/tmp') returning id", new { P });
+        var import = await owner.ExecuteScalarAsync<Guid>(
+            "insert into cfs_imports (cfs_configuration_id, filename, file_hash, status) values (@CfsP, 'a.xml', 'h', 'imported') returning id", new { CfsP });
+        CallP = await owner.ExecuteScalarAsync<Guid>("""
+            insert into cfs_incidents (cfs_configuration_id, cfs_import_id, external_cfs_id, raw_xml) values (@CfsP, @import, 'C-1', '\x00') returning id
+            """, new { CfsP, import });
+        await owner.ExecuteAsync("update incident_agencies set acked_at = now(), ack_source = 'api' where incident_id = @I1 and agent_agency_id = @X", new { I1, X });
+        AckEventP = await owner.ExecuteScalarAsync<Guid>("select id from command_ack_events where incident_id = @I1", new { I1 });
     }
 
     public override async Task DisposeAsync()
@@ -53,6 +65,10 @@ public sealed class IsolationTests(IsolationWorld world) : IClassFixture<Isolati
         union all select 'user', id from users
         union all select 'channel', id from transport_channels
         union all select 'agency', id from agencies
+        union all select 'cfs', id from cfs_configurations
+        union all select 'cfs', cfs_configuration_id from cfs_imports
+        union all select 'cfs', cfs_configuration_id from cfs_incidents
+        union all select 'ack_event', id from command_ack_events
         """;
 
     public static TheoryData<string, string> Viewers => new()
@@ -101,6 +117,9 @@ public sealed class IsolationTests(IsolationWorld world) : IClassFixture<Isolati
         Assert.Equal(users.Order(), seen["user"].Order());
         Assert.Equal(channels.Order(), seen["channel"].Order());
         Assert.Equal(agencies.Order(), seen["agency"].Order());
+        // CAD inboxes, their imports and calls, and command-system ack events are the PSAP's alone.
+        Assert.Equal(viewer == "P" ? [w.CfsP, w.CfsP, w.CfsP] : Array.Empty<Guid>(), seen["cfs"]);
+        Assert.Equal(viewer == "P" ? [w.AckEventP] : Array.Empty<Guid>(), seen["ack_event"]);
     }
 
     [Fact]
