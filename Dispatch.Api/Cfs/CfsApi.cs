@@ -120,8 +120,7 @@ public static class CfsApi
         IReadOnlyList<CfsRecord> records;
         try
         {
-            records = (CfsParsers.Find(configuration.ParserClass) ?? throw new CfsFileException($"No parser named '{configuration.ParserClass}'."))
-                .Parse(body, configuration.FieldMappings);
+            records = CfsParsers.Parse(configuration.ParserClass, body, configuration.FieldMappings);
         }
         catch (CfsFileException e)
         {

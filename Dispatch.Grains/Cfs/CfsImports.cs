@@ -62,11 +62,9 @@ public static class CfsImports
         IReadOnlyList<CfsRecord> records;
         try
         {
-            var parser = CfsParsers.Find(configuration.ParserClass) ?? throw new CfsFileException($"No parser named '{configuration.ParserClass}'.");
-            if (content.LongLength > configuration.Mappings.FileLimit)
-                throw new CfsFileException($"The file is {content.LongLength} bytes, over the limit of {configuration.Mappings.FileLimit} (maxFileBytes).");
+            if (configuration.Mappings.SizeError(content.LongLength) is { } tooLarge) throw new CfsFileException(tooLarge);
             using var stream = new MemoryStream(content, writable: false);
-            records = parser.Parse(stream, configuration.Mappings);
+            records = CfsParsers.Parse(configuration.ParserClass, stream, configuration.Mappings);
         }
         catch (CfsFileException e)
         {

@@ -48,6 +48,10 @@ public sealed record CfsMappings(
     public int RecordLimit => MaxRecords ?? DefaultMaxRecords;
     public long FileLimit => MaxFileBytes ?? DefaultMaxFileBytes;
 
+    /// <summary>Why a file of <paramref name="length"/> bytes is refused unread, or null when it is within <see cref="FileLimit"/>.</summary>
+    public string? SizeError(long length) =>
+        length > FileLimit ? $"The file is {length} bytes, over the limit of {FileLimit} (maxFileBytes)." : null;
+
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     public static CfsMappings FromJson(string json) => JsonSerializer.Deserialize<CfsMappings>(json, Json)

@@ -29,6 +29,10 @@ public static class CfsParsers
     public static IReadOnlyCollection<string> Names => Registered.Keys;
 
     public static ICfsParser? Find(string? name) => name is not null && Registered.TryGetValue(name, out var parser) ? parser : null;
+
+    /// <summary>Reads <paramref name="file"/> with the parser named <paramref name="parserClass"/>; an unknown name fails the file like bad content.</summary>
+    public static IReadOnlyList<CfsRecord> Parse(string parserClass, Stream file, CfsMappings mappings) =>
+        (Find(parserClass) ?? throw new CfsFileException($"No parser named '{parserClass}'.")).Parse(file, mappings);
 }
 
 /// <summary>

@@ -68,8 +68,8 @@ public static class EscalationEngine
         }
         if (steps.Any(s => s.Notified > 0 || s.PsapAlerts > 0))
         {
-            await scope.ExecuteAsync("select pg_notify(@channel, '')", new { channel = Assignments.DeliveryChannel });
-            await scope.ExecuteAsync("select pg_notify(@channel, '')", new { channel = Assignments.EscalationChannel });
+            await scope.NotifyAsync(Assignments.DeliveryChannel);
+            await scope.NotifyAsync(Assignments.EscalationChannel);
         }
         return steps;
     }
@@ -122,15 +122,13 @@ public static class EscalationEngine
                     new { company_id = c.CompanyId, cycle, repeat_count = rule.RepeatCount });
             }
             var users = await Assignments.TierUsersAsync(scope, c.CompanyId, rule.EscalationOrder.ElementAtOrDefault(tier), fallbackToEveryone: tier == 0);
-            var routing = await Assignments.RoutingAsync(scope, c.CompanyId, users);
-            var plan = Router.Plan(routing, incident.Priority, incident.IncidentType, now);
+            var plan = await Assignments.NotifyAsync(scope, incident, users,
+                new Assignments.PlanTarget(incident.Id, c.CompanyId, "company", tier, cycle, now.AddSeconds(rule.AckTimeoutSeconds)), now);
             if (plan.Count == 0)
             {
                 skipped.Add(tier);
                 continue;
             }
-            await Assignments.InsertPlanAsync(scope, plan,
-                new Assignments.PlanTarget(incident.Id, c.CompanyId, "company", tier, cycle, now.AddSeconds(rule.AckTimeoutSeconds)), now, null);
             notified = plan.Count;
             outcome = cycle > c.EscalationCycle ? EscalationOutcome.Repeat : EscalationOutcome.NextTier;
             await Log(scope, incident, c.CompanyId, "escalation",
@@ -149,7 +147,7 @@ public static class EscalationEngine
             """, new { tier, cycle, now, c.IncidentId, c.CompanyId });
 
         // The PSAP users the rule names hear of every step, on their own channels.
-        var alerts = await PsapAlerts.SendAsync(scope, incident.Id, incident.AgencyId, incident.Priority, incident.IncidentType, rule, tier, cycle, now);
+        var alerts = await PsapAlerts.SendAsync(scope, incident, rule, tier, cycle, now);
         await scope.AuditAsync(incident.AgencyId, "incident.escalated", "incident", incident.Id, null,
             new { company_id = c.CompanyId, outcome, tier, cycle, due_at = dueAt, notified, psap_alerts = alerts });
         return new EscalationStep(c.IncidentId, c.CompanyId, incident.Priority, dueAt, now, outcome, tier, cycle, notified, alerts);

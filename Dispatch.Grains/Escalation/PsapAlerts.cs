@@ -1,3 +1,4 @@
+using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
 
@@ -10,15 +11,14 @@ namespace Dispatch.Grains.Escalation;
 public static class PsapAlerts
 {
     /// <summary>Alerts the rule's PSAP users about <paramref name="companyId"/>; returns how many were reached (0 without a rule naming anyone).</summary>
-    public static async Task<int> SendAsync(StoreScope scope, Guid incidentId, Guid psapId, string priority, string? incidentType, EscalationRule? rule,
-        int tier, int cycle, DateTimeOffset now)
+    public static async Task<int> SendAsync(StoreScope scope, IncidentState incident, EscalationRule? rule, int tier, int cycle, DateTimeOffset now)
     {
         if (rule is null || rule.NotifyPsapUserIds.Count == 0) return 0;
-        var users = await Assignments.TierUsersAsync(scope, psapId, new EscalationTier(rule.NotifyPsapUserIds, null), fallbackToEveryone: false);
+        var users = await Assignments.TierUsersAsync(scope, incident.AgencyId, new EscalationTier(rule.NotifyPsapUserIds, null), fallbackToEveryone: false);
         if (users.Count == 0) return 0;
-        var plan = Router.Plan(await Assignments.RoutingAsync(scope, psapId, users), priority, incidentType, now);
-        await Assignments.InsertPlanAsync(scope, plan, new Assignments.PlanTarget(incidentId, psapId, "psap_alert", tier, cycle, null), now, null);
-        if (plan.Count > 0) await scope.ExecuteAsync("select pg_notify(@channel, '')", new { channel = Assignments.DeliveryChannel });
+        var plan = await Assignments.NotifyAsync(scope, incident, users,
+            new Assignments.PlanTarget(incident.Id, incident.AgencyId, "psap_alert", tier, cycle, null), now);
+        if (plan.Count > 0) await scope.NotifyAsync(Assignments.DeliveryChannel);
         return plan.Count;
     }
 }

@@ -137,10 +137,10 @@ public static class DeliveryQueue
                     m.NotificationId, ReceiverType: "agency", ReceiverAgencyId: delivery.PsapAgencyId));
                 // A company's recipient is unreachable: the PSAP users its rule names are messaged (not for an alert to the PSAP itself).
                 if (delivery.AgencyId != delivery.PsapAgencyId && await Incidents.IncidentStore.GetAsync(scope, m.IncidentId) is { } incident)
-                    await Escalation.PsapAlerts.SendAsync(scope, incident.Id, incident.AgencyId, incident.Priority, incident.IncidentType,
+                    await Escalation.PsapAlerts.SendAsync(scope, incident,
                         await Escalation.EscalationRules.ForPriorityAsync(scope, delivery.AgencyId, incident.Priority), 0, 0, now);
             }
-            if (next > 0) await scope.ExecuteAsync("select pg_notify(@channel, '')", new { channel = Assignments.DeliveryChannel });
+            if (next > 0) await scope.NotifyAsync(Assignments.DeliveryChannel);
         }
         return status;
     }

@@ -79,11 +79,10 @@ public static class Assignments
                 $"No one at company {companyId} can be reached for this incident: no active recipient with a usable channel.",
                 new { company_id = companyId }, ReceiverType: "agency", ReceiverAgencyId: scope.Context.AgencyId));
             // And the PSAP users the company's rule names are told at once, on their own channels: there is nobody to wait for.
-            await Escalation.PsapAlerts.SendAsync(scope, incident.Id, scope.Context.AgencyId, incident.Priority, incident.IncidentType, rule, 0, 0, now);
+            await Escalation.PsapAlerts.SendAsync(scope, incident, rule, 0, 0, now);
         }
-        await scope.ExecuteAsync("select pg_notify(@channel, '')", new { channel = DeliveryChannel });
-        if (escalationDueAt is not null && plan.Count > 0)
-            await scope.ExecuteAsync("select pg_notify(@channel, '')", new { channel = EscalationChannel });
+        await scope.NotifyAsync(DeliveryChannel);
+        if (escalationDueAt is not null && plan.Count > 0) await scope.NotifyAsync(EscalationChannel);
         await scope.AuditAsync("incident.company_assigned", "incident", incident.Id, null,
             new { company_id = companyId, notifications = plan.Count, deliveries });
         return new AssignmentResult(companyId, plan.Count, deliveries, plan.Count == 0);
@@ -119,6 +118,15 @@ public static class Assignments
         return new CompanyRouting(zone, channels, rules, recipients
             .Select(u => new RoutingRecipient(u, preferences[u].Select(p => new RoutingPreference(p.Id, p.ChannelId, p.PriorityOrder, p.DeliveryMode)).ToList()))
             .ToList());
+    }
+
+    /// <summary>Routes <paramref name="users"/> of the target's agency for the incident and writes what reaches them; returns the plan (empty: nobody reachable).</summary>
+    internal static async Task<IReadOnlyList<PlannedNotification>> NotifyAsync(StoreScope scope, IncidentState incident, IReadOnlyList<Guid> users,
+        PlanTarget target, DateTimeOffset now)
+    {
+        var plan = Router.Plan(await RoutingAsync(scope, target.AgencyId, users), incident.Priority, incident.IncidentType, now);
+        await InsertPlanAsync(scope, plan, target, now, null);
+        return plan;
     }
 
     /// <summary>Whom a plan's notifications are for: the agency, their kind, escalation tier and cycle, and the deadline they carry.</summary>

@@ -33,6 +33,9 @@ public abstract class StoreScope : IAsyncDisposable
     public Task<int> ExecuteAsync(string sql, object? parameters = null) =>
         Connection.ExecuteAsync(sql, parameters, Transaction);
 
+    /// <summary>Wakes the loops listening on <paramref name="channel"/> when this transaction commits (and not if it rolls back).</summary>
+    public Task NotifyAsync(string channel) => ExecuteAsync("select pg_notify(@channel, '')", new { channel });
+
     public Task CommitAsync(CancellationToken cancellationToken = default) => Transaction.CommitAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()

@@ -134,16 +134,14 @@ public sealed class CfsScannerWorker(DispatchStore store, IOptions<CfsScannerOpt
         CfsImportOutcome outcome;
         try
         {
-            var length = new FileInfo(path).Length;
             // The import runs as the configuration's PSAP: row-level security keeps it to that agency's rows.
             await using var scope = await store.BeginAsync(new AgencyContext(configuration.AgencyId), cancellationToken);
-            if (length > configuration.Mappings.FileLimit)
+            if (configuration.Mappings.SizeError(new FileInfo(path).Length) is { } tooLarge)
             {
                 // Too large to read into memory: hashed as a stream and refused without parsing.
                 await using var stream = File.OpenRead(path);
                 var hash = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
-                outcome = await CfsImports.RejectAsync(scope, configuration, name, hash,
-                    $"The file is {length} bytes, over the limit of {configuration.Mappings.FileLimit} (maxFileBytes).", time.GetUtcNow());
+                outcome = await CfsImports.RejectAsync(scope, configuration, name, hash, tooLarge, time.GetUtcNow());
             }
             else
             {

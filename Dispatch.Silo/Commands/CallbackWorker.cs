@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Net.Http.Headers;
-using System.Text;
 using Dispatch.Grains.Commands;
 using Dispatch.Grains.Storage;
 using Dispatch.Grains.Transports.Webhook;
@@ -72,12 +70,8 @@ public sealed class CallbackWorker(DispatchStore store, DatabaseSignals signals,
     {
         if (!callback.ConnectionActive) return new CallbackResult(false, null, "The command connection was deactivated.", Final: true);
         if (!Uri.TryCreate(callback.Url, UriKind.Absolute, out var url)) return new CallbackResult(false, null, "The connection has no valid public URL.", Final: true);
-        var timestamp = Clock.GetUtcNow().ToUnixTimeSeconds().ToString();
-        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(callback.Body, Encoding.UTF8, "application/json") };
+        using var request = WebhookTransport.SignedPost(url, callback.Secret, callback.Body, Clock.GetUtcNow());
         request.Headers.Add("X-Dispatch-Event-Id", callback.EventId.ToString());
-        request.Headers.Add("X-Dispatch-Timestamp", timestamp);
-        request.Headers.Add("X-Dispatch-Signature", "v1=" + WebhookTransport.Sign(callback.Secret, timestamp, callback.Body));
-        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Dispatch", "1"));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Value.Timeout);
         try

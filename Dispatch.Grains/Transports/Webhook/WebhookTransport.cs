@@ -31,15 +31,8 @@ public sealed class WebhookTransport(HttpClient http, TimeProvider time) : ITran
             incident = new { id = message.IncidentId, priority = message.Priority, title = message.Title, description = message.Description, address = message.Address },
             ackUrl = message.AckUrl,
         }, JsonSerializerOptions.Web);
-        var timestamp = time.GetUtcNow().ToUnixTimeSeconds().ToString();
-        using var request = new HttpRequestMessage(HttpMethod.Post, url)
-        {
-            Content = new StringContent(body, Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("X-Dispatch-Timestamp", timestamp);
-        request.Headers.Add("X-Dispatch-Signature", "v1=" + Sign(channel.Secret, timestamp, body));
+        using var request = SignedPost(new Uri(url, UriKind.RelativeOrAbsolute), channel.Secret, body, time.GetUtcNow());
         request.Headers.Add("Idempotency-Key", message.IdempotencyKey.ToString());
-        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Dispatch", "1"));
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(channel.TimeoutSeconds ?? 10));
@@ -62,6 +55,17 @@ public sealed class WebhookTransport(HttpClient http, TimeProvider time) : ITran
         {
             return SendResult.Transient($"Webhook unreachable: {e.Message}");
         }
+    }
+
+    /// <summary>A JSON POST of <paramref name="body"/> with <c>X-Dispatch-Timestamp</c> and its <c>X-Dispatch-Signature</c> (webhooks and command callbacks alike).</summary>
+    public static HttpRequestMessage SignedPost(Uri url, string secret, string body, DateTimeOffset now)
+    {
+        var timestamp = now.ToUnixTimeSeconds().ToString();
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("X-Dispatch-Timestamp", timestamp);
+        request.Headers.Add("X-Dispatch-Signature", "v1=" + Sign(secret, timestamp, body));
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Dispatch", "1"));
+        return request;
     }
 
     public static string Sign(string secret, string timestamp, string body) =>
