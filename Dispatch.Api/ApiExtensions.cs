@@ -2,6 +2,7 @@ using Dispatch.Api.Cfs;
 using Dispatch.Api.Commands;
 using Dispatch.Api.Auth;
 using Dispatch.Api.Escalation;
+using Dispatch.Api.Http;
 using Dispatch.Api.Identity;
 using Dispatch.Api.Incidents;
 using Dispatch.Api.Notifications;
@@ -15,6 +16,12 @@ public static class ApiExtensions
     {
         builder.AddDispatchAuth();
         builder.Services.AddExceptionHandler<Http.BadRequestHandler>();
+        // Binding failures reach BadRequestHandler in every environment (by default only Development throws them).
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, Http.PermissionDenied>();
+        builder.Services.AddSingleton(sp => Grains.Transports.OutboundPolicy.FromConfiguration(builder.Configuration, builder.Environment.IsDevelopment()));
+        builder.Services.AddSingleton(Grains.Cfs.CfsInboxRoot.FromConfiguration(builder.Configuration));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Services.AddSingleton(sp => Grains.Notifications.AckLinks.FromConfiguration(sp.GetRequiredService<IConfiguration>())!);
         builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer<Http.SecuritySchemes>().AddOperationTransformer<Http.SecuritySchemes>());
         return builder;
@@ -22,8 +29,10 @@ public static class ApiExtensions
 
     public static WebApplication UseDispatchApi(this WebApplication app)
     {
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseNulGuard();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json");

@@ -30,7 +30,10 @@ public static class SiloExtensions
         services.AddOptions<DeliveryWorkerOptions>().BindConfiguration(DeliveryOptions.Section);
         services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section);
         services.AddSingleton<ITransport, EmailTransport>();
-        services.AddHttpClient<WebhookTransport>();
+        services.AddSingleton(sp => OutboundPolicy.FromConfiguration(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IHostEnvironment>().IsDevelopment()));
+        // No HttpClient logging: its lines carry full URLs, whose paths and queries often hold receivers' tokens.
+        services.AddHttpClient<WebhookTransport>().ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<OutboundPolicy>().CreateHandler())
+            .RemoveAllLoggers();
         services.AddSingleton<ITransport>(sp => sp.GetRequiredService<WebhookTransport>());
         services.AddSingleton(sp => new AckLinkFactory(AckLinks.FromConfiguration(sp.GetRequiredService<IConfiguration>())));
         services.AddHostedService<DeliveryWorker>();
@@ -39,10 +42,12 @@ public static class SiloExtensions
         services.AddHostedService<EscalationWorker>();
 
         services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.Section);
-        services.AddHttpClient<CallbackWorker>();
+        services.AddHttpClient<CallbackWorker>().ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<OutboundPolicy>().CreateHandler())
+            .RemoveAllLoggers();
         services.AddHostedService(sp => sp.GetRequiredService<CallbackWorker>());
 
         services.AddOptions<CfsScannerOptions>().BindConfiguration(CfsScannerOptions.Section);
+        services.AddSingleton(sp => Dispatch.Grains.Cfs.CfsInboxRoot.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         services.AddHostedService<CfsScannerWorker>();
         return services;
     }

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Dispatch.Grains.Identity;
 using Dispatch.Grains.Storage;
 
 namespace Dispatch.Api.Auth;
@@ -28,8 +29,12 @@ public static class Caller
     public static IReadOnlySet<string> Permissions(this ClaimsPrincipal principal) =>
         principal.FindAll(PermissionClaim).Select(c => c.Value).ToHashSet();
 
-    public static AgencyContext ToAgencyContext(this ClaimsPrincipal principal) =>
-        new(principal.AgencyId(), principal.UserId(), principal.FindFirstValue(KindClaim) == UserKind ? null : principal.CredentialId());
+    public static AgencyContext ToAgencyContext(this ClaimsPrincipal principal) => principal.FindFirstValue(KindClaim) switch
+    {
+        UserKind => new(principal.AgencyId(), principal.UserId()),
+        Credentials.CommandConnectionKind => new(principal.AgencyId(), CommandConnectionId: principal.CredentialId()),
+        _ => new(principal.AgencyId(), ApiKeyId: principal.CredentialId()),
+    };
 
     public static ClaimsIdentity Identity(string authenticationType, string kind, string subject, Guid agencyId, string agencyType,
         IEnumerable<string> permissions)

@@ -46,10 +46,11 @@ public static class CfsApi
         return app;
     }
 
-    public static async Task<Ok<IReadOnlyList<CfsConfiguration>>> ListConfigurationsAsync(ClaimsPrincipal caller, DispatchStore store)
+    public static async Task<Results<Ok<Page<CfsConfiguration>>, ValidationProblem>> ListConfigurationsAsync(int? page, int? pageSize, ClaimsPrincipal caller, DispatchStore store)
     {
+        if (!Paging.TryCreate(page, pageSize, out var paging, out var errors)) return TypedResults.ValidationProblem(errors);
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        return TypedResults.Ok(await CfsConfigurations.ListAsync(scope));
+        return TypedResults.Ok(paging.Of(await CfsConfigurations.ListAsync(scope)));
     }
 
     public static async Task<Results<Ok<CfsConfiguration>, NotFound>> GetConfigurationAsync(Guid id, ClaimsPrincipal caller, DispatchStore store)
@@ -59,31 +60,38 @@ public static class CfsApi
     }
 
     public static async Task<Results<Created<CfsConfiguration>, ValidationProblem>> CreateConfigurationAsync(CfsConfigurationRequest request,
-        ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+        ClaimsPrincipal caller, DispatchStore store, TimeProvider time, CfsInboxRoot inboxes)
     {
-        if (request.Validate() is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        if (await UnassignableAsync(scope, request) is { } problem) return problem;
-        var saved = await CfsConfigurations.SaveAsync(scope, null, request.ToChanges(), time.GetUtcNow());
+        if (await InvalidAsync(scope, null, request, inboxes) is { } invalid) return invalid;
+        var saved = await CfsConfigurations.SaveAsync(scope, null, request.ToChanges(inboxes.Resolve(request.InboxPath).Path!), time.GetUtcNow());
         await scope.CommitAsync();
         return TypedResults.Created($"/api/v1/cfs-configurations/{saved.Id}", saved);
     }
 
     public static async Task<Results<Ok<CfsConfiguration>, NotFound, ValidationProblem>> UpdateConfigurationAsync(Guid id, CfsConfigurationRequest request,
-        ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+        ClaimsPrincipal caller, DispatchStore store, TimeProvider time, CfsInboxRoot inboxes)
     {
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
         if (await CfsConfigurations.GetAsync(scope, id) is null) return TypedResults.NotFound();
-        if (request.Validate() is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
-        if (await UnassignableAsync(scope, request) is { } problem) return problem;
-        var saved = await CfsConfigurations.SaveAsync(scope, id, request.ToChanges(), time.GetUtcNow());
+        if (await InvalidAsync(scope, id, request, inboxes) is { } invalid) return invalid;
+        var saved = await CfsConfigurations.SaveAsync(scope, id, request.ToChanges(inboxes.Resolve(request.InboxPath).Path!), time.GetUtcNow());
         await scope.CommitAsync();
         return TypedResults.Ok(saved);
     }
 
-    /// <summary>Automatic creation may only name active companies the PSAP works with.</summary>
-    private static async Task<ValidationProblem?> UnassignableAsync(AgencyScope scope, CfsConfigurationRequest request)
+    /// <summary>
+    /// The request's field errors; an inbox under the root that no other configuration (of any agency) uses, contains or lies in;
+    /// automatic creation naming only active companies the PSAP works with.
+    /// </summary>
+    private static async Task<ValidationProblem?> InvalidAsync(AgencyScope scope, Guid? id, CfsConfigurationRequest request, CfsInboxRoot inboxes)
     {
+        var errors = request.Validate();
+        var (inbox, inboxError) = inboxes.Resolve(request.InboxPath);
+        if (inboxError is not null) errors.Add("inboxPath", inboxError);
+        else if (await CfsConfigurations.InboxTakenAsync(scope, inbox!, id))
+            errors.Add("inboxPath", "inboxPath is already another configuration's inbox, or lies inside or around one; each inbox belongs to one configuration.");
+        if (errors.Any) return TypedResults.ValidationProblem(errors.ToDictionary());
         var companies = request.FieldMappings!.AutoCreateCompanies;
         return companies.Count == 0 || await CfsRecords.CountAssignableAsync(scope, companies) == companies.Count ? null
             : Problems.Field("fieldMappings.autoCreate.companiesByType", "Every company must be an active company this PSAP works with.");

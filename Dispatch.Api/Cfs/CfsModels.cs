@@ -4,7 +4,7 @@ using Dispatch.Grains.Incidents;
 
 namespace Dispatch.Api.Cfs;
 
-/// <summary>A CAD inbox: its folder (which must exist and be readable on this host, where the Silo runs), glob, parser and mappings.</summary>
+/// <summary>A CAD inbox: its folder (under the server's inbox root, existing and readable on this host, where the Silo runs), glob, parser and mappings.</summary>
 public sealed record CfsConfigurationRequest(string? Name, string? InboxPath, int? PollIntervalSeconds, string? FilePattern, string? ParserClass,
     CfsMappings? FieldMappings, bool? IsActive)
 {
@@ -18,30 +18,11 @@ public sealed record CfsConfigurationRequest(string? Name, string? InboxPath, in
             .Check(ParserClass is null || CfsParsers.Find(ParserClass) is not null, "parserClass",
                 $"parserClass is one of: {string.Join(", ", CfsParsers.Names)}.")
             .Check(FieldMappings is not null, "fieldMappings", "fieldMappings is required.");
-        if (string.IsNullOrWhiteSpace(InboxPath) || !Path.IsPathFullyQualified(InboxPath))
-            errors.Add("inboxPath", "inboxPath is an absolute folder path.");
-        else if (!Readable(InboxPath))
-            errors.Add("inboxPath", "inboxPath does not exist or cannot be read on this server.");
         foreach (var (field, message) in FieldMappings?.Validate() ?? []) errors.Add(field, message);
         return errors;
     }
 
-    private static bool Readable(string path)
-    {
-        try
-        {
-            if (!Directory.Exists(path)) return false;
-            using var entries = Directory.EnumerateFileSystemEntries(path).GetEnumerator();
-            entries.MoveNext();
-            return true;
-        }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            return false;
-        }
-    }
-
-    public CfsConfigurationChanges ToChanges() => new(Name!.Trim(), Path.TrimEndingDirectorySeparator(InboxPath!), PollIntervalSeconds ?? 10,
+    public CfsConfigurationChanges ToChanges(string inboxPath) => new(Name!.Trim(), inboxPath, PollIntervalSeconds ?? 10,
         FilePattern ?? "*.xml", ParserClass ?? GenericXmlParser.ParserName, FieldMappings!, IsActive ?? true);
 }
 

@@ -47,12 +47,14 @@ public static class EscalationRulesApi
         return app;
     }
 
-    public static async Task<Results<Ok<IReadOnlyList<EscalationRule>>, ValidationProblem>> ListAsync(Guid? companyId, ClaimsPrincipal caller, DispatchStore store)
+    public static async Task<Results<Ok<Page<EscalationRule>>, ValidationProblem>> ListAsync(Guid? companyId, int? page, int? pageSize,
+        ClaimsPrincipal caller, DispatchStore store)
     {
+        if (!Paging.TryCreate(page, pageSize, out var paging, out var errors)) return TypedResults.ValidationProblem(errors);
         var psap = caller.AgencyType() == AgencyType.Psap;
         if (psap && companyId is null) return Problems.Field("companyId", "a PSAP names the company whose rules it reads.");
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        return TypedResults.Ok(await EscalationRules.ListAsync(scope, psap ? companyId!.Value : scope.Context.AgencyId));
+        return TypedResults.Ok(paging.Of(await EscalationRules.ListAsync(scope, psap ? companyId!.Value : scope.Context.AgencyId)));
     }
 
     public static Task<Results<Created<EscalationRule>, Ok<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>> CreateAsync(

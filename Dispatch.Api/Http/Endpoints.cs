@@ -23,7 +23,11 @@ public readonly record struct Paging(int Page, int PageSize)
 {
     public const int MaxPageSize = 200;
 
-    public int Offset => (Page - 1) * PageSize;
+    public long Offset => (Page - 1L) * PageSize;
+
+    /// <summary>This page of a list small enough to read whole (an agency's configuration).</summary>
+    public Page<T> Of<T>(IReadOnlyList<T> all) =>
+        new(Offset >= all.Count ? [] : all.Skip((int)Offset).Take(PageSize).ToList(), Page, PageSize, all.Count);
 
     public static bool TryCreate(int? page, int? pageSize, out Paging paging, out Dictionary<string, string[]> errors)
     {

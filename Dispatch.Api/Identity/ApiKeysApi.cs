@@ -22,10 +22,11 @@ public static class ApiKeysApi
         return app;
     }
 
-    public static async Task<Ok<IReadOnlyList<ApiKey>>> ListAsync(ClaimsPrincipal caller, DispatchStore store)
+    public static async Task<Results<Ok<Page<ApiKey>>, ValidationProblem>> ListAsync(int? page, int? pageSize, ClaimsPrincipal caller, DispatchStore store)
     {
+        if (!Paging.TryCreate(page, pageSize, out var paging, out var errors)) return TypedResults.ValidationProblem(errors);
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        return TypedResults.Ok(await ApiKeys.ListAsync(scope));
+        return TypedResults.Ok(paging.Of(await ApiKeys.ListAsync(scope)));
     }
 
     public static async Task<Results<Created<CreatedApiKey>, ValidationProblem>> CreateAsync(

@@ -3,6 +3,7 @@ using Dispatch.Api.Auth;
 using Dispatch.Api.Http;
 using Dispatch.Grains.Identity;
 using Dispatch.Grains.Storage;
+using Dispatch.Grains.Transports;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Dispatch.Api.Identity;
@@ -26,10 +27,11 @@ public static class CommandConnectionsApi
         return app;
     }
 
-    public static async Task<Ok<IReadOnlyList<CommandConnection>>> ListAsync(ClaimsPrincipal caller, DispatchStore store)
+    public static async Task<Results<Ok<Page<CommandConnection>>, ValidationProblem>> ListAsync(int? page, int? pageSize, ClaimsPrincipal caller, DispatchStore store)
     {
+        if (!Paging.TryCreate(page, pageSize, out var paging, out var errors)) return TypedResults.ValidationProblem(errors);
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        return TypedResults.Ok(await CommandConnections.ListAsync(scope));
+        return TypedResults.Ok(paging.Of(await CommandConnections.ListAsync(scope)));
     }
 
     public static async Task<Results<Ok<CommandConnection>, NotFound>> GetAsync(Guid id, ClaimsPrincipal caller, DispatchStore store)
@@ -39,10 +41,12 @@ public static class CommandConnectionsApi
     }
 
     public static async Task<Results<Created<CreatedCommandConnection>, ValidationProblem>> CreateAsync(
-        CommandConnectionRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time, IHostEnvironment environment)
+        CommandConnectionRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time, IHostEnvironment environment,
+        OutboundPolicy outbound)
     {
         if (request.Validate(creating: true, environment.IsDevelopment()) is { Any: true } errors)
             return TypedResults.ValidationProblem(errors.ToDictionary());
+        if (await request.CheckDestinationAsync(outbound) is { } refused) return refused;
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
         var (connection, secrets) = await CommandConnections.CreateAsync(scope, request.Name!.Trim(), request.AckMode ?? AckMode.Poll,
             request.PublicUrl, time.GetUtcNow());
@@ -52,10 +56,12 @@ public static class CommandConnectionsApi
     }
 
     public static async Task<Results<Ok<CommandConnection>, NotFound, ValidationProblem>> UpdateAsync(
-        Guid id, CommandConnectionRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time, IHostEnvironment environment)
+        Guid id, CommandConnectionRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time, IHostEnvironment environment,
+        OutboundPolicy outbound)
     {
         if (request.Validate(creating: false, environment.IsDevelopment()) is { Any: true } errors)
             return TypedResults.ValidationProblem(errors.ToDictionary());
+        if (await request.CheckDestinationAsync(outbound) is { } refused) return refused;
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
         if (await CommandConnections.GetAsync(scope, id) is not { } existing) return TypedResults.NotFound();
         if (request.AckMode == AckMode.Callback && request.PublicUrl is null && existing.PublicUrl is null)

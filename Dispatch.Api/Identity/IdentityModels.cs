@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Dispatch.Api.Http;
 using Dispatch.Grains.Identity;
 
@@ -114,6 +115,12 @@ public sealed record CommandConnectionRequest(string? Name, string? AckMode, str
                 : "publicUrl must be an absolute https URL.");
         return errors;
     }
+
+    /// <summary>A 400 when the outbound policy refuses the callback URL's destination.</summary>
+    public async Task<ValidationProblem?> CheckDestinationAsync(Grains.Transports.OutboundPolicy outbound) =>
+        PublicUrl is not null && await outbound.CheckUrlAsync(new Uri(PublicUrl)) is { } refusal
+            ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["publicUrl"] = [$"The URL is refused: {refusal}"] })
+            : null;
 
     private static bool IsCallbackUrl(string value, bool development) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && string.IsNullOrEmpty(uri.UserInfo) &&

@@ -24,10 +24,11 @@ public static class RolesApi
         return app;
     }
 
-    public static async Task<Ok<IReadOnlyList<Role>>> ListAsync(ClaimsPrincipal caller, DispatchStore store)
+    public static async Task<Results<Ok<Page<Role>>, ValidationProblem>> ListAsync(int? page, int? pageSize, ClaimsPrincipal caller, DispatchStore store)
     {
+        if (!Paging.TryCreate(page, pageSize, out var paging, out var errors)) return TypedResults.ValidationProblem(errors);
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        return TypedResults.Ok(await Roles.ListAsync(scope));
+        return TypedResults.Ok(paging.Of(await Roles.ListAsync(scope)));
     }
 
     public static async Task<Results<Ok<Role>, NotFound>> GetAsync(Guid id, ClaimsPrincipal caller, DispatchStore store)

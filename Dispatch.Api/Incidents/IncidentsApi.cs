@@ -25,6 +25,9 @@ public static class IncidentsApi
         api.MapGet("/{id:guid}", GetAsync).WithName("GetIncident")
             .WithSummary("An incident with each company's acknowledgement, notifications and deliveries.")
             .RequirePermission(Permissions.IncidentsRead);
+        api.MapGet("/{id:guid}/communications", CommunicationsAsync).WithName("ListIncidentCommunications")
+            .WithSummary("The incident's append-only log, oldest first: every message, acknowledgement, escalation and alert (a company sees its own).")
+            .RequirePermission(Permissions.IncidentsRead);
         api.MapPost("/{id:guid}/agencies", AssignAsync).WithName("AssignCompanies").WithSummary("Add companies to an incident; they are notified at once.")
             .RequirePermission(Permissions.IncidentsManage);
         api.MapPost("/{id:guid}/ack", AcknowledgeAsync).WithName("AcknowledgeIncident")
@@ -78,6 +81,15 @@ public static class IncidentsApi
     {
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
         return await IncidentViews.GetAsync(scope, id) is { } detail ? TypedResults.Ok(detail) : TypedResults.NotFound();
+    }
+
+    public static async Task<Results<Ok<Page<CommunicationView>>, NotFound, ValidationProblem>> CommunicationsAsync(
+        Guid id, int? page, int? pageSize, ClaimsPrincipal caller, DispatchStore store)
+    {
+        if (!Paging.TryCreate(page, pageSize, out var paging, out var errors)) return TypedResults.ValidationProblem(errors);
+        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        if (await CommunicationLog.ListAsync(scope, id, paging.Offset, paging.PageSize) is not { } log) return TypedResults.NotFound();
+        return TypedResults.Ok(new Page<CommunicationView>(log.Items, paging.Page, paging.PageSize, log.Total));
     }
 
     public static async Task<Results<Ok<Acknowledgement>, NotFound>> AcknowledgeAsync(Guid id, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)

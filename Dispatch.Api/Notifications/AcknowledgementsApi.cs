@@ -50,9 +50,21 @@ public static class AcknowledgementsApi
             $"""<form method="post" action="{AckLinks.Path}">{fields}<button type="submit">Acknowledge: my company is responding</button></form>""");
     }
 
-    private static async Task<ContentHttpResult> AcknowledgeFromLinkAsync(HttpRequest request, AckLinks? links, DispatchStore store, TimeProvider time)
+    private static async Task<IResult> AcknowledgeFromLinkAsync(HttpRequest request, AckLinks? links, DispatchStore store, TimeProvider time)
     {
-        var form = await request.ReadFormAsync();
+        // Only the confirmation page's own form posts here.
+        if (!request.HasFormContentType)
+            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type",
+                detail: "Acknowledge through the link's confirmation page: it posts a form (application/x-www-form-urlencoded).");
+        IFormCollection form;
+        try
+        {
+            form = await request.ReadFormAsync();
+        }
+        catch (InvalidDataException)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad request", detail: "The form could not be read.");
+        }
         if (links?.Verify(form["n"], form["a"], form["u"], form["e"], form["s"], time.GetUtcNow()) is not { } link)
             return Page(HttpStatusCode.NotFound, "This acknowledgement link is not valid or has expired.", null);
         await using var scope = await store.BeginAsync(new AgencyContext(link.AgencyId, link.UserId));

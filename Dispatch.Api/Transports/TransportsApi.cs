@@ -46,16 +46,18 @@ public static class TransportsApi
         return app;
     }
 
-    public static async Task<Ok<IReadOnlyList<TransportType>>> TypesAsync(ClaimsPrincipal caller, DispatchStore store)
+    public static async Task<Results<Ok<Page<TransportType>>, ValidationProblem>> TypesAsync(int? page, int? pageSize, ClaimsPrincipal caller, DispatchStore store)
     {
+        if (!Paging.TryCreate(page, pageSize, out var paging, out var errors)) return TypedResults.ValidationProblem(errors);
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        return TypedResults.Ok(await TransportConfiguration.TypesAsync(scope));
+        return TypedResults.Ok(paging.Of(await TransportConfiguration.TypesAsync(scope)));
     }
 
-    public static async Task<Ok<IReadOnlyList<TransportChannel>>> ListChannelsAsync(ClaimsPrincipal caller, DispatchStore store)
+    public static async Task<Results<Ok<Page<TransportChannel>>, ValidationProblem>> ListChannelsAsync(int? page, int? pageSize, ClaimsPrincipal caller, DispatchStore store)
     {
+        if (!Paging.TryCreate(page, pageSize, out var paging, out var errors)) return TypedResults.ValidationProblem(errors);
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        return TypedResults.Ok(await TransportConfiguration.ChannelsAsync(scope));
+        return TypedResults.Ok(paging.Of(await TransportConfiguration.ChannelsAsync(scope)));
     }
 
     public static async Task<Results<Ok<TransportChannel>, NotFound>> GetChannelAsync(Guid id, ClaimsPrincipal caller, DispatchStore store)
@@ -65,9 +67,11 @@ public static class TransportsApi
     }
 
     public static async Task<Results<Created<TransportChannel>, ValidationProblem>> CreateChannelAsync(
-        ChannelRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+        ChannelRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time, OutboundPolicy outbound)
     {
         if (request.Validate(creating: true) is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
+        if (await ChannelConfig.CheckDestinationsAsync(outbound, request.TransportType!, request.Config) is { Count: > 0 } refused)
+            return TypedResults.ValidationProblem(refused);
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
         var channel = await TransportConfiguration.CreateChannelAsync(scope, request.TransportType!, request.Name!.Trim(),
             request.Config ?? new System.Text.Json.Nodes.JsonObject(), time.GetUtcNow());
@@ -76,14 +80,15 @@ public static class TransportsApi
     }
 
     public static async Task<Results<Ok<TransportChannel>, NotFound, ValidationProblem>> UpdateChannelAsync(
-        Guid id, ChannelRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+        Guid id, ChannelRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time, OutboundPolicy outbound)
     {
         if (request.Validate(creating: false) is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
         try
         {
             var channel = await TransportConfiguration.UpdateChannelAsync(scope, id, request.Name?.Trim(), request.Config, request.IsActive, time.GetUtcNow(),
-                (slug, config) => ChannelConfig.Validate(slug, config, isOverride: false));
+                async (slug, config) => ChannelConfig.Validate(slug, config, isOverride: false) is { Count: > 0 } invalid
+                    ? invalid : await ChannelConfig.CheckDestinationsAsync(outbound, slug, config));
             if (channel is null) return TypedResults.NotFound();
             await scope.CommitAsync();
             return TypedResults.Ok(channel);
@@ -94,10 +99,11 @@ public static class TransportsApi
         }
     }
 
-    public static async Task<Ok<IReadOnlyList<NotificationRule>>> ListRulesAsync(ClaimsPrincipal caller, DispatchStore store)
+    public static async Task<Results<Ok<Page<NotificationRule>>, ValidationProblem>> ListRulesAsync(int? page, int? pageSize, ClaimsPrincipal caller, DispatchStore store)
     {
+        if (!Paging.TryCreate(page, pageSize, out var paging, out var errors)) return TypedResults.ValidationProblem(errors);
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        return TypedResults.Ok(await TransportConfiguration.RulesAsync(scope));
+        return TypedResults.Ok(paging.Of(await TransportConfiguration.RulesAsync(scope)));
     }
 
     public static Task<Results<Created<NotificationRule>, Ok<NotificationRule>, NotFound, ValidationProblem>> CreateRuleAsync(
@@ -143,12 +149,16 @@ public static class TransportsApi
     }
 
     public static async Task<Results<Ok<IReadOnlyList<TransportPreference>>, NotFound, ValidationProblem>> ReplacePreferencesAsync(
-        Guid id, PreferencesRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+        Guid id, PreferencesRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time, OutboundPolicy outbound)
     {
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
         if (!await MayManageAsync(scope, caller, id)) return TypedResults.NotFound();
         var channels = (await TransportConfiguration.ChannelsAsync(scope)).ToDictionary(c => c.Id, c => c.TransportTypeSlug);
         if (request.Validate(channels) is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
+        foreach (var (p, i) in request.Preferences!.Select((p, i) => (p, i)))
+            if (await ChannelConfig.CheckDestinationsAsync(outbound, channels[p.TransportChannelId!.Value], p.ConfigOverride, $"preferences[{i}].configOverride")
+                is { Count: > 0 } refused)
+                return TypedResults.ValidationProblem(refused);
         var items = request.Preferences!.Select((p, i) => (p.TransportChannelId!.Value, p.PriorityOrder ?? i + 1, p.DeliveryMode ?? Router.AllAtOnce, p.ConfigOverride))
             .ToList();
         var saved = await TransportConfiguration.ReplacePreferencesAsync(scope, id, items, time.GetUtcNow());

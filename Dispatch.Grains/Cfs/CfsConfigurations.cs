@@ -46,6 +46,10 @@ public static class CfsConfigurations
         return after;
     }
 
+    /// <summary>Whether another configuration, of any agency, has this inbox, one inside it or one around it.</summary>
+    public static Task<bool> InboxTakenAsync(AgencyScope scope, string inboxPath, Guid? except) =>
+        scope.ExecuteScalarAsync<bool>("select dispatch_cfs_inbox_taken(@inboxPath, @except)", new { inboxPath, except });
+
     private sealed record Row(Guid Id, Guid AgencyId, string Name, string InboxPath, int PollIntervalSeconds, string FilePattern, string ParserClass,
         string FieldMappings, bool IsActive, string? LeaseOwner, DateTime? LeaseExpiresAt, int Version, DateTime CreatedAt, DateTime UpdatedAt)
     {

@@ -23,7 +23,7 @@ public sealed class AlreadyLinkedException(Guid incidentId) : Exception($"This c
 public static class CfsRecords
 {
     public static async Task<(IReadOnlyList<CfsImportView> Items, long Total)> ListImportsAsync(AgencyScope scope, string? status, Guid? configurationId,
-        int offset, int limit)
+        long offset, int limit)
     {
         const string where = "where (@status::text is null or status = @status) and (@configurationId::uuid is null or cfs_configuration_id = @configurationId)";
         var rows = await scope.QueryAsync<ImportRow>($"""
@@ -41,7 +41,7 @@ public static class CfsRecords
         """;
 
     public static async Task<(IReadOnlyList<CfsIncidentView> Items, long Total)> ListAsync(AgencyScope scope, bool? linked, Guid? configurationId,
-        int offset, int limit)
+        long offset, int limit)
     {
         const string where = """
             where (@linked::boolean is null or (linked_incident_id is not null) = @linked)

@@ -91,7 +91,7 @@ public static class CommandCallbacks
         """);
 
     /// <summary>A connection's callbacks, newest first, optionally of one status; null when the PSAP has no such connection.</summary>
-    public static async Task<(IReadOnlyList<CallbackView> Items, long Total)?> ListAsync(AgencyScope scope, Guid connectionId, string? status, int offset, int limit)
+    public static async Task<(IReadOnlyList<CallbackView> Items, long Total)?> ListAsync(AgencyScope scope, Guid connectionId, string? status, long offset, int limit)
     {
         if (!await scope.ExecuteScalarAsync<bool>("select exists (select 1 from command_connections where id = @connectionId)", new { connectionId }))
             return null;

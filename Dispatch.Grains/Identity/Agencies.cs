@@ -18,7 +18,7 @@ public static class Agencies
 {
     private const string Select = "select id, name, slug, agency_type, timezone, is_active, created_at, version from agencies";
 
-    public static async Task<IReadOnlyList<Agency>> ListAsync(AgencyScope scope, int offset, int limit) =>
+    public static async Task<IReadOnlyList<Agency>> ListAsync(AgencyScope scope, long offset, int limit) =>
         (await scope.QueryAsync<AgencyRow>($"{Select} order by name, id offset @offset limit @limit", new { offset, limit }))
             .Select(r => r.ToAgency()).ToList();
 

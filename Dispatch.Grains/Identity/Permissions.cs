@@ -32,13 +32,16 @@ public static class Permissions
     public const string AuditRead = "audit.read";
     public const string CommandAcksRead = "command.acks.read";
 
-    private static readonly string[] Shared = [AgenciesRead, AgenciesManage, UsersRead, UsersManage, RolesManage, ApiKeysManage, IncidentsRead, AuditRead];
+    // Both kinds of agency reach their own people: a PSAP's users receive escalation alerts on the PSAP's channels.
+    private static readonly string[] Shared =
+        [AgenciesRead, AgenciesManage, UsersRead, UsersManage, RolesManage, ApiKeysManage, IncidentsRead, AuditRead,
+         TransportChannelsManage, NotificationRulesManage, PreferencesManageOwn];
 
     private static readonly string[] PsapOnly =
         [CommandConnectionsManage, IncidentsCreate, IncidentsManage, CfsRead, CfsManage, EscalationRulesRead, CommandAcksRead];
 
     private static readonly string[] CompanyOnly =
-        [IncidentsAck, EscalationRulesRead, EscalationRulesManage, TransportChannelsManage, NotificationRulesManage, PreferencesManageOwn];
+        [IncidentsAck, EscalationRulesRead, EscalationRulesManage];
 
     /// <summary>What a role of an agency of <paramref name="agencyType"/> may be given.</summary>
     public static IReadOnlySet<string> AllowedFor(string agencyType) => agencyType switch

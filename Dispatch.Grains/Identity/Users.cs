@@ -39,7 +39,7 @@ public static class Users
     /// <summary>A hash to verify against when the email is unknown, so both cases cost the same.</summary>
     public static string DummyHash { get; } = HashPassword(Secrets.NewToken());
 
-    public static async Task<IReadOnlyList<User>> ListAsync(AgencyScope scope, int offset, int limit) =>
+    public static async Task<IReadOnlyList<User>> ListAsync(AgencyScope scope, long offset, int limit) =>
         (await scope.QueryAsync<UserRow>($"{Select} order by u.email offset @offset limit @limit", new { offset, limit })).Select(r => r.ToUser()).ToList();
 
     public static Task<long> CountAsync(AgencyScope scope) => scope.ExecuteScalarAsync<long>("select count(*) from users")!;

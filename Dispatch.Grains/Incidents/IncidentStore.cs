@@ -13,9 +13,9 @@ public static class IncidentStore
 
     private const string Insert = """
         insert into incidents (id, agency_id, priority, status, incident_type, title, description, address,
-                               created_by_user_id, created_by_api_key_id, created_at, updated_at)
+                               created_by_user_id, created_by_api_key_id, created_by_command_connection_id, created_at, updated_at)
         values (@Id, @AgencyId, @Priority, 'open', @IncidentType, @Title, @Description, @Address,
-                @UserId, @ApiKeyId, @Now, @Now)
+                @UserId, @ApiKeyId, @CommandConnectionId, @Now, @Now)
         """;
 
     private const string SelectById = $"select {Columns} from incidents where id = @Id";
@@ -45,6 +45,7 @@ public static class IncidentStore
             Address = scope.Cipher.EncryptText(state.Address, EncryptedColumns.IncidentAddress.Context),
             scope.Context.UserId,
             scope.Context.ApiKeyId,
+            scope.Context.CommandConnectionId,
             Now = now,
         });
         await scope.AuditAsync("incident.created", "incident", state.Id, null, state);

@@ -31,7 +31,7 @@ public static class IncidentViews
           and (@From::timestamptz is null or i.created_at >= @From) and (@To::timestamptz is null or i.created_at < @To)
         """;
 
-    public static async Task<(IReadOnlyList<IncidentSummary> Items, long Total)> ListAsync(AgencyScope scope, IncidentFilter filter, int offset, int limit)
+    public static async Task<(IReadOnlyList<IncidentSummary> Items, long Total)> ListAsync(AgencyScope scope, IncidentFilter filter, long offset, int limit)
     {
         var items = await scope.QueryAsync<SummaryRow>($"""
             select i.id, i.agency_id, i.priority, i.status, i.incident_type, i.title, i.created_at,

@@ -24,17 +24,18 @@ public static class AuditLog
         new(StringComparer.OrdinalIgnoreCase) { "config", "configoverride", "platformconfig", "address", "rawxml", "content" };
 
     private const string Insert = """
-        insert into audit_logs (agency_id, user_id, api_key_id, action, entity_type, entity_id, before, after)
-        values (@AgencyId, @UserId, @ApiKeyId, @Action, @EntityType, @EntityId, @Before::jsonb, @After::jsonb)
+        insert into audit_logs (agency_id, user_id, api_key_id, command_connection_id, action, entity_type, entity_id, before, after)
+        values (@AgencyId, @UserId, @ApiKeyId, @CommandConnectionId, @Action, @EntityType, @EntityId, @Before::jsonb, @After::jsonb)
         """;
 
-    internal static Task AppendAsync(StoreScope scope, Guid agencyId, Guid? userId, Guid? apiKeyId,
+    internal static Task AppendAsync(StoreScope scope, Guid agencyId, Guid? userId, Guid? apiKeyId, Guid? commandConnectionId,
         string action, string entityType, Guid? entityId, object? before, object? after) =>
         scope.ExecuteAsync(Insert, new
         {
             AgencyId = agencyId,
             UserId = userId,
             ApiKeyId = apiKeyId,
+            CommandConnectionId = commandConnectionId,
             Action = action,
             EntityType = entityType,
             EntityId = entityId,

@@ -4,8 +4,8 @@ using Npgsql;
 
 namespace Dispatch.Grains.Storage;
 
-/// <summary>Who is acting: the agency whose rows the transaction may touch, and the user or API key behind it.</summary>
-public sealed record AgencyContext(Guid AgencyId, Guid? UserId = null, Guid? ApiKeyId = null);
+/// <summary>Who is acting: the agency whose rows the transaction may touch, and the user, API key or command connection behind it.</summary>
+public sealed record AgencyContext(Guid AgencyId, Guid? UserId = null, Guid? ApiKeyId = null, Guid? CommandConnectionId = null);
 
 /// <summary>One short transaction on one connection; disposing without <see cref="CommitAsync"/> rolls back.</summary>
 public abstract class StoreScope : IAsyncDisposable
@@ -74,7 +74,7 @@ public sealed class AgencyScope : StoreScope
 
     /// <summary>Appends an audit row for this agency, in this transaction, with secrets redacted.</summary>
     public Task AuditAsync(string action, string entityType, Guid? entityId, object? before, object? after) =>
-        AuditLog.AppendAsync(this, Context.AgencyId, Context.UserId, Context.ApiKeyId, action, entityType, entityId, before, after);
+        AuditLog.AppendAsync(this, Context.AgencyId, Context.UserId, Context.ApiKeyId, Context.CommandConnectionId, action, entityType, entityId, before, after);
 }
 
 /// <summary>A transaction as <c>dispatch_engine</c>: the Silo's view across agencies.</summary>
@@ -87,7 +87,7 @@ public sealed class EngineScope : StoreScope
 
     /// <summary>Appends an audit row on behalf of the system for <paramref name="agencyId"/>.</summary>
     public Task AuditAsync(Guid agencyId, string action, string entityType, Guid? entityId, object? before, object? after) =>
-        AuditLog.AppendAsync(this, agencyId, null, null, action, entityType, entityId, before, after);
+        AuditLog.AppendAsync(this, agencyId, null, null, null, action, entityType, entityId, before, after);
 }
 
 /// <summary>

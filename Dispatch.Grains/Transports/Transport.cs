@@ -127,5 +127,25 @@ public static class ChannelConfig
         Dictionary<string, string[]> Done() => errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
     }
 
+    /// <summary>
+    /// Field errors for the destinations a channel's config or a user's override names (webhook URL, SMTP host) that the outbound
+    /// policy refuses; run after <see cref="Validate"/> found the config well formed.
+    /// </summary>
+    public static async Task<Dictionary<string, string[]>> CheckDestinationsAsync(OutboundPolicy policy, string slug, JsonObject? json,
+        string prefix = "config", CancellationToken cancellationToken = default)
+    {
+        var errors = new Dictionary<string, string[]>();
+        switch (slug)
+        {
+            case TransportSlug.Webhook when Read<Webhook>(json).Url is { } url && Uri.TryCreate(url, UriKind.Absolute, out var uri):
+                if (await policy.CheckUrlAsync(uri, cancellationToken) is { } refusal) errors[$"{prefix}.url"] = [$"The URL is refused: {refusal}"];
+                break;
+            case TransportSlug.Email when Read<Email>(json).SmtpHost is { Length: > 0 } host:
+                if (await policy.CheckHostAsync(host, cancellationToken) is { } refused) errors[$"{prefix}.smtpHost"] = [$"The SMTP host is refused: {refused}"];
+                break;
+        }
+        return errors;
+    }
+
     private static bool IsEmail(string value) => System.Net.Mail.MailAddress.TryCreate(value, out var a) && a.Address == value;
 }

@@ -61,7 +61,7 @@ public static class TransportConfiguration
 
     /// <summary>Applies a change; secret fields sent as <c>[redacted]</c> (or left out) keep their stored value.</summary>
     public static async Task<TransportChannel?> UpdateChannelAsync(AgencyScope scope, Guid id, string? name, JsonObject? config, bool? isActive,
-        DateTimeOffset now, Func<string, JsonObject, Dictionary<string, string[]>> validate)
+        DateTimeOffset now, Func<string, JsonObject, Task<Dictionary<string, string[]>>> validate)
     {
         var row = await scope.QuerySingleOrDefaultAsync<ChannelRow>($"{SelectChannel} where c.id = @id", new { id });
         if (row is null) return null;
@@ -74,7 +74,7 @@ public static class TransportConfiguration
             foreach (var (key, value) in stored)
                 if (AuditLog.IsSensitive(key) && (!merged.ContainsKey(key) || (merged[key] is JsonValue v && v.TryGetValue<string>(out var text) && text == AuditLog.Redacted)))
                     merged[key] = value?.DeepClone();
-            var errors = validate(row.Slug, merged);
+            var errors = await validate(row.Slug, merged);
             if (errors.Count > 0) throw new ChannelConfigException(errors);
             encrypted = scope.Cipher.EncryptJson(merged.ToJsonString(), EncryptedColumns.ChannelConfig.Context);
         }

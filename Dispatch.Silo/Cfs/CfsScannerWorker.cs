@@ -25,7 +25,8 @@ public sealed class CfsScannerOptions
 /// previous scan, or, when the mappings name a <c>markerSuffix</c>, once its marker file exists — then imported in one
 /// transaction and moved to <c>processed/</c> or, with a <c>.reason.txt</c> beside it, to <c>failed/</c>.
 /// </summary>
-public sealed class CfsScannerWorker(DispatchStore store, IOptions<CfsScannerOptions> options, TimeProvider time, ILogger<CfsScannerWorker> logger)
+public sealed class CfsScannerWorker(DispatchStore store, IOptions<CfsScannerOptions> options, CfsInboxRoot inboxes, TimeProvider time,
+    ILogger<CfsScannerWorker> logger)
     : BackgroundService
 {
     public const string Module = "cfs";
@@ -94,10 +95,12 @@ public sealed class CfsScannerWorker(DispatchStore store, IOptions<CfsScannerOpt
 
     private async Task ScanAsync(LeasedConfiguration configuration, CancellationToken cancellationToken)
     {
-        if (!Directory.Exists(configuration.InboxPath))
+        // Checked again on every scan, on this host: a folder can vanish, and a link inside the root can be repointed.
+        if (!inboxes.Contains(configuration.InboxPath))
         {
             if (_missingInbox.Add(configuration.Id))
-                logger.LogWarning("CFS inbox {InboxPath} of configuration {ConfigurationId} does not exist or cannot be read", configuration.InboxPath, configuration.Id);
+                logger.LogWarning("CFS inbox {InboxPath} of configuration {ConfigurationId} does not exist, cannot be read or is outside the inbox root",
+                    configuration.InboxPath, configuration.Id);
             return;
         }
         _missingInbox.Remove(configuration.Id);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Dispatch.Grains.Commands;
 using Dispatch.Grains.Storage;
+using Dispatch.Grains.Transports;
 using Dispatch.Grains.Transports.Webhook;
 using Microsoft.Extensions.Options;
 
@@ -80,15 +81,19 @@ public sealed class CallbackWorker(DispatchStore store, DatabaseSignals signals,
             var code = (int)response.StatusCode;
             return response.IsSuccessStatusCode
                 ? new CallbackResult(true, code, null)
-                : new CallbackResult(false, code, $"HTTP {code} from {url.GetLeftPart(UriPartial.Path)}");
+                : new CallbackResult(false, code, $"HTTP {code} from the receiver at {url.IdnHost}");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return new CallbackResult(false, null, $"No answer within {options.Value.Timeout.TotalSeconds:0} s");
         }
+        catch (HttpRequestException e) when ((e as OutboundRefusedException ?? e.InnerException as OutboundRefusedException) is { } refused)
+        {
+            return new CallbackResult(false, null, $"Destination refused: {refused.Message}", Final: true);
+        }
         catch (HttpRequestException e)
         {
-            return new CallbackResult(false, null, $"Unreachable: {e.Message}");
+            return new CallbackResult(false, null, $"Receiver at {url.IdnHost} unreachable ({e.HttpRequestError})");
         }
     }
 

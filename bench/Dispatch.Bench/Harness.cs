@@ -54,6 +54,8 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 ["Dispatch__Bootstrap__AdminEmail"] = AdminEmail,
                 ["Dispatch__Bootstrap__AdminPassword"] = AdminPassword,
                 ["Dispatch__PublicUrl"] = $"http://127.0.0.1:{apiPort}",
+                ["Dispatch__Outbound__AllowedNetworks"] = "127.0.0.0/8", // the bench's receivers listen on loopback
+                ["Dispatch__Cfs__InboxRoot"] = root,
                 ["Logging__LogLevel__Default"] = "Warning",
                 ["DOTNET_ENVIRONMENT"] = "Production",
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",

@@ -42,7 +42,8 @@ public sealed class WebhookTransport(HttpClient http, TimeProvider time) : ITran
             var status = (int)response.StatusCode;
             if (response.IsSuccessStatusCode)
                 return SendResult.Sent(response.Headers.TryGetValues("X-Message-Id", out var ids) ? ids.FirstOrDefault() : null);
-            var error = $"HTTP {status} from {new Uri(url).GetLeftPart(UriPartial.Path)}";
+            // The host only: a URL's path and query often carry tokens, and the receiver's body is its own business.
+            var error = $"HTTP {status} from the receiver at {request.RequestUri!.IdnHost}";
             return status is >= 400 and < 500 && response.StatusCode is not HttpStatusCode.RequestTimeout and not HttpStatusCode.TooManyRequests
                 ? SendResult.Permanent(error)
                 : SendResult.Transient(error);
@@ -51,9 +52,13 @@ public sealed class WebhookTransport(HttpClient http, TimeProvider time) : ITran
         {
             return SendResult.Transient($"No answer within {channel.TimeoutSeconds ?? 10} s");
         }
+        catch (HttpRequestException e) when ((e as OutboundRefusedException ?? e.InnerException as OutboundRefusedException) is { } refused)
+        {
+            return SendResult.Permanent($"Destination refused: {refused.Message}");
+        }
         catch (HttpRequestException e)
         {
-            return SendResult.Transient($"Webhook unreachable: {e.Message}");
+            return SendResult.Transient($"Webhook at {request.RequestUri!.IdnHost} unreachable ({e.HttpRequestError})");
         }
     }
 

@@ -169,12 +169,14 @@ public sealed class CfsIntakeTests : DeliveryWorld
     public async Task A_file_still_being_written_is_read_only_when_complete_and_a_marker_holds_a_file_back()
     {
         // Scans 2 s apart: the writer below pauses 300 ms between writes, so only a stall of seconds could look complete.
-        await ConfigureAsync(_inbox, Mappings(), pollIntervalSeconds: 2);
+        // Two inboxes side by side (an inbox may not lie inside another).
+        var inbox = Directory.CreateDirectory(Path.Combine(_inbox, "slow")).FullName;
+        await ConfigureAsync(inbox, Mappings(), pollIntervalSeconds: 2);
         var marked = Directory.CreateDirectory(Path.Combine(_inbox, "marked")).FullName;
         await ConfigureAsync(marked, Mappings(marker: ".done"));
 
         // A writer appending a record every 300 ms for 4 s, while the Silo scans every 2 s.
-        var path = Path.Combine(_inbox, "slow.xml");
+        var path = Path.Combine(inbox, "slow.xml");
         await using (var writer = new StreamWriter(path, append: false, Encoding.UTF8))
         {
             await writer.WriteAsync("<?xml version=\"1.0\"?><Export xmlns=\"urn:example:cad:v2\">");

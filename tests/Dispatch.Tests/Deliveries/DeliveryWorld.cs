@@ -79,7 +79,7 @@ public class DeliveryWorld : IdentityHost
     public async Task<Guid> ResponderAsync(Guid company, string email)
     {
         using var admin = As("Bearer " + (await LoginAsync(await CompanyAdminEmailAsync(company), "a long company password")).AccessToken);
-        var roles = (await admin.GetFromJsonAsync<JsonArray>("/api/v1/roles"))!;
+        var roles = (await admin.GetFromJsonAsync<JsonObject>("/api/v1/roles"))!["items"]!.AsArray();
         var responder = roles.First(r => r!["slug"]!.GetValue<string>() == "company-responder")!["id"]!.GetValue<Guid>();
         using var response = await admin.PostAsJsonAsync("/api/v1/users",
             new { email, password = "responding to calls", firstName = "Resp", lastName = "Onder", roleId = responder });

@@ -28,7 +28,7 @@ public sealed class TransportConfigurationApiTests : IdentityHost
         var rule = await SendAsync(admin, HttpMethod.Post, "/api/v1/notification-rules",
             new { transportChannelId = id, priorityFilter = new[] { "irod" }, timeStart = "22:00", timeEnd = "06:00" });
 
-        Assert.Equal(["email", "sms", "telegram", "webhook"], types.Body!.AsArray().Select(t => t!["slug"]!.GetValue<string>()));
+        Assert.Equal(["email", "sms", "telegram", "webhook"], types.Body!["items"]!.AsArray().Select(t => t!["slug"]!.GetValue<string>()));
         Assert.Equal(HttpStatusCode.BadRequest, badConfig.Status);
         Assert.True(badConfig.Body!["errors"]!.AsObject().Count >= 2, badConfig.Body.ToJsonString());
         Assert.Equal(HttpStatusCode.Created, created.Status);
@@ -53,7 +53,7 @@ public sealed class TransportConfigurationApiTests : IdentityHost
         using var admin = As("Bearer " + (await LoginAsync(email, password)).AccessToken);
         var channel = (await SendAsync(admin, HttpMethod.Post, "/api/v1/transport-channels", new { transportType = "email", name = "mail", config = new { } }))
             .Body!["id"]!.GetValue<Guid>();
-        var roles = (await SendAsync(admin, HttpMethod.Get, "/api/v1/roles")).Body!.AsArray();
+        var roles = (await SendAsync(admin, HttpMethod.Get, "/api/v1/roles")).Body!["items"]!.AsArray();
         var responderRole = roles.First(r => r!["slug"]!.GetValue<string>() == "company-responder")!["id"]!.GetValue<Guid>();
         var users = new List<Guid>();
         foreach (var who in new[] { "rita", "sam" })

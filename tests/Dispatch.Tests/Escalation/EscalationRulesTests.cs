@@ -16,7 +16,7 @@ public sealed class EscalationRulesTests : IdentityHost
         using var company = As("Bearer " + (await LoginAsync(email, password)).AccessToken);
         using var psap = await AsAdminAsync();
         var psapUser = (await SendAsync(psap, HttpMethod.Get, "/api/v1/users")).Body!["items"]![0]!["id"]!.GetValue<Guid>();
-        var roles = (await SendAsync(company, HttpMethod.Get, "/api/v1/roles")).Body!.AsArray();
+        var roles = (await SendAsync(company, HttpMethod.Get, "/api/v1/roles")).Body!["items"]!.AsArray();
         var responderRole = roles.First(r => r!["slug"]!.GetValue<string>() == "company-responder")!["id"]!.GetValue<Guid>();
         var oncall = (await SendAsync(company, HttpMethod.Post, "/api/v1/users",
             new { email = "oncall@gasco.example", password = "always on call here", firstName = "On", lastName = "Call", roleId = responderRole })).Body!["id"]!.GetValue<Guid>();
@@ -41,7 +41,7 @@ public sealed class EscalationRulesTests : IdentityHost
         Assert.True(strangerPsapUser.Body!["errors"]!.AsObject().ContainsKey("notifyPsapUserIds"));
         Assert.Equal(HttpStatusCode.Created, rule.Status);
         Assert.Equal(HttpStatusCode.Conflict, overlapping.Status);
-        Assert.Equal([rule.Body!["id"]!.GetValue<Guid>()], psapReads.Body!.AsArray().Select(r => r!["id"]!.GetValue<Guid>()));
+        Assert.Equal([rule.Body!["id"]!.GetValue<Guid>()], psapReads.Body!["items"]!.AsArray().Select(r => r!["id"]!.GetValue<Guid>()));
 
         var before = DateTimeOffset.UtcNow;
         var critical = (await SendAsync(psap, HttpMethod.Post, "/api/v1/incidents", new { priority = "critical", title = "Leak", agencyIds = new[] { gasco } }))

@@ -68,7 +68,7 @@ public sealed class AuthTests : IdentityHost
     public async Task A_deactivated_user_cannot_log_in_refresh_or_use_a_token_still_in_hand()
     {
         using var admin = await AsAdminAsync();
-        var roles = await admin.GetFromJsonAsync<JsonArray>("/api/v1/roles");
+        var roles = (await admin.GetFromJsonAsync<JsonObject>("/api/v1/roles"))!["items"]!.AsArray();
         var dispatcherRole = roles!.First(r => r!["slug"]!.GetValue<string>() == "psap-dispatcher")!["id"]!.GetValue<Guid>();
         using var created = await admin.PostAsJsonAsync("/api/v1/users", new
         {

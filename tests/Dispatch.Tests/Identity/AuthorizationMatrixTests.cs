@@ -46,7 +46,7 @@ public sealed class AuthorizationWorld : IdentityHost
         var incident = await PostAsync(admin, "/api/v1/incidents", new { priority = "critical", title = "Tanker rollover", agencyIds = Array.Empty<Guid>() });
         var cfs = await PostAsync(admin, "/api/v1/cfs-configurations", new
         {
-            name = "Metro CAD", inboxPath = Path.GetTempPath(), fieldMappings = new { fields = new { externalId = new { xpath = "@id" } } },
+            name = "Metro CAD", inboxPath = Directory.CreateTempSubdirectory("dispatch-matrix-").FullName, fieldMappings = new { fields = new { externalId = new { xpath = "@id" } } },
             isActive = false,
         });
         await admin.DeleteAsync($"/api/v1/api-keys/{revoked["apiKey"]!["id"]}");

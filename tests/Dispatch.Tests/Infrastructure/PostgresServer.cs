@@ -46,7 +46,11 @@ public static class PostgresServer
         var root = Path.Combine(Path.GetTempPath(), $"{ClusterPrefix}{Environment.ProcessId}");
         var cluster = new EmbeddedPostgres(binDir, root, durable: false);
         await cluster.StartAsync();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.StopAsync().GetAwaiter().GetResult();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            cluster.StopAsync().GetAwaiter().GetResult();
+            Remove(root);
+        };
         return cluster.ConnectionString("postgres", pooling: false);
     }
 
@@ -58,11 +62,14 @@ public static class PostgresServer
         foreach (var dir in Directory.GetDirectories(Path.GetTempPath(), ClusterPrefix + "*"))
         {
             if (int.TryParse(Path.GetFileName(dir)[ClusterPrefix.Length..], out var pid) && !Directory.Exists($"/proc/{pid}"))
-            {
-                try { Directory.Delete(dir, recursive: true); }
-                catch (IOException) { }
-                catch (UnauthorizedAccessException) { }
-            }
+                Remove(dir);
         }
+    }
+
+    private static void Remove(string dir)
+    {
+        try { Directory.Delete(dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 }

@@ -33,7 +33,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var receiver = new WebhookReceiver(app, new Uri($"http://127.0.0.1:{port}/hook"));
-        app.MapPost("/hook", async (HttpRequest request) =>
+        // Also under /hook/…, for URLs that carry a token in their path.
+        app.MapPost("/hook/{**rest}", async (HttpRequest request) =>
         {
             using var reader = new StreamReader(request.Body);
             var body = await reader.ReadToEndAsync();

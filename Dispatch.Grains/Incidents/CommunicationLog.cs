@@ -1,0 +1,37 @@
+using System.Text.Json.Nodes;
+using Dispatch.Grains.Storage;
+using Dispatch.Grains.Storage.Encryption;
+
+namespace Dispatch.Grains.Incidents;
+
+/// <summary>One entry of an incident's append-only log: a message sent or received, an acknowledgement, an escalation step, an alert.</summary>
+public sealed record CommunicationView(Guid Id, Guid? NotificationId, Guid? DeliveryId, Guid AgencyId, string CommunicationType, string Direction,
+    string? TransportTypeSlug, string? Content, JsonNode? Payload, string SenderType, Guid? SenderAgencyId, Guid? SenderUserId,
+    string? ReceiverType, Guid? ReceiverAgencyId, Guid? ReceiverUserId, DateTimeOffset CreatedAt);
+
+/// <summary>Reads an incident's communication log as the caller's agency: row-level security keeps a company to its own entries.</summary>
+public static class CommunicationLog
+{
+    private const string Select = """
+        select id, notification_id, delivery_id, agency_id, communication_type, direction, transport_type_slug, content,
+               payload_snapshot::text as payload_snapshot, sender_type, sender_agency_id, sender_user_id, receiver_type, receiver_agency_id,
+               receiver_user_id, created_at
+        from incident_communications where incident_id = @incidentId
+        order by created_at, id offset @offset limit @limit
+        """;
+
+    /// <summary>The page of entries, oldest first, with content decrypted; null when the caller cannot see the incident.</summary>
+    public static async Task<(IReadOnlyList<CommunicationView> Items, long Total)?> ListAsync(AgencyScope scope, Guid incidentId, long offset, int limit)
+    {
+        if (!await scope.ExecuteScalarAsync<bool>("select exists (select 1 from incidents where id = @incidentId)", new { incidentId })) return null;
+        var rows = await scope.QueryAsync<Row>(Select, new { incidentId, offset, limit });
+        var total = await scope.ExecuteScalarAsync<long>("select count(*) from incident_communications where incident_id = @incidentId", new { incidentId });
+        return (rows.Select(r => new CommunicationView(r.Id, r.NotificationId, r.DeliveryId, r.AgencyId, r.CommunicationType, r.Direction,
+            r.TransportTypeSlug, scope.Cipher.DecryptText(r.Content, EncryptedColumns.CommunicationContent.Context), JsonNode.Parse(r.PayloadSnapshot),
+            r.SenderType, r.SenderAgencyId, r.SenderUserId, r.ReceiverType, r.ReceiverAgencyId, r.ReceiverUserId, Time.Utc(r.CreatedAt))).ToList(), total);
+    }
+
+    private sealed record Row(Guid Id, Guid? NotificationId, Guid? DeliveryId, Guid AgencyId, string CommunicationType, string Direction,
+        string? TransportTypeSlug, byte[]? Content, string PayloadSnapshot, string SenderType, Guid? SenderAgencyId, Guid? SenderUserId,
+        string? ReceiverType, Guid? ReceiverAgencyId, Guid? ReceiverUserId, DateTime CreatedAt);
+}

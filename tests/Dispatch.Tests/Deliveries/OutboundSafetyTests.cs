@@ -1,0 +1,161 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Configuration;
+using Dispatch.Grains.Transports;
+using Dispatch.Tests.Infrastructure;
+
+namespace Dispatch.Tests.Deliveries;
+
+/// <summary>
+/// Where an agency admin's configuration may make Dispatch send: never to internal addresses (checked when configured, and again
+/// on the resolved address when sending), never echoing what a receiver answered, and never a URL's secrets in a log line.
+/// </summary>
+public sealed class OutboundSafetyTests : DeliveryWorld
+{
+    protected override bool RunsSilo => false;
+
+    private async Task<(Guid Company, HttpClient Admin)> CompanyAsync()
+    {
+        var (company, email, password) = await OnboardCompanyAsync("gasco");
+        return (company, As("Bearer " + (await LoginAsync(email, password)).AccessToken));
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:8080/hook")]
+    [InlineData("http://localhost/hook")]
+    [InlineData("http://169.254.169.254/latest/meta-data/")]
+    [InlineData("http://10.1.2.3/hook")]
+    [InlineData("http://172.20.0.5/hook")]
+    [InlineData("http://192.168.1.10/hook")]
+    [InlineData("http://100.64.0.1/hook")]
+    [InlineData("http://0.0.0.0/hook")]
+    [InlineData("http://[::1]/hook")]
+    [InlineData("http://[::ffff:127.0.0.1]/hook")]
+    [InlineData("http://[fd00::1]/hook")]
+    [InlineData("http://2130706433/hook")] // 127.0.0.1 as a number
+    public async Task Internal_destinations_are_refused_without_an_allow_list(string url)
+    {
+        var policy = new OutboundPolicy([], [], null);
+        Assert.NotNull(await policy.CheckUrlAsync(new Uri(url)));
+    }
+
+    [Fact]
+    public async Task The_policy_allows_public_addresses_what_its_allow_list_names_and_never_dispatch_itself()
+    {
+        var production = new OutboundPolicy([], [], new Uri("https://dispatch.metro911.example"));
+        var development = OutboundPolicy.FromConfiguration(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Dispatch:PublicUrl"] = "http://127.0.0.1:5080" }).Build(), isDevelopment: true);
+
+        Assert.Null(await production.CheckUrlAsync(new Uri("https://93.184.216.34/hook")));
+        Assert.NotNull(await production.CheckUrlAsync(new Uri("https://dispatch.metro911.example/api/v1/users")));
+        Assert.Null(await development.CheckUrlAsync(new Uri("http://127.0.0.1:9999/hook")));
+        Assert.NotNull(await development.CheckUrlAsync(new Uri("http://127.0.0.1:5080/api/v1/users")));
+        Assert.NotNull(await development.CheckUrlAsync(new Uri("http://169.254.169.254/latest/meta-data/")));
+        Assert.Null(await new OutboundPolicy([IPNetwork.Parse("10.0.0.0/8")], [], null).CheckUrlAsync(new Uri("http://10.1.2.3/hook")));
+    }
+
+    [Fact]
+    public async Task Without_an_allow_list_the_api_refuses_internal_webhooks_overrides_and_callbacks()
+    {
+        await using var production = new ApiHost(this, new Dictionary<string, string?>
+        {
+            [$"{OutboundPolicy.Section}:AllowedNetworks"] = "", ["Dispatch:PublicUrl"] = "https://dispatch.metro911.example",
+        });
+        production.StartServer();
+        var (_, email, password) = await OnboardCompanyAsync("gasco");
+        HttpClient Client(string token)
+        {
+            var client = production.CreateClient();
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            return client;
+        }
+        using var company = Client((await LoginAsync(email, password)).AccessToken);
+        using var psap = Client((await LoginAsync()).AccessToken);
+        object Webhook(string url) => new { transportType = "webhook", name = "ops", config = new { url, secret = "a-very-long-signing-secret" } };
+
+        var metadata = await SendAsync(company, HttpMethod.Post, "/api/v1/transport-channels", Webhook("http://169.254.169.254/latest/meta-data/"));
+        var loopback = await SendAsync(company, HttpMethod.Post, "/api/v1/transport-channels", Webhook("http://127.0.0.1:5080/api/v1/users"));
+        var itself = await SendAsync(company, HttpMethod.Post, "/api/v1/transport-channels", Webhook("https://dispatch.metro911.example/api/v1/users"));
+        var smtp = await SendAsync(company, HttpMethod.Post, "/api/v1/transport-channels",
+            new { transportType = "email", name = "relay", config = new { smtpHost = "10.0.0.25" } });
+        var fine = await SendAsync(company, HttpMethod.Post, "/api/v1/transport-channels", Webhook("https://93.184.216.34/hook"));
+        var updated = await SendAsync(company, HttpMethod.Patch, $"/api/v1/transport-channels/{fine.Body?["id"]}",
+            new { config = new { url = "http://192.168.0.1/hook", secret = "[redacted]" } });
+        var me = (await SendAsync(company, HttpMethod.Get, "/api/v1/users")).Body!["items"]![0]!["id"]!.GetValue<Guid>();
+        var personal = await SendAsync(company, HttpMethod.Put, $"/api/v1/users/{me}/transport-preferences",
+            new { preferences = new[] { new { transportChannelId = fine.Body?["id"], configOverride = new { url = "http://[::1]:8080/mine" } } } });
+        var callback = await SendAsync(psap, HttpMethod.Post, "/api/v1/command-connections",
+            new { name = "CAD", ackMode = "callback", publicUrl = "https://127.0.0.1/acks" });
+
+        foreach (var (answer, field) in new[] { (metadata, "config.url"), (loopback, "config.url"), (itself, "config.url"), (smtp, "config.smtpHost"),
+                     (updated, "config.url"), (personal, "preferences[0].configOverride.url"), (callback, "publicUrl") })
+        {
+            Assert.True(answer.Status == HttpStatusCode.BadRequest, answer.Body?.ToJsonString());
+            Assert.Contains("refused", answer.Body!["errors"]![field]![0]!.GetValue<string>());
+        }
+        Assert.Equal(HttpStatusCode.Created, fine.Status);
+    }
+
+    [Fact]
+    public async Task A_silo_without_an_allow_list_refuses_at_send_time_and_records_no_answer_from_inside()
+    {
+        // The Api here (Development) accepts the loopback receiver; the Silo, configured as production, checks the resolved address itself.
+        await using var silo = SiloProcess.Start(this, new Dictionary<string, string?>(SiloSettings) { [$"{OutboundPolicy.Section}:AllowedNetworks"] = "" });
+        var (company, admin) = await CompanyAsync();
+        using (admin)
+        {
+            var channel = await SendAsync(admin, HttpMethod.Post, "/api/v1/transport-channels",
+                new { transportType = "webhook", name = "ops", config = new { url = Webhooks.Url.ToString(), secret = "a-very-long-signing-secret" } });
+            Assert.Equal(HttpStatusCode.Created, channel.Status);
+        }
+        var id = await RaiseAsync("critical", company);
+
+        await Wait.UntilAsync(async () => Deliveries(await IncidentAsync(id)).Any(d => d["sendStatus"]!.GetValue<string>() == "failed"),
+            TimeSpan.FromSeconds(30), () => silo.Output);
+        var delivery = Deliveries(await IncidentAsync(id)).Single();
+        Assert.StartsWith("Destination refused", delivery["lastError"]!.GetValue<string>());
+        Assert.Equal(1, delivery["attemptCount"]!.GetValue<int>()); // permanent: not retried
+        Assert.Empty(Webhooks.Requests);
+    }
+
+    [Fact]
+    public async Task A_receivers_answer_is_not_echoed_and_no_log_line_holds_a_url_secret_or_personal_data()
+    {
+        await using var silo = SiloProcess.Start(this, new Dictionary<string, string?>(SiloSettings)
+        {
+            ["Logging:LogLevel:Default"] = "Trace", ["Logging:LogLevel:Microsoft"] = "Trace", ["Logging:LogLevel:System"] = "Trace",
+            ["Dispatch:PublicUrl"] = Anonymous.BaseAddress!.ToString(),
+        });
+        var (company, admin) = await CompanyAsync();
+        const string channelToken = "chan-token-7f3a9c", pathToken = "path-token-51be0d", overrideToken = "override-token-c02e77";
+        const string secret = "signing-secret-9d8e7f6a5b4c", address = "742 Evergreen Terrace, Apt 3";
+        Webhooks.StatusCode = 401;
+        using (admin)
+        {
+            var channel = await SendAsync(admin, HttpMethod.Post, "/api/v1/transport-channels", new
+            {
+                transportType = "webhook", name = "ops", config = new { url = $"{Webhooks.Url}?token={channelToken}", secret },
+            });
+            var me = (await SendAsync(admin, HttpMethod.Get, "/api/v1/users")).Body!["items"]![0]!["id"]!.GetValue<Guid>();
+            var personal = await SendAsync(admin, HttpMethod.Put, $"/api/v1/users/{me}/transport-preferences", new
+            {
+                preferences = new[] { new { transportChannelId = channel.Body!["id"], configOverride = new { url = $"{Webhooks.Url}/{pathToken}?token={overrideToken}" } } },
+            });
+            Assert.Equal(HttpStatusCode.OK, personal.Status);
+        }
+        using var response = await Admin.PostAsJsonAsync("/api/v1/incidents",
+            new { priority = "critical", title = "Water main break", address, agencyIds = new[] { company } });
+        var id = (await response.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!["incident"]!["id"]!.GetValue<Guid>();
+
+        await Wait.UntilAsync(async () => Deliveries(await IncidentAsync(id)).Any(d => d["sendStatus"]!.GetValue<string>() == "failed"),
+            TimeSpan.FromSeconds(30), () => silo.Output);
+        var delivery = Deliveries(await IncidentAsync(id)).Single();
+        Assert.Equal("HTTP 401 from the receiver at 127.0.0.1", delivery["lastError"]!.GetValue<string>());
+        Assert.NotEmpty(Webhooks.Requests); // it was really sent, over the personal URL
+
+        var logs = silo.Output + string.Join('\n', Api.Logs.Lines);
+        Assert.Contains("Delivery", logs); // the Silo did log the failure
+        foreach (var leak in new[] { channelToken, pathToken, overrideToken, secret, address, "?token=", AdminPassword, "a long company password" })
+            Assert.DoesNotContain(leak, logs);
+    }
+}
