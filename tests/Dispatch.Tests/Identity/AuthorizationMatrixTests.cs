@@ -25,6 +25,13 @@ public sealed class AuthorizationWorld : IdentityHost
     public readonly Dictionary<string, string?> Credentials = new();
     public readonly Dictionary<string, Guid> ResourceOfA = new();
     public readonly List<string> SecretsOfA = [];
+    private readonly DirectoryInfo _inbox = Directory.CreateTempSubdirectory("dispatch-matrix-");
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _inbox.Delete(recursive: true);
+    }
 
     public override async Task InitializeAsync()
     {
@@ -46,7 +53,7 @@ public sealed class AuthorizationWorld : IdentityHost
         var incident = await PostAsync(admin, "/api/v1/incidents", new { priority = "critical", title = "Tanker rollover", agencyIds = Array.Empty<Guid>() });
         var cfs = await PostAsync(admin, "/api/v1/cfs-configurations", new
         {
-            name = "Metro CAD", inboxPath = Directory.CreateTempSubdirectory("dispatch-matrix-").FullName, fieldMappings = new { fields = new { externalId = new { xpath = "@id" } } },
+            name = "Metro CAD", inboxPath = _inbox.FullName, fieldMappings = new { fields = new { externalId = new { xpath = "@id" } } },
             isActive = false,
         });
         await admin.DeleteAsync($"/api/v1/api-keys/{revoked["apiKey"]!["id"]}");

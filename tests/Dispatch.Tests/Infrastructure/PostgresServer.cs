@@ -46,11 +46,8 @@ public static class PostgresServer
         var root = Path.Combine(Path.GetTempPath(), $"{ClusterPrefix}{Environment.ProcessId}");
         var cluster = new EmbeddedPostgres(binDir, root, durable: false);
         await cluster.StartAsync();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            cluster.StopAsync().GetAwaiter().GetResult();
-            Remove(root);
-        };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.StopAsync().GetAwaiter().GetResult();
+        RemoveWhenThisProcessEnds(root, binDir, cluster.DataDir);
         return cluster.ConnectionString("postgres", pooling: false);
     }
 
@@ -64,6 +61,20 @@ public static class PostgresServer
             if (int.TryParse(Path.GetFileName(dir)[ClusterPrefix.Length..], out var pid) && !Directory.Exists($"/proc/{pid}"))
                 Remove(dir);
         }
+    }
+
+    // The test host is often ended before its exit handlers finish: a detached watcher stops the server and deletes the
+    // cluster once this process is gone, however it ended.
+    private static void RemoveWhenThisProcessEnds(string root, string binDir, string dataDir)
+    {
+        var pgCtl = (Environment.IsPrivilegedProcess ? "runuser -u postgres -- " : "") + $"'{Path.Combine(binDir, "pg_ctl")}'";
+        var script = $"exec </dev/null >/dev/null 2>&1; while kill -0 {Environment.ProcessId}; do sleep 0.5; done; " +
+                     $"{pgCtl} stop -D '{dataDir}' -m fast -w -t 30; rm -rf '{root}'";
+        var start = new System.Diagnostics.ProcessStartInfo("setsid", ["sh", "-c", script])
+        {
+            UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        System.Diagnostics.Process.Start(start)!.Dispose();
     }
 
     private static void Remove(string dir)
