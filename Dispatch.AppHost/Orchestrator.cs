@@ -91,6 +91,9 @@ internal sealed class Orchestrator(AppHostOptions options, TextWriter output)
         // Without an SMTP server, email lands as .eml files in the data folder.
         if (Environment.GetEnvironmentVariable("Dispatch__Email__SmtpHost") is null)
             environment["Dispatch__Email__PickupDirectory"] = Path.Combine(options.DataDir, "mail");
+        // The Silo's Orleans endpoints (silo-to-silo and client gateway), on free loopback ports.
+        environment["Dispatch__Orleans__SiloPort"] = LoopbackPort.Free().ToString();
+        environment["Dispatch__Orleans__GatewayPort"] = LoopbackPort.Free().ToString();
         // CAD inboxes live under one root; each PSAP's configuration names a folder inside it.
         if (Environment.GetEnvironmentVariable("Dispatch__Cfs__InboxRoot") is null)
             environment["Dispatch__Cfs__InboxRoot"] = Directory.CreateDirectory(Path.Combine(options.DataDir, "cfs-inbox")).FullName;

@@ -30,13 +30,14 @@ public static class Telemetry
             otel.ConfigureResource(resource => resource.AddService(serviceName, serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId));
             otel.WithTracing(tracing =>
             {
-                tracing.AddSource(SourcePrefix + "*", "Microsoft.AspNetCore", "Npgsql", "System.Net.Http");
+                tracing.AddSource(SourcePrefix + "*", "Microsoft.AspNetCore", "Npgsql", "System.Net.Http", "Microsoft.Orleans.Runtime",
+                    "Microsoft.Orleans.Application");
                 if (exportOtlp) tracing.AddOtlpExporter();
             });
             otel.WithMetrics(metrics =>
             {
                 metrics.AddMeter(SourcePrefix + "*", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel",
-                    "System.Net.Http", "Npgsql", "System.Runtime");
+                    "System.Net.Http", "Npgsql", "System.Runtime", "Microsoft.Orleans");
                 if (exportOtlp) metrics.AddOtlpExporter();
             });
             otel.WithLogging(logging =>

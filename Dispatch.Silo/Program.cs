@@ -3,6 +3,7 @@ using Dispatch.Silo;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.AddServiceDefaults();
+builder.AddDispatchSilo();
 builder.Services.AddSiloWorkLoops();
 
 var app = builder.Build();

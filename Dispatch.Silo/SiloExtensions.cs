@@ -42,13 +42,13 @@ public static class SiloExtensions
         services.AddHostedService<EscalationWorker>();
 
         services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.Section);
-        services.AddHttpClient<CallbackWorker>().ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<OutboundPolicy>().CreateHandler())
-            .RemoveAllLoggers();
-        services.AddHostedService(sp => sp.GetRequiredService<CallbackWorker>());
+        services.AddHttpClient(CommandConnectionGrain.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<OutboundPolicy>().CreateHandler()).RemoveAllLoggers();
+        services.AddHostedService<CommandCallbackSenders>();
 
-        services.AddOptions<CfsScannerOptions>().BindConfiguration(CfsScannerOptions.Section);
+        services.AddOptions<CfsInboxesOptions>().BindConfiguration(CfsInboxesOptions.Section);
         services.AddSingleton(sp => Dispatch.Grains.Cfs.CfsInboxRoot.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
-        services.AddHostedService<CfsScannerWorker>();
+        services.AddHostedService<CfsInboxes>();
         return services;
     }
 }

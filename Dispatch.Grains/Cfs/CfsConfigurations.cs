@@ -3,7 +3,7 @@ using Dispatch.Grains.Storage;
 namespace Dispatch.Grains.Cfs;
 
 public sealed record CfsConfiguration(Guid Id, Guid AgencyId, string Name, string InboxPath, int PollIntervalSeconds, string FilePattern,
-    string ParserClass, CfsMappings FieldMappings, bool IsActive, string? LeaseOwner, DateTimeOffset? LeaseExpiresAt, int Version,
+    string ParserClass, CfsMappings FieldMappings, bool IsActive, int Version,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
 public sealed record CfsConfigurationChanges(string Name, string InboxPath, int PollIntervalSeconds, string FilePattern, string ParserClass,
@@ -14,7 +14,7 @@ public static class CfsConfigurations
 {
     private const string Select = """
         select id, agency_id, name, inbox_path, poll_interval_seconds, file_pattern, parser_class, field_mappings::text as field_mappings,
-               is_active, lease_owner, lease_expires_at, version, created_at, updated_at
+               is_active, version, created_at, updated_at
         from cfs_configurations
         """;
 
@@ -51,9 +51,9 @@ public static class CfsConfigurations
         scope.ExecuteScalarAsync<bool>("select dispatch_cfs_inbox_taken(@inboxPath, @except)", new { inboxPath, except });
 
     private sealed record Row(Guid Id, Guid AgencyId, string Name, string InboxPath, int PollIntervalSeconds, string FilePattern, string ParserClass,
-        string FieldMappings, bool IsActive, string? LeaseOwner, DateTime? LeaseExpiresAt, int Version, DateTime CreatedAt, DateTime UpdatedAt)
+        string FieldMappings, bool IsActive, int Version, DateTime CreatedAt, DateTime UpdatedAt)
     {
         public CfsConfiguration ToConfiguration() => new(Id, AgencyId, Name, InboxPath, PollIntervalSeconds, FilePattern, ParserClass,
-            CfsMappings.FromJson(FieldMappings), IsActive, LeaseOwner, Time.Utc(LeaseExpiresAt), Version, Time.Utc(CreatedAt), Time.Utc(UpdatedAt));
+            CfsMappings.FromJson(FieldMappings), IsActive, Version, Time.Utc(CreatedAt), Time.Utc(UpdatedAt));
     }
 }

@@ -16,8 +16,8 @@ public static class CfsImportStatus
 /// <summary>What became of one file.</summary>
 public sealed record CfsImportOutcome(Guid ImportId, string Status, int RecordCount, int Updated, string? Error);
 
-/// <summary>A configuration this Silo holds the lease on, with what it needs to scan.</summary>
-public sealed record LeasedConfiguration(Guid Id, Guid AgencyId, string InboxPath, int PollIntervalSeconds, string FilePattern, string ParserClass,
+/// <summary>An active configuration, with what scanning its inbox needs.</summary>
+public sealed record InboxConfiguration(Guid Id, Guid AgencyId, string InboxPath, int PollIntervalSeconds, string FilePattern, string ParserClass,
     CfsMappings Mappings);
 
 /// <summary>
@@ -30,26 +30,24 @@ public static class CfsImports
 {
     public static string Hash(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
 
-    /// <summary>Takes or renews the lease of every active configuration that is free, expired, or already this Silo's.</summary>
-    public static async Task<IReadOnlyList<LeasedConfiguration>> LeaseAsync(EngineScope scope, string owner, DateTimeOffset now, TimeSpan lease)
-    {
-        var rows = await scope.QueryAsync<LeaseRow>("""
-            update cfs_configurations set lease_owner = @owner, lease_expires_at = @until
-            where is_active and (lease_owner is null or lease_owner = @owner or lease_expires_at is null or lease_expires_at < @now)
-            returning id, agency_id, inbox_path, poll_interval_seconds, file_pattern, parser_class, field_mappings::text as field_mappings
-            """, new { owner, now, until = now + lease });
-        return rows.Select(r => new LeasedConfiguration(r.Id, r.AgencyId, r.InboxPath, r.PollIntervalSeconds, r.FilePattern, r.ParserClass,
-            CfsMappings.FromJson(r.FieldMappings))).ToList();
-    }
+    private const string SelectInbox = """
+        select id, agency_id, inbox_path, poll_interval_seconds, file_pattern, parser_class, field_mappings::text as field_mappings
+        from cfs_configurations where is_active
+        """;
 
-    public static Task ReleaseAsync(EngineScope scope, string owner) =>
-        scope.ExecuteAsync("update cfs_configurations set lease_owner = null, lease_expires_at = null where lease_owner = @owner", new { owner });
+    /// <summary>The configuration, while it is active; null once it is deactivated or gone.</summary>
+    public static async Task<InboxConfiguration?> ActiveAsync(EngineScope scope, Guid id) =>
+        (await scope.QuerySingleOrDefaultAsync<InboxRow>($"{SelectInbox} and id = @id", new { id }))?.ToConfiguration();
+
+    /// <summary>Every active configuration's id: the inboxes that should be being scanned.</summary>
+    public static Task<IEnumerable<Guid>> ActiveIdsAsync(EngineScope scope) =>
+        scope.QueryAsync<Guid>("select id from cfs_configurations where is_active");
 
     /// <summary>
     /// Parses and records one file in this transaction, which runs as the configuration's PSAP (row-level security applies).
     /// Throws <see cref="PostgresException"/> 23505 if another import of the same content committed meanwhile.
     /// </summary>
-    public static async Task<CfsImportOutcome> ImportAsync(AgencyScope scope, LeasedConfiguration configuration, string filename, byte[] content,
+    public static async Task<CfsImportOutcome> ImportAsync(AgencyScope scope, InboxConfiguration configuration, string filename, byte[] content,
         DateTimeOffset now)
     {
         var hash = Hash(content);
@@ -79,7 +77,7 @@ public static class CfsImports
     }
 
     /// <summary>Records a file that is too large to read at all, without reading it.</summary>
-    public static Task<CfsImportOutcome> RejectAsync(AgencyScope scope, LeasedConfiguration configuration, string filename, string hash, string error,
+    public static Task<CfsImportOutcome> RejectAsync(AgencyScope scope, InboxConfiguration configuration, string filename, string hash, string error,
         DateTimeOffset now) =>
         RecordAsync(scope, Guid.CreateVersion7(), configuration.Id, filename, hash, CfsImportStatus.Failed, 0, error, now);
 
@@ -94,7 +92,7 @@ public static class CfsImports
     }
 
     /// <summary>Inserts a new call, or updates the one with the same external id; a linked incident keeps the change in its history.</summary>
-    private static async Task<bool> UpsertAsync(AgencyScope scope, LeasedConfiguration configuration, Guid importId, CfsRecord r, DateTimeOffset now)
+    private static async Task<bool> UpsertAsync(AgencyScope scope, InboxConfiguration configuration, Guid importId, CfsRecord r, DateTimeOffset now)
     {
         var existing = await scope.QuerySingleOrDefaultAsync<ExistingRow>("""
             select id, caller_name, caller_phone, description, address, priority, incident_type, linked_incident_id
@@ -142,7 +140,7 @@ public static class CfsImports
     }
 
     /// <summary>A new call the mappings say to raise at once: an incident, its companies notified, the call linked — all in the import's transaction.</summary>
-    private static async Task AutoCreateAsync(AgencyScope scope, LeasedConfiguration configuration, Guid callId, CfsRecord r, DateTimeOffset now)
+    private static async Task AutoCreateAsync(AgencyScope scope, InboxConfiguration configuration, Guid callId, CfsRecord r, DateTimeOffset now)
     {
         if (configuration.Mappings.AutoCreate is not { } auto || r.Priority is null) return;
         var companies = auto.CompaniesFor(r.Type);
@@ -166,8 +164,12 @@ public static class CfsImports
         await CfsRecords.LinkAsync(scope, callId, incident.Id, now);
     }
 
-    private sealed record LeaseRow(Guid Id, Guid AgencyId, string InboxPath, int PollIntervalSeconds, string FilePattern, string ParserClass,
-        string FieldMappings);
+    private sealed record InboxRow(Guid Id, Guid AgencyId, string InboxPath, int PollIntervalSeconds, string FilePattern, string ParserClass,
+        string FieldMappings)
+    {
+        public InboxConfiguration ToConfiguration() =>
+            new(Id, AgencyId, InboxPath, PollIntervalSeconds, FilePattern, ParserClass, CfsMappings.FromJson(FieldMappings));
+    }
 
     private sealed record ExistingRow(Guid Id, string? CallerName, string? CallerPhone, string? Description, string? Address, string? Priority,
         string? IncidentType, Guid? LinkedIncidentId);

@@ -17,8 +17,7 @@ public sealed class CfsIntakeTests : DeliveryWorld
 
     protected override Dictionary<string, string?> SiloSettings => new(base.SiloSettings)
     {
-        ["Dispatch:Cfs:Tick"] = "00:00:00.200",
-        ["Dispatch:Cfs:Lease"] = "00:00:05",
+        ["Dispatch:Cfs:Reconcile"] = "00:00:00.500",
     };
 
     public override async Task DisposeAsync()

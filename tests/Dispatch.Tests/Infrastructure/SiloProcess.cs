@@ -12,6 +12,9 @@ public static class SiloProcess
         var environment = database.HostSettings().Concat(settings)
             .ToDictionary(kv => kv.Key.Replace(":", "__"), kv => kv.Value);
         environment["DOTNET_ENVIRONMENT"] = "Development";
+        // Each silo its own Orleans ports; silos of one test database form one cluster through its membership table.
+        environment.TryAdd("Dispatch__Orleans__SiloPort", apphost::Dispatch.AppHost.LoopbackPort.Free().ToString());
+        environment.TryAdd("Dispatch__Orleans__GatewayPort", apphost::Dispatch.AppHost.LoopbackPort.Free().ToString());
         var port = apphost::Dispatch.AppHost.LoopbackPort.Free();
         return new ExternalProcess("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"], environment);
     }
