@@ -38,8 +38,8 @@ public static class SiloExtensions
         services.AddSingleton(sp => new AckLinkFactory(AckLinks.FromConfiguration(sp.GetRequiredService<IConfiguration>())));
         services.AddHostedService<DeliveryWorker>();
 
-        services.AddOptions<EscalationWorkerOptions>().BindConfiguration(EscalationWorkerOptions.Section);
-        services.AddHostedService<EscalationWorker>();
+        services.AddOptions<EscalationOptions>().BindConfiguration(EscalationOptions.Section);
+        services.AddHostedService<EscalationDeadlines>();
 
         services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.Section);
         services.AddHttpClient(CommandConnectionGrain.HttpClientName)
