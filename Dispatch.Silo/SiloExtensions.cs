@@ -11,9 +11,6 @@ using Dispatch.Silo.Escalations;
 
 namespace Dispatch.Silo;
 
-/// <summary>The signed acknowledgement links put into messages, when a public URL is configured.</summary>
-public sealed record AckLinkFactory(AckLinks? Links);
-
 public static class SiloExtensions
 {
     /// <summary>The Silo's work loops, each a BackgroundService that claims due rows with FOR UPDATE SKIP LOCKED.</summary>
@@ -27,7 +24,7 @@ public static class SiloExtensions
         services.AddHostedService(sp => sp.GetRequiredService<DatabaseSignals>());
 
         services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.Section);
-        services.AddOptions<DeliveryWorkerOptions>().BindConfiguration(DeliveryOptions.Section);
+        services.AddOptions<DeliveryDispatchOptions>().BindConfiguration(DeliveryOptions.Section);
         services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section);
         services.AddSingleton<ITransport, EmailTransport>();
         services.AddSingleton(sp => OutboundPolicy.FromConfiguration(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IHostEnvironment>().IsDevelopment()));
@@ -36,7 +33,7 @@ public static class SiloExtensions
             .RemoveAllLoggers();
         services.AddSingleton<ITransport>(sp => sp.GetRequiredService<WebhookTransport>());
         services.AddSingleton(sp => new AckLinkFactory(AckLinks.FromConfiguration(sp.GetRequiredService<IConfiguration>())));
-        services.AddHostedService<DeliveryWorker>();
+        services.AddHostedService<DeliveryDispatch>();
 
         services.AddOptions<EscalationOptions>().BindConfiguration(EscalationOptions.Section);
         services.AddHostedService<EscalationDeadlines>();

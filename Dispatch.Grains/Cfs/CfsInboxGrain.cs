@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Dispatch.Grains.Storage;
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 using Npgsql;
 
 namespace Dispatch.Grains.Cfs;
@@ -11,6 +12,7 @@ namespace Dispatch.Grains.Cfs;
 public interface ICfsInboxGrain : IGrainWithGuidKey
 {
     /// <summary>Starts scanning (or keeps scanning) while the configuration is active; stops and lets the grain go once it is not.</summary>
+    [OneWay]
     Task EnsureScanningAsync();
 }
 

@@ -4,6 +4,7 @@ using Dispatch.Grains.Storage;
 using Dispatch.Grains.Transports;
 using Dispatch.Grains.Transports.Webhook;
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 using Microsoft.Extensions.Options;
 
 namespace Dispatch.Grains.Commands;
@@ -11,7 +12,8 @@ namespace Dispatch.Grains.Commands;
 /// <summary>One callback-mode command system: its acknowledgement events, sent in order, signed, retried.</summary>
 public interface ICommandConnectionGrain : IGrainWithGuidKey
 {
-    /// <summary>Sends every due callback of this connection, oldest event first, and schedules the next retry.</summary>
+    /// <summary>Sends every due callback of this connection, oldest event first, and schedules the next retry. One-way: the caller never waits on a receiver.</summary>
+    [OneWay]
     Task DeliverDueAsync();
 }
 

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using Dispatch.Grains.Escalation;
 using Dispatch.Grains.Storage;
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 
 namespace Dispatch.Grains.Incidents;
 
@@ -13,6 +14,7 @@ public interface IIncidentGrain : IGrainWithGuidKey
     /// Fires whatever is due and holds a timer for the incident's next live deadline, with a reminder behind it; call it whenever a
     /// deadline may have been set, moved or cancelled. Idempotent.
     /// </summary>
+    [OneWay]
     Task EscalateWhenDueAsync();
 }
 

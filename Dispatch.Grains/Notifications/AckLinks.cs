@@ -53,3 +53,6 @@ public sealed class AckLinks(byte[] signingKey, Uri publicUrl)
         return key is null || !Uri.TryCreate(url, UriKind.Absolute, out var uri) ? null : new AckLinks(key, uri);
     }
 }
+
+/// <summary>The signed acknowledgement links put into messages, when a public URL and a signing key are configured.</summary>
+public sealed record AckLinkFactory(AckLinks? Links);

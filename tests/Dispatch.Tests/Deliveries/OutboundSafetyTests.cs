@@ -124,6 +124,7 @@ public sealed class OutboundSafetyTests : DeliveryWorld
         await using var silo = SiloProcess.Start(this, new Dictionary<string, string?>(SiloSettings)
         {
             ["Logging:LogLevel:Default"] = "Trace", ["Logging:LogLevel:Microsoft"] = "Trace", ["Logging:LogLevel:System"] = "Trace",
+            ["Logging:LogLevel:Orleans"] = "Information", // Orleans' own trace is cluster chatter, and slow enough to stall the test
             ["Dispatch:PublicUrl"] = Anonymous.BaseAddress!.ToString(),
         });
         var (company, admin) = await CompanyAsync();

@@ -12,6 +12,7 @@ public static class SiloProcess
         var environment = database.HostSettings().Concat(settings)
             .ToDictionary(kv => kv.Key.Replace(":", "__"), kv => kv.Value);
         environment["DOTNET_ENVIRONMENT"] = "Development";
+        environment["DOTNET_gcServer"] = "0"; // several silos share two cores in a test run: one heap each, not one per core
         // Each silo its own Orleans ports; silos of one test database form one cluster through its membership table.
         environment.TryAdd("Dispatch__Orleans__SiloPort", apphost::Dispatch.AppHost.LoopbackPort.Free().ToString());
         environment.TryAdd("Dispatch__Orleans__GatewayPort", apphost::Dispatch.AppHost.LoopbackPort.Free().ToString());

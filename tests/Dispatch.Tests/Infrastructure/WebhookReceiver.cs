@@ -15,6 +15,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
     public sealed record Received(string Body, string Timestamp, string Signature, string IdempotencyKey, string EventId);
 
     public ConcurrentQueue<Received> Requests { get; } = new();
+
+    private int _arrived;
+
+    /// <summary>Requests that have arrived, including those still waiting out <see cref="Delay"/>.</summary>
+    public int Arrived => Volatile.Read(ref _arrived);
     public int StatusCode { get; set; } = 200;
     public TimeSpan Delay { get; set; } = TimeSpan.Zero;
     public Uri Url { get; }
@@ -38,6 +43,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
         {
             using var reader = new StreamReader(request.Body);
             var body = await reader.ReadToEndAsync();
+            Interlocked.Increment(ref receiver._arrived);
             if (receiver.Delay > TimeSpan.Zero) await Task.Delay(receiver.Delay);
             receiver.Requests.Enqueue(new Received(body, request.Headers["X-Dispatch-Timestamp"].ToString(),
                 request.Headers["X-Dispatch-Signature"].ToString(), request.Headers["Idempotency-Key"].ToString(),
