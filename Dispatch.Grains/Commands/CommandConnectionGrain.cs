@@ -36,8 +36,7 @@ public sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFacto
     private static readonly Histogram<double> AckToCallback = Meter.CreateHistogram<double>("dispatch.command.callback.latency", "s",
         "From the acknowledgement to its callback being delivered.");
 
-    private IGrainTimer? _timer;
-    private DateTimeOffset? _scheduled;
+    private GrainWakeUp? _retry;
 
     public async Task DeliverDueAsync()
     {
@@ -57,31 +56,14 @@ public sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFacto
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => DeliverDueAsync();
 
-    // The next due callback, if any: a timer for the moment itself, a reminder in case this silo dies first.
     private async Task ScheduleAsync()
     {
         DateTime? next;
         await using (var scope = await store.BeginEngineAsync())
             next = await CommandCallbacks.NextDueAsync(scope, this.GetPrimaryKey());
-        if (next is null)
-        {
-            _timer?.Dispose();
-            (_timer, _scheduled) = (null, null);
-            if (await this.GetReminder(Retry) is { } reminder) await this.UnregisterReminder(reminder);
-            DeactivateOnIdle();
-            return;
-        }
-        var due = Time.Utc(next.Value);
-        if (_scheduled == due) return;
-        var wait = due - time.GetUtcNow();
-        if (wait < TimeSpan.Zero) wait = TimeSpan.Zero;
-        _timer?.Dispose();
-        _timer = this.RegisterGrainTimer(_ => DeliverDueAsync(), new GrainTimerCreationOptions
-        {
-            DueTime = wait, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true,
-        });
-        _scheduled = due;
-        await this.RegisterOrUpdateReminder(Retry, wait < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : wait, TimeSpan.FromMinutes(1));
+        _retry ??= new GrainWakeUp(this, Retry, DeliverDueAsync, time);
+        await _retry.SetAsync(next is null ? null : Time.Utc(next.Value));
+        if (next is null) DeactivateOnIdle();
     }
 
     private async Task SendAsync(ClaimedCallback callback)

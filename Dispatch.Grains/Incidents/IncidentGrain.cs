@@ -34,9 +34,7 @@ public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogge
     private static readonly Counter<long> Fired = Meter.CreateCounter<long>("dispatch.escalations", "{escalation}",
         "Escalation steps fired, by outcome (next_tier, repeat, exhausted, dropped) and priority.");
 
-    private IGrainTimer? _timer;
-    private DateTimeOffset? _timerDue;
-    private DateTimeOffset? _reminderDue;
+    private GrainWakeUp? _deadline;
 
     public async Task EscalateWhenDueAsync()
     {
@@ -80,31 +78,8 @@ public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogge
 
     private async Task ScheduleAsync(DateTimeOffset? next)
     {
-        if (next is null)
-        {
-            _timer?.Dispose();
-            (_timer, _timerDue) = (null, null);
-            if (_reminderDue is not null && await this.GetReminder(Deadline) is { } reminder) await this.UnregisterReminder(reminder);
-            _reminderDue = null;
-            DeactivateOnIdle();
-            return;
-        }
-        var wait = next.Value - time.GetUtcNow();
-        if (wait < TimeSpan.Zero) wait = TimeSpan.Zero;
-        if (_timerDue != next)
-        {
-            _timer?.Dispose();
-            _timer = this.RegisterGrainTimer(_ => EscalateWhenDueAsync(), new GrainTimerCreationOptions
-            {
-                DueTime = wait, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true,
-            });
-            _timerDue = next;
-        }
-        // Durable, and due no later than the deadline (reminders tick at most once a minute; the timer is the precise one).
-        if (_reminderDue != next)
-        {
-            await this.RegisterOrUpdateReminder(Deadline, wait, TimeSpan.FromMinutes(1));
-            _reminderDue = next;
-        }
+        _deadline ??= new GrainWakeUp(this, Deadline, EscalateWhenDueAsync, time);
+        await _deadline.SetAsync(next);
+        if (next is null) DeactivateOnIdle();
     }
 }

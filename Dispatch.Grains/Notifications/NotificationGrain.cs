@@ -33,8 +33,7 @@ public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITranspor
     private static readonly Histogram<int> Attempts = Meter.CreateHistogram<int>("dispatch.delivery.attempt", "{attempt}", "Attempt number of each send.");
 
     private readonly Dictionary<string, ITransport> _transports = transports.ToDictionary(t => t.Slug);
-    private IGrainTimer? _timer;
-    private DateTimeOffset? _scheduled;
+    private GrainWakeUp? _retry;
 
     public async Task DeliverDueAsync()
     {
@@ -62,25 +61,9 @@ public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITranspor
         DateTime? next;
         await using (var scope = await store.BeginEngineAsync())
             next = await DeliveryQueue.NextDueAsync(scope, this.GetPrimaryKey());
-        if (next is null)
-        {
-            _timer?.Dispose();
-            (_timer, _scheduled) = (null, null);
-            if (await this.GetReminder(Retry) is { } reminder) await this.UnregisterReminder(reminder);
-            DeactivateOnIdle();
-            return;
-        }
-        var due = Time.Utc(next.Value);
-        if (_scheduled == due) return;
-        var wait = due - time.GetUtcNow();
-        if (wait < TimeSpan.Zero) wait = TimeSpan.Zero;
-        _timer?.Dispose();
-        _timer = this.RegisterGrainTimer(_ => DeliverDueAsync(), new GrainTimerCreationOptions
-        {
-            DueTime = wait, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true,
-        });
-        _scheduled = due;
-        await this.RegisterOrUpdateReminder(Retry, wait < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : wait, TimeSpan.FromMinutes(1));
+        _retry ??= new GrainWakeUp(this, Retry, DeliverDueAsync, time);
+        await _retry.SetAsync(next is null ? null : Time.Utc(next.Value));
+        if (next is null) DeactivateOnIdle();
     }
 
     private async Task SendAsync(ClaimedDelivery claimed)
