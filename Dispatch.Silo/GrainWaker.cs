@@ -14,6 +14,11 @@ public abstract class GrainWaker(DispatchStore store, DatabaseSignals signals, T
 
     protected abstract TimeSpan Period { get; }
 
+    /// <summary>How long a woken grain is left to its own timer before it is woken again (a burst must not wake it every round).</summary>
+    protected virtual TimeSpan Rewake => TimeSpan.Zero;
+
+    private readonly Dictionary<Guid, DateTimeOffset> _woken = new();
+
     /// <summary>The keys of the grains that have work now.</summary>
     protected abstract Task<IEnumerable<Guid>> DueAsync(EngineScope scope, DateTimeOffset now);
 
@@ -26,8 +31,11 @@ public abstract class GrainWaker(DispatchStore store, DatabaseSignals signals, T
             try
             {
                 IReadOnlyList<Guid> due;
+                var now = time.GetUtcNow();
                 await using (var scope = await store.BeginEngineAsync(stoppingToken))
-                    due = (await DueAsync(scope, time.GetUtcNow())).ToList();
+                    due = (await DueAsync(scope, now)).Where(key => !_woken.TryGetValue(key, out var at) || now - at >= Rewake).ToList();
+                foreach (var stale in _woken.Where(w => now - w.Value >= Rewake).Select(w => w.Key).ToList()) _woken.Remove(stale);
+                foreach (var key in due) _woken[key] = now;
                 await Task.WhenAll(due.Select(TryWakeAsync));
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)

@@ -32,6 +32,8 @@ public static class OrleansHosting
         var hosting = builder.Configuration.GetSection(OrleansHostingOptions.Section).Get<OrleansHostingOptions>() ?? new();
         var connectionString = builder.Configuration.GetConnectionString("dispatch")
             ?? throw new InvalidOperationException("ConnectionStrings:dispatch is required.");
+        // The providers get a pool of their own, kept small: a burst of reminder writes must not take PostgreSQL's last connections.
+        connectionString = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 10, ApplicationName = "dispatch:orleans" }.ConnectionString;
         builder.UseOrleans(silo => silo
             .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (hosting.ClusterId, hosting.ServiceId))
             .ConfigureEndpoints(IPAddress.Parse(hosting.AdvertisedAddress), hosting.SiloPort, hosting.GatewayPort)

@@ -46,8 +46,8 @@ public sealed class CfsInboxGrain(DispatchStore store, CfsInboxRoot inboxes, Tim
             await StopAsync();
             return;
         }
-        // The reminder only revives the grain after a crash or a restart; the timer does the scanning.
-        await this.RegisterOrUpdateReminder(KeepScanning, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        // The reminder only revives the grain after a crash or a restart (registered once per activation); the timer scans.
+        if (_timer is null) await this.RegisterOrUpdateReminder(KeepScanning, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         Schedule(configuration.PollIntervalSeconds);
     }
 

@@ -63,7 +63,6 @@ public sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFacto
             next = await CommandCallbacks.NextDueAsync(scope, this.GetPrimaryKey());
         _retry ??= new GrainWakeUp(this, Retry, DeliverDueAsync, time);
         await _retry.SetAsync(next is null ? null : Time.Utc(next.Value));
-        if (next is null) DeactivateOnIdle();
     }
 
     private async Task SendAsync(ClaimedCallback callback)

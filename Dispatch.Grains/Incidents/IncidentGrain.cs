@@ -20,8 +20,8 @@ public interface IIncidentGrain : IGrainWithGuidKey
 
 /// <summary>
 /// Escalation timing for one incident. The deadlines are PostgreSQL rows (<c>notifications.escalation_due_at</c>); the grain keeps
-/// a grain timer for the earliest, so a step fires within milliseconds of it, and a reminder no later than it, so a silo's death
-/// cannot lose it. Firing is idempotent against the rows: a step takes only deadlines that are still live under the company's
+/// a grain timer for the earliest, so a step fires within milliseconds of it, and (for one a minute or more away) a reminder due
+/// at it; every silo's deadline waker hands it over again, so a silo's death cannot lose it. Firing is idempotent against the rows: a step takes only deadlines that are still live under the company's
 /// row lock, so a repeated tick, a reminder after the timer, or a second activation during a failover fires nothing twice.
 /// </summary>
 public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogger<IncidentGrain> logger) : Grain, IIncidentGrain, IRemindable

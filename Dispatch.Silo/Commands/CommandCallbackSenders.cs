@@ -9,6 +9,7 @@ public sealed class CommandCallbackSenders(DispatchStore store, DatabaseSignals 
 {
     protected override string? Channel => CommandCallbacks.Channel;
     protected override TimeSpan Period => TimeSpan.FromSeconds(2);
+    protected override TimeSpan Rewake => TimeSpan.FromSeconds(1);
 
     protected override Task<IEnumerable<Guid>> DueAsync(EngineScope scope, DateTimeOffset now) => CommandCallbacks.ConnectionsDueAsync(scope, now);
 

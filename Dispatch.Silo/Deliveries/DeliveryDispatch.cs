@@ -26,6 +26,7 @@ public sealed class DeliveryDispatch(DispatchStore store, DatabaseSignals signal
 
     protected override string? Channel => Assignments.DeliveryChannel;
     protected override TimeSpan Period => options.Value.PollInterval;
+    protected override TimeSpan Rewake => TimeSpan.FromSeconds(5);
 
     protected override async Task<IEnumerable<Guid>> DueAsync(EngineScope scope, DateTimeOffset now)
     {

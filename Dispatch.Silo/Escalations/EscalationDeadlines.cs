@@ -27,6 +27,7 @@ public sealed class EscalationDeadlines(DispatchStore store, DatabaseSignals sig
 {
     protected override string? Channel => Assignments.EscalationChannel;
     protected override TimeSpan Period => options.Value.PollInterval;
+    protected override TimeSpan Rewake => TimeSpan.FromSeconds(2);
 
     protected override Task<IEnumerable<Guid>> DueAsync(EngineScope scope, DateTimeOffset now) =>
         EscalationEngine.IncidentsDueAsync(scope, now + options.Value.Lookahead);
