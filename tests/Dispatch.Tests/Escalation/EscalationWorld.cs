@@ -60,13 +60,11 @@ public class EscalationWorld : DeliveryWorld
 
     public DispatchStore Store => Api.Services.GetRequiredService<DispatchStore>();
 
-    /// <summary>Fires, as each incident's grain would, every deadline due if the clock read <paramref name="now"/>.</summary>
+    /// <summary>Runs one pass of the escalation engine as if the clock read <paramref name="now"/>.</summary>
     public async Task<IReadOnlyList<EscalationStep>> FireAsync(DateTimeOffset now)
     {
         await using var scope = await Store.BeginEngineAsync();
-        var steps = new List<EscalationStep>();
-        foreach (var incident in await EscalationEngine.IncidentsDueAsync(scope, now))
-            steps.AddRange(await EscalationEngine.FireIncidentAsync(scope, incident, now));
+        var steps = await EscalationEngine.FireDueAsync(scope, now, 64);
         await scope.CommitAsync();
         return steps;
     }
