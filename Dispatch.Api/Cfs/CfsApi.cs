@@ -63,8 +63,9 @@ public static class CfsApi
         ClaimsPrincipal caller, DispatchStore store, TimeProvider time, CfsInboxRoot inboxes)
     {
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        if (await InvalidAsync(scope, null, request, inboxes) is { } invalid) return invalid;
-        var saved = await CfsConfigurations.SaveAsync(scope, null, request.ToChanges(inboxes.Resolve(request.InboxPath).Path!), time.GetUtcNow());
+        var (inbox, invalid) = await ValidateAsync(scope, null, request, inboxes);
+        if (invalid is not null) return invalid;
+        var saved = await CfsConfigurations.SaveAsync(scope, null, request.ToChanges(inbox!), time.GetUtcNow());
         await scope.CommitAsync();
         return TypedResults.Created($"/api/v1/cfs-configurations/{saved.Id}", saved);
     }
@@ -74,27 +75,29 @@ public static class CfsApi
     {
         await using var scope = await store.BeginAsync(caller.ToAgencyContext());
         if (await CfsConfigurations.GetAsync(scope, id) is null) return TypedResults.NotFound();
-        if (await InvalidAsync(scope, id, request, inboxes) is { } invalid) return invalid;
-        var saved = await CfsConfigurations.SaveAsync(scope, id, request.ToChanges(inboxes.Resolve(request.InboxPath).Path!), time.GetUtcNow());
+        var (inbox, invalid) = await ValidateAsync(scope, id, request, inboxes);
+        if (invalid is not null) return invalid;
+        var saved = await CfsConfigurations.SaveAsync(scope, id, request.ToChanges(inbox!), time.GetUtcNow());
         await scope.CommitAsync();
         return TypedResults.Ok(saved);
     }
 
     /// <summary>
-    /// The request's field errors; an inbox under the root that no other configuration (of any agency) uses, contains or lies in;
-    /// automatic creation naming only active companies the PSAP works with.
+    /// The inbox's resolved path, or the problem: the request's field errors; an inbox under the root that no other configuration
+    /// (of any agency) uses, contains or lies in; automatic creation naming only active companies the PSAP works with.
     /// </summary>
-    private static async Task<ValidationProblem?> InvalidAsync(AgencyScope scope, Guid? id, CfsConfigurationRequest request, CfsInboxRoot inboxes)
+    private static async Task<(string? Inbox, ValidationProblem? Problem)> ValidateAsync(AgencyScope scope, Guid? id, CfsConfigurationRequest request,
+        CfsInboxRoot inboxes)
     {
         var errors = request.Validate();
         var (inbox, inboxError) = inboxes.Resolve(request.InboxPath);
         if (inboxError is not null) errors.Add("inboxPath", inboxError);
         else if (await CfsConfigurations.InboxTakenAsync(scope, inbox!, id))
             errors.Add("inboxPath", "inboxPath is already another configuration's inbox, or lies inside or around one; each inbox belongs to one configuration.");
-        if (errors.Any) return TypedResults.ValidationProblem(errors.ToDictionary());
+        if (errors.Any) return (null, TypedResults.ValidationProblem(errors.ToDictionary()));
         var companies = request.FieldMappings!.AutoCreateCompanies;
-        return companies.Count == 0 || await CfsRecords.CountAssignableAsync(scope, companies) == companies.Count ? null
-            : Problems.Field("fieldMappings.autoCreate.companiesByType", "Every company must be an active company this PSAP works with.");
+        return companies.Count == 0 || await CfsRecords.CountAssignableAsync(scope, companies) == companies.Count ? (inbox, null)
+            : (null, Problems.Field("fieldMappings.autoCreate.companiesByType", "Every company must be an active company this PSAP works with."));
     }
 
     public static async Task<Results<Ok<CfsConfiguration>, NotFound>> DeactivateConfigurationAsync(Guid id, ClaimsPrincipal caller, DispatchStore store,

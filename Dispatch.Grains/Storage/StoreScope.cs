@@ -10,14 +10,11 @@ public sealed record AgencyContext(Guid AgencyId, Guid? UserId = null, Guid? Api
 /// <summary>One short transaction on one connection; disposing without <see cref="CommitAsync"/> rolls back.</summary>
 public abstract class StoreScope : IAsyncDisposable
 {
-    private readonly Action? _release;
-
-    private protected StoreScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, Action? release = null)
+    private protected StoreScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher)
     {
         Connection = connection;
         Transaction = transaction;
         Cipher = cipher;
-        _release = release;
     }
 
     public NpgsqlConnection Connection { get; }
@@ -45,7 +42,6 @@ public abstract class StoreScope : IAsyncDisposable
     {
         await Transaction.DisposeAsync();
         await Connection.DisposeAsync();
-        _release?.Invoke();
         GC.SuppressFinalize(this);
     }
 }
@@ -84,8 +80,8 @@ public sealed class AgencyScope : StoreScope
 /// <summary>A transaction as <c>dispatch_engine</c>: the Silo's view across agencies.</summary>
 public sealed class EngineScope : StoreScope
 {
-    internal EngineScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, Action release)
-        : base(connection, transaction, cipher, release)
+    internal EngineScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher)
+        : base(connection, transaction, cipher)
     {
     }
 
@@ -98,16 +94,8 @@ public sealed class EngineScope : StoreScope
 /// The only way the runtime reaches agency data (the spec's AgencyAwareRepository): a scope cannot be
 /// opened without an <see cref="AgencyContext"/>, and the database enforces the same context.
 /// </summary>
-public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher, int engineConcurrency = DispatchStore.DefaultEngineConcurrency)
+public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher)
 {
-    /// <summary>
-    /// How many engine transactions one process runs at once. Thousands of grains may wake together (a burst of incidents);
-    /// beyond this they wait their turn in memory instead of exhausting the connection pool.
-    /// </summary>
-    public const int DefaultEngineConcurrency = 32;
-
-    private readonly SemaphoreSlim _engineGate = new(engineConcurrency, engineConcurrency);
-
     public async Task<AgencyScope> BeginAsync(AgencyContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -128,20 +116,16 @@ public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher,
         }
     }
 
-    /// <summary>An engine transaction; never open one while holding another (they share a bounded gate).</summary>
     public async Task<EngineScope> BeginEngineAsync(CancellationToken cancellationToken = default)
     {
-        await _engineGate.WaitAsync(cancellationToken);
-        NpgsqlConnection? connection = null;
+        var connection = await database.Engine.OpenConnectionAsync(cancellationToken);
         try
         {
-            connection = await database.Engine.OpenConnectionAsync(cancellationToken);
-            return new EngineScope(connection, await connection.BeginTransactionAsync(cancellationToken), cipher, () => _engineGate.Release());
+            return new EngineScope(connection, await connection.BeginTransactionAsync(cancellationToken), cipher);
         }
         catch
         {
-            if (connection is not null) await connection.DisposeAsync();
-            _engineGate.Release();
+            await connection.DisposeAsync();
             throw;
         }
     }
