@@ -24,7 +24,7 @@ public static class SiloExtensions
         services.AddHostedService(sp => sp.GetRequiredService<DatabaseSignals>());
 
         services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.Section);
-        services.AddOptions<DeliveryWorkerOptions>().BindConfiguration(DeliveryOptions.Section);
+        services.AddOptions<DeliveryDispatchOptions>().BindConfiguration(DeliveryOptions.Section);
         services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section);
         services.AddSingleton<ITransport, EmailTransport>();
         services.AddSingleton(sp => OutboundPolicy.FromConfiguration(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IHostEnvironment>().IsDevelopment()));
@@ -33,15 +33,15 @@ public static class SiloExtensions
             .RemoveAllLoggers();
         services.AddSingleton<ITransport>(sp => sp.GetRequiredService<WebhookTransport>());
         services.AddSingleton(sp => new AckLinkFactory(AckLinks.FromConfiguration(sp.GetRequiredService<IConfiguration>())));
-        services.AddHostedService<DeliveryWorker>();
+        services.AddHostedService<DeliveryDispatch>();
 
-        services.AddOptions<EscalationWorkerOptions>().BindConfiguration(EscalationWorkerOptions.Section);
-        services.AddHostedService<EscalationWorker>();
+        services.AddOptions<EscalationOptions>().BindConfiguration(EscalationOptions.Section);
+        services.AddHostedService<EscalationDeadlines>();
 
         services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.Section);
-        services.AddHttpClient<CallbackWorker>().ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<OutboundPolicy>().CreateHandler())
-            .RemoveAllLoggers();
-        services.AddHostedService(sp => sp.GetRequiredService<CallbackWorker>());
+        services.AddHttpClient(CommandConnectionGrain.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<OutboundPolicy>().CreateHandler()).RemoveAllLoggers();
+        services.AddHostedService<CommandCallbackSenders>();
 
         services.AddOptions<CfsInboxesOptions>().BindConfiguration(CfsInboxesOptions.Section);
         services.AddSingleton(sp => Dispatch.Grains.Cfs.CfsInboxRoot.FromConfiguration(sp.GetRequiredService<IConfiguration>()));

@@ -32,20 +32,22 @@ public sealed record CallbackView(Guid Id, Guid EventId, Guid IncidentId, string
     DateTimeOffset? NextAttemptAt, DateTimeOffset? DeliveredAt, DateTimeOffset CreatedAt);
 
 /// <summary>
-/// The callback outbox (rows written with the acknowledgement, see migration 0007): claimed with FOR UPDATE SKIP LOCKED and a
-/// lease, POSTed outside any transaction, the outcome recorded after. At least once: the event id lets the receiver drop repeats.
+/// The callback outbox (rows written with the acknowledgement, see migration 0007): claimed per connection by its grain with
+/// FOR UPDATE SKIP LOCKED and a lease, POSTed outside any transaction, the outcome recorded after. At least once: the event id lets the receiver drop repeats.
 /// </summary>
 public static class CommandCallbacks
 {
     public const string Channel = "dispatch_callbacks";
 
-    public static async Task<IReadOnlyList<ClaimedCallback>> ClaimAsync(EngineScope scope, DateTimeOffset now, CallbackOptions options)
+    /// <summary>Claims the connection's due callbacks, oldest event first (queued and due, or a send whose lease ran out).</summary>
+    public static async Task<IReadOnlyList<ClaimedCallback>> ClaimAsync(EngineScope scope, Guid connectionId, DateTimeOffset now, CallbackOptions options)
     {
         var rows = await scope.QueryAsync<Row>("""
             with due as (
                 select id from command_callbacks
-                where (status = 'queued' and next_attempt_at <= @now) or (status = 'sending' and claimed_until <= @now)
-                order by next_attempt_at
+                where command_connection_id = @connectionId
+                  and ((status = 'queued' and next_attempt_at <= @now) or (status = 'sending' and claimed_until <= @now))
+                order by created_at, id
                 for update skip locked
                 limit @batch)
             update command_callbacks cb
@@ -53,9 +55,9 @@ public static class CommandCallbacks
             from due, command_ack_events e, command_connections c
             where cb.id = due.id and e.id = cb.event_id and c.id = cb.command_connection_id
             returning cb.id, cb.event_id, cb.command_connection_id, cb.psap_agency_id, e.incident_id, cb.attempt_count, c.public_url,
-                      c.callback_secret, e.payload::text as body, c.is_active as connection_active
-            """, new { now, leaseUntil = now + options.ClaimLease, batch = options.BatchSize });
-        return rows.Select(r => new ClaimedCallback(r.Id, r.EventId, r.CommandConnectionId, r.PsapAgencyId, r.IncidentId, r.AttemptCount, r.PublicUrl ?? "",
+                      c.callback_secret, e.payload::text as body, c.is_active as connection_active, cb.created_at
+            """, new { connectionId, now, leaseUntil = now + options.ClaimLease, batch = options.BatchSize });
+        return rows.OrderBy(r => r.CreatedAt).ThenBy(r => r.Id).Select(r => new ClaimedCallback(r.Id, r.EventId, r.CommandConnectionId, r.PsapAgencyId, r.IncidentId, r.AttemptCount, r.PublicUrl ?? "",
             scope.Cipher.DecryptText(r.CallbackSecret, EncryptedColumns.CallbackSecret.Context) ?? "", r.Body, r.ConnectionActive)).ToList();
     }
 
@@ -85,10 +87,17 @@ public static class CommandCallbacks
         return status;
     }
 
-    public static Task<DateTime?> NextDueAsync(EngineScope scope) => scope.ExecuteScalarAsync<DateTime?>("""
-        select least((select min(next_attempt_at) from command_callbacks where status = 'queued'),
-                     (select min(claimed_until) from command_callbacks where status = 'sending'))
-        """);
+    /// <summary>When the connection's next callback falls due (a retry, or a send whose lease runs out); null when none is pending.</summary>
+    public static Task<DateTime?> NextDueAsync(EngineScope scope, Guid connectionId) => scope.ExecuteScalarAsync<DateTime?>("""
+        select min(case when status = 'queued' then next_attempt_at else claimed_until end) from command_callbacks
+        where command_connection_id = @connectionId and status in ('queued', 'sending')
+        """, new { connectionId });
+
+    /// <summary>The connections with callbacks due by <paramref name="now"/>: whose grains should be sending.</summary>
+    public static Task<IEnumerable<Guid>> ConnectionsDueAsync(EngineScope scope, DateTimeOffset now) => scope.QueryAsync<Guid>("""
+        select distinct command_connection_id from command_callbacks
+        where (status = 'queued' and next_attempt_at <= @now) or (status = 'sending' and claimed_until <= @now)
+        """, new { now });
 
     /// <summary>A connection's callbacks, newest first, optionally of one status; null when the PSAP has no such connection.</summary>
     public static async Task<(IReadOnlyList<CallbackView> Items, long Total)?> ListAsync(AgencyScope scope, Guid connectionId, string? status, long offset, int limit)
@@ -110,7 +119,7 @@ public static class CommandCallbacks
     }
 
     private sealed record Row(Guid Id, Guid EventId, Guid CommandConnectionId, Guid PsapAgencyId, Guid IncidentId, int AttemptCount, string? PublicUrl,
-        byte[]? CallbackSecret, string Body, bool ConnectionActive);
+        byte[]? CallbackSecret, string Body, bool ConnectionActive, DateTime CreatedAt);
 
     private sealed record ViewRow(Guid Id, Guid EventId, Guid IncidentId, string Status, int AttemptCount, int? LastStatusCode, string? LastError,
         DateTime? NextAttemptAt, DateTime? DeliveredAt, DateTime CreatedAt);

@@ -28,39 +28,39 @@ public sealed record EscalationStep(Guid IncidentId, Guid CompanyId, string Prio
 }
 
 /// <summary>
-/// The escalation loop's work, in PostgreSQL. A deadline is a pending, uncancelled notification's <c>escalation_due_at</c>.
-/// Due companies are claimed by locking their <c>incident_agencies</c> row with FOR UPDATE SKIP LOCKED — the same row an
-/// acknowledgement locks first — so a deadline fires exactly once across Silos, never after the company's acknowledgement
-/// committed, and an acknowledgement after a step still stops the next one (it cancels the new tier's deadlines).
+/// An incident's escalation steps, in PostgreSQL. A deadline is a pending, uncancelled notification's <c>escalation_due_at</c>.
+/// The incident's grain fires them: each due company is locked by its <c>incident_agencies</c> row (FOR UPDATE) — the same row an
+/// acknowledgement locks first — and only deadlines still live under that lock are taken, so a deadline fires exactly once even
+/// if two activations overlap during a failover, never after the company's acknowledgement committed, and an acknowledgement
+/// after a step still stops the next one (it cancels the new tier's deadlines).
 /// </summary>
 public static class EscalationEngine
 {
-    private const string ClaimDue = """
-        with due as (
-            select distinct incident_id, agency_id from (
-                select incident_id, agency_id from notifications
-                where ack_status = 'pending' and escalation_cancelled_at is null and escalated_at is null and escalation_due_at <= @now
-                order by escalation_due_at limit @scan) d)
+    private const string Live = "ack_status = 'pending' and escalation_cancelled_at is null and escalated_at is null";
+
+    private const string LockDue = $"""
         select a.incident_id, a.agent_agency_id as company_id, a.current_tier, a.escalation_cycle, a.acked_at
-        from incident_agencies a join due on due.incident_id = a.incident_id and due.agency_id = a.agent_agency_id
-        limit @batch
-        for update of a skip locked
+        from incident_agencies a
+        where a.incident_id = @incidentId and exists (
+            select 1 from notifications n
+            where n.incident_id = a.incident_id and n.agency_id = a.agent_agency_id and {Live} and n.escalation_due_at <= @now)
+        order by a.agent_agency_id
+        for update of a
         """;
 
     // Under the company's row lock: take the deadlines that are still live (an acknowledgement may have cancelled them).
-    private const string TakeDue = """
+    private const string TakeDue = $"""
         update notifications set escalated_at = @now, updated_at = @now
-        where incident_id = @IncidentId and agency_id = @CompanyId and ack_status = 'pending' and escalation_cancelled_at is null
-          and escalated_at is null and escalation_due_at <= @now
+        where incident_id = @IncidentId and agency_id = @CompanyId and {Live} and escalation_due_at <= @now
         returning escalation_due_at
         """;
 
-    /// <summary>Fires every due deadline it can claim (up to <paramref name="batch"/> companies), in this transaction.</summary>
-    public static async Task<IReadOnlyList<EscalationStep>> FireDueAsync(EngineScope scope, DateTimeOffset now, int batch)
+    /// <summary>Fires every deadline of the incident that is due at <paramref name="now"/>, in this transaction.</summary>
+    public static async Task<IReadOnlyList<EscalationStep>> FireIncidentAsync(EngineScope scope, Guid incidentId, DateTimeOffset now)
     {
-        var claimed = (await scope.QueryAsync<Claim>(ClaimDue, new { now, batch, scan = batch * 4 })).ToList();
-        var steps = new List<EscalationStep>(claimed.Count);
-        foreach (var c in claimed)
+        var locked = (await scope.QueryAsync<Claim>(LockDue, new { incidentId, now })).ToList();
+        var steps = new List<EscalationStep>(locked.Count);
+        foreach (var c in locked)
         {
             var due = (await scope.QueryAsync<DateTime>(TakeDue, new { now, c.IncidentId, c.CompanyId })).ToList();
             if (due.Count == 0 || c.AckedAt is not null) continue; // acknowledged meanwhile: nothing fires
@@ -74,11 +74,13 @@ public static class EscalationEngine
         return steps;
     }
 
-    /// <summary>When the earliest live deadline falls due; null when none is pending.</summary>
-    public static Task<DateTime?> NextDueAsync(EngineScope scope) => scope.ExecuteScalarAsync<DateTime?>("""
-        select min(escalation_due_at) from notifications
-        where ack_status = 'pending' and escalation_cancelled_at is null and escalated_at is null
-        """);
+    /// <summary>When the incident's earliest live deadline falls due; null when none is pending.</summary>
+    public static Task<DateTime?> NextDueAsync(EngineScope scope, Guid incidentId) => scope.ExecuteScalarAsync<DateTime?>(
+        $"select min(escalation_due_at) from notifications where incident_id = @incidentId and {Live}", new { incidentId });
+
+    /// <summary>The incidents with a live deadline due by <paramref name="until"/>: whose grains should be holding a timer for it.</summary>
+    public static Task<IEnumerable<Guid>> IncidentsDueAsync(EngineScope scope, DateTimeOffset until) => scope.QueryAsync<Guid>(
+        $"select distinct incident_id from notifications where {Live} and escalation_due_at <= @until", new { until });
 
     private static async Task<EscalationStep> StepAsync(EngineScope scope, Claim c, DateTimeOffset dueAt, DateTimeOffset now)
     {

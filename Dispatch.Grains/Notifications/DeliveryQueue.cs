@@ -36,18 +36,20 @@ public sealed class DeliveryOptions
 public sealed record ClaimedDelivery(OutboundMessage Message, string TransportSlug, Guid AgencyId, Guid PsapAgencyId, Guid UserId, string? TraceParent);
 
 /// <summary>
-/// The delivery queue in PostgreSQL: due rows are claimed with FOR UPDATE SKIP LOCKED and a lease, sent outside
-/// any transaction, and their outcome recorded in a second short transaction. A process that dies between the two
+/// The delivery queue in PostgreSQL: a notification's grain claims its due rows with FOR UPDATE SKIP LOCKED and a lease, sends
+/// them outside any transaction, and their outcome recorded in a second short transaction. A process that dies between the two
 /// leaves the claim to expire, and the delivery is sent again (at least once; the idempotency key lets the far side
 /// recognise the repeat).
 /// </summary>
 public static class DeliveryQueue
 {
-    private const string Claim = """
+    private const string Due = "((send_status = 'queued' and next_attempt_at <= @now) or (send_status = 'sending' and claimed_until <= @now))";
+
+    private const string Claim = $"""
         with due as (
             select id from notification_deliveries
-            where (send_status = 'queued' and next_attempt_at <= @now) or (send_status = 'sending' and claimed_until <= @now)
-            order by next_attempt_at
+            where notification_id = @notificationId and {Due}
+            order by sequence
             for update skip locked
             limit @batch)
         update notification_deliveries d
@@ -71,10 +73,11 @@ public static class DeliveryQueue
         where d.id = any(@ids)
         """;
 
-    public static async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(EngineScope scope, DateTimeOffset now, DeliveryOptions options,
+    /// <summary>Claims the notification's due deliveries (queued and due, or a send whose lease ran out).</summary>
+    public static async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(EngineScope scope, Guid notificationId, DateTimeOffset now, DeliveryOptions options,
         Func<Guid, Guid, Guid, Uri?> ackUrl)
     {
-        var ids = (await scope.QueryAsync<Guid>(Claim, new { now, leaseUntil = now + options.ClaimLease, batch = options.BatchSize })).ToArray();
+        var ids = (await scope.QueryAsync<Guid>(Claim, new { notificationId, now, leaseUntil = now + options.ClaimLease, batch = options.BatchSize })).ToArray();
         if (ids.Length == 0) return [];
         var rows = await scope.QueryAsync<Row>(Load, new { ids });
         return rows.Select(r => new ClaimedDelivery(
@@ -145,11 +148,15 @@ public static class DeliveryQueue
         return status;
     }
 
-    /// <summary>When the next queued delivery falls due, or a claim expires; null when nothing is pending.</summary>
-    public static Task<DateTime?> NextDueAsync(EngineScope scope) => scope.ExecuteScalarAsync<DateTime?>("""
-        select least((select min(next_attempt_at) from notification_deliveries where send_status = 'queued'),
-                     (select min(claimed_until) from notification_deliveries where send_status = 'sending'))
-        """);
+    /// <summary>When the notification's next delivery falls due (a retry, or a send whose lease runs out); null when none is pending.</summary>
+    public static Task<DateTime?> NextDueAsync(EngineScope scope, Guid notificationId) => scope.ExecuteScalarAsync<DateTime?>("""
+        select min(case when send_status = 'queued' then next_attempt_at else claimed_until end) from notification_deliveries
+        where notification_id = @notificationId and send_status in ('queued', 'sending')
+        """, new { notificationId });
+
+    /// <summary>The notifications with a delivery due by <paramref name="now"/>: whose grains should be sending.</summary>
+    public static Task<IEnumerable<Guid>> NotificationsDueAsync(EngineScope scope, DateTimeOffset now) =>
+        scope.QueryAsync<Guid>($"select distinct notification_id from notification_deliveries where {Due}", new { now });
 
     public static Task<long> QueueDepthAsync(EngineScope scope) =>
         scope.ExecuteScalarAsync<long>("select count(*) from notification_deliveries where send_status in ('queued', 'sending')")!;

@@ -10,11 +10,14 @@ public sealed record AgencyContext(Guid AgencyId, Guid? UserId = null, Guid? Api
 /// <summary>One short transaction on one connection; disposing without <see cref="CommitAsync"/> rolls back.</summary>
 public abstract class StoreScope : IAsyncDisposable
 {
-    private protected StoreScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher)
+    private readonly Action? _release;
+
+    private protected StoreScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, Action? release = null)
     {
         Connection = connection;
         Transaction = transaction;
         Cipher = cipher;
+        _release = release;
     }
 
     public NpgsqlConnection Connection { get; }
@@ -42,6 +45,7 @@ public abstract class StoreScope : IAsyncDisposable
     {
         await Transaction.DisposeAsync();
         await Connection.DisposeAsync();
+        _release?.Invoke();
         GC.SuppressFinalize(this);
     }
 }
@@ -80,8 +84,8 @@ public sealed class AgencyScope : StoreScope
 /// <summary>A transaction as <c>dispatch_engine</c>: the Silo's view across agencies.</summary>
 public sealed class EngineScope : StoreScope
 {
-    internal EngineScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher)
-        : base(connection, transaction, cipher)
+    internal EngineScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, Action release)
+        : base(connection, transaction, cipher, release)
     {
     }
 
@@ -94,8 +98,16 @@ public sealed class EngineScope : StoreScope
 /// The only way the runtime reaches agency data (the spec's AgencyAwareRepository): a scope cannot be
 /// opened without an <see cref="AgencyContext"/>, and the database enforces the same context.
 /// </summary>
-public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher)
+public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher, int engineConcurrency = DispatchStore.DefaultEngineConcurrency)
 {
+    /// <summary>
+    /// How many engine transactions one process runs at once. Thousands of grains may wake together (a burst of incidents);
+    /// beyond this they wait their turn in memory instead of exhausting the connection pool.
+    /// </summary>
+    public const int DefaultEngineConcurrency = 32;
+
+    private readonly SemaphoreSlim _engineGate = new(engineConcurrency, engineConcurrency);
+
     public async Task<AgencyScope> BeginAsync(AgencyContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -116,16 +128,20 @@ public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher)
         }
     }
 
+    /// <summary>An engine transaction; never open one while holding another (they share a bounded gate).</summary>
     public async Task<EngineScope> BeginEngineAsync(CancellationToken cancellationToken = default)
     {
-        var connection = await database.Engine.OpenConnectionAsync(cancellationToken);
+        await _engineGate.WaitAsync(cancellationToken);
+        NpgsqlConnection? connection = null;
         try
         {
-            return new EngineScope(connection, await connection.BeginTransactionAsync(cancellationToken), cipher);
+            connection = await database.Engine.OpenConnectionAsync(cancellationToken);
+            return new EngineScope(connection, await connection.BeginTransactionAsync(cancellationToken), cipher, () => _engineGate.Release());
         }
         catch
         {
-            await connection.DisposeAsync();
+            if (connection is not null) await connection.DisposeAsync();
+            _engineGate.Release();
             throw;
         }
     }

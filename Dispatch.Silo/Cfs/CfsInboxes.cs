@@ -12,30 +12,14 @@ public sealed class CfsInboxesOptions
     public TimeSpan Reconcile { get; set; } = TimeSpan.FromSeconds(5);
 }
 
-/// <summary>
-/// Wakes the inbox grain of every active CFS configuration: a new configuration starts being scanned within one period, and a
-/// grain whose silo died is activated on a live one as soon as the cluster has declared the death (sooner than its reminder).
-/// Waking an already scanning grain is a no-op (and one-way: no round waits on a grain); which silo hosts it is the cluster's choice.
-/// </summary>
-public sealed class CfsInboxes(DispatchStore store, IGrainFactory grains, IOptions<CfsInboxesOptions> options, TimeProvider time,
-    ILogger<CfsInboxes> logger) : BackgroundService
+/// <summary>Keeps the inbox grain of every active CFS configuration scanning: a new configuration starts within one period.</summary>
+public sealed class CfsInboxes(DispatchStore store, DatabaseSignals signals, IGrainFactory grains, IOptions<CfsInboxesOptions> options,
+    TimeProvider time, ILogger<CfsInboxes> logger) : GrainWaker(store, signals, time, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                IReadOnlyList<Guid> active;
-                await using (var scope = await store.BeginEngineAsync(stoppingToken))
-                    active = (await CfsImports.ActiveIdsAsync(scope)).ToList();
-                await Task.WhenAll(active.Select(id => grains.GetGrain<ICfsInboxGrain>(id).EnsureScanningAsync()));
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning("Could not wake the CFS inboxes ({Error}); trying again", ex.Message);
-            }
-            await Task.Delay(options.Value.Reconcile, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
+    protected override string? Channel => null;
+    protected override TimeSpan Period => options.Value.Reconcile;
+
+    protected override Task<IEnumerable<Guid>> DueAsync(EngineScope scope, DateTimeOffset now) => CfsImports.ActiveIdsAsync(scope);
+
+    protected override Task WakeAsync(Guid key) => grains.GetGrain<ICfsInboxGrain>(key).EnsureScanningAsync();
 }

@@ -1,15 +1,7 @@
-extern alias silo;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Dispatch.Grains.Notifications;
-using Dispatch.Grains.Transports;
-using Dispatch.Grains.Transports.Email;
 using Dispatch.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using silo::Dispatch.Silo;
-using silo::Dispatch.Silo.Deliveries;
 
 namespace Dispatch.Tests.Deliveries;
 
@@ -33,20 +25,17 @@ public sealed class DeliveryTraceTests : IdentityHost
         var spans = new List<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = s => s.Name == "Dispatch.Silo.Deliveries",
+            ShouldListenTo = s => s.Name == "Dispatch.Deliveries",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = a => { lock (spans) spans.Add(a); },
         };
         ActivitySource.AddActivityListener(listener);
-        await using var database = await MigratedAsync();
         var mail = Path.Combine(Path.GetTempPath(), "dispatch-trace-" + Guid.NewGuid().ToString("N")[..8]);
-        var worker = new DeliveryWorker(StoreFor(database), new DatabaseSignals(database, NullLogger<DatabaseSignals>.Instance),
-            [new EmailTransport(Options.Create(new EmailOptions { PickupDirectory = mail }))], new AckLinkFactory(null),
-            Options.Create(new DeliveryOptions()), Options.Create(new DeliveryWorkerOptions()), TimeProvider.System, NullLogger<DeliveryWorker>.Instance);
 
-        var claimed = await worker.RunOnceAsync(CancellationToken.None);
+        // The Silo's grains in this process, so the listener sees their spans.
+        await using var cluster = await DispatchCluster.StartAsync(this, settings: new Dictionary<string, string?> { ["Dispatch:Email:PickupDirectory"] = mail });
+        await Wait.UntilAsync(() => { lock (spans) return Task.FromResult(spans.Any(s => s.OperationName == "deliver email")); }, TimeSpan.FromSeconds(30));
 
-        Assert.Equal(1, claimed);
         var span = Assert.Single(spans, s => s.OperationName == "deliver email");
         Assert.Equal(traceId, span.TraceId);
         Assert.Equal("sent", span.GetTagItem("dispatch.delivery.result"));

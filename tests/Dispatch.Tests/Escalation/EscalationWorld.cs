@@ -60,11 +60,13 @@ public class EscalationWorld : DeliveryWorld
 
     public DispatchStore Store => Api.Services.GetRequiredService<DispatchStore>();
 
-    /// <summary>Runs one pass of the escalation engine as if the clock read <paramref name="now"/>.</summary>
+    /// <summary>Fires, as each incident's grain would, every deadline due if the clock read <paramref name="now"/>.</summary>
     public async Task<IReadOnlyList<EscalationStep>> FireAsync(DateTimeOffset now)
     {
         await using var scope = await Store.BeginEngineAsync();
-        var steps = await EscalationEngine.FireDueAsync(scope, now, 64);
+        var steps = new List<EscalationStep>();
+        foreach (var incident in await EscalationEngine.IncidentsDueAsync(scope, now))
+            steps.AddRange(await EscalationEngine.FireIncidentAsync(scope, incident, now));
         await scope.CommitAsync();
         return steps;
     }
