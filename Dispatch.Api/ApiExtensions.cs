@@ -15,6 +15,7 @@ public static class ApiExtensions
     public static WebApplicationBuilder AddDispatchApi(this WebApplicationBuilder builder)
     {
         builder.AddDispatchAuth();
+        builder.AddSiloClient();
         builder.Services.AddExceptionHandler<Http.BadRequestHandler>();
         // Binding failures reach BadRequestHandler in every environment (by default only Development throws them).
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

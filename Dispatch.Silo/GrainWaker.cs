@@ -3,23 +3,22 @@ using Dispatch.Grains.Storage;
 namespace Dispatch.Silo;
 
 /// <summary>
-/// Wakes the grains that have work according to PostgreSQL: every period, or at once when a committing writer NOTIFYs the
-/// channel. Waking a grain that is already busy is a no-op, and the cluster picks the silo that hosts it; so whatever a dead
-/// silo's grains had pending is taken up on a live one as soon as the cluster has declared the death.
+/// A recovery scan: every period, wakes the grains that PostgreSQL says have work left undone. Work normally reaches its grain
+/// straight from the writer that committed it (<see cref="GrainWakes"/>); this finds what a dead or hung silo's grains left
+/// behind, and what a process killed between commit and wake never handed over. Waking a grain that is already busy is a
+/// no-op, and the cluster picks the silo that hosts it, so a dead silo's work is taken up on a live one at the first scan after
+/// the cluster has declared the death.
 /// </summary>
-public abstract class GrainWaker(DispatchStore store, DatabaseSignals signals, TimeProvider time, ILogger logger) : BackgroundService
+public abstract class GrainWaker(DispatchStore store, TimeProvider time, ILogger logger) : BackgroundService
 {
-    /// <summary>The NOTIFY channel that brings the next round forward, or null.</summary>
-    protected abstract string? Channel { get; }
-
     protected abstract TimeSpan Period { get; }
 
-    /// <summary>How long a woken grain is left to its own timer before it is woken again (a burst must not wake it every round).</summary>
+    /// <summary>How long a woken grain is left to itself before it is woken again (a grain busy under a burst must not be woken every round).</summary>
     protected virtual TimeSpan Rewake => TimeSpan.Zero;
 
     private readonly Dictionary<Guid, DateTimeOffset> _woken = new();
 
-    /// <summary>The keys of the grains that have work now.</summary>
+    /// <summary>The keys of the grains that have work left undone at <paramref name="now"/>.</summary>
     protected abstract Task<IEnumerable<Guid>> DueAsync(EngineScope scope, DateTimeOffset now);
 
     protected abstract Task WakeAsync(Guid key);
@@ -40,10 +39,9 @@ public abstract class GrainWaker(DispatchStore store, DatabaseSignals signals, T
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning("Could not look for due work ({Error}); trying again", ex.Message);
+                logger.LogWarning("Could not look for overdue work ({Error}); trying again", ex.Message);
             }
-            if (Channel is null) await Task.Delay(Period, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            else await signals.WaitAsync(Channel, Period, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await Task.Delay(Period, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 

@@ -1,39 +1,20 @@
 using System.Net;
+using Dispatch.Grains.Storage;
 using Orleans.Configuration;
+using Orleans.Serialization;
 
 namespace Dispatch.Silo;
 
-/// <summary>Where this silo listens and which cluster it joins (<c>Dispatch:Orleans</c>).</summary>
-public sealed class OrleansHostingOptions
-{
-    public const string Section = "Dispatch:Orleans";
-
-    public string ClusterId { get; set; } = "dispatch";
-    public string ServiceId { get; set; } = "dispatch";
-
-    /// <summary>The address other silos and clients reach this one at.</summary>
-    public string AdvertisedAddress { get; set; } = "127.0.0.1";
-
-    public int SiloPort { get; set; } = 11111;
-    public int GatewayPort { get; set; } = 30000;
-}
-
 public static class OrleansHosting
 {
-    /// <summary>The ADO.NET providers' name for PostgreSQL: they load Npgsql's factory by reflection.</summary>
-    public const string Invariant = "Npgsql";
-
     /// <summary>
     /// An Orleans silo on the Dispatch database: ADO.NET membership, reminders and grain storage (their tables and queries are
     /// migrations of this project), with failure detection tuned so a dead or hung silo is declared within seconds, not a minute.
     /// </summary>
     public static WebApplicationBuilder AddDispatchSilo(this WebApplicationBuilder builder)
     {
-        var hosting = builder.Configuration.GetSection(OrleansHostingOptions.Section).Get<OrleansHostingOptions>() ?? new();
-        var connectionString = builder.Configuration.GetConnectionString("dispatch")
-            ?? throw new InvalidOperationException("ConnectionStrings:dispatch is required.");
-        // The providers get a pool of their own, kept small: a burst of reminder writes must not take PostgreSQL's last connections.
-        connectionString = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 10, ApplicationName = "dispatch:orleans" }.ConnectionString;
+        var hosting = DispatchCluster.Options(builder.Configuration);
+        var connectionString = DispatchCluster.ProvidersConnectionString(builder.Configuration);
         builder.UseOrleans(silo => silo
             .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (hosting.ClusterId, hosting.ServiceId))
             .ConfigureEndpoints(IPAddress.Parse(hosting.AdvertisedAddress), hosting.SiloPort, hosting.GatewayPort)
@@ -43,10 +24,11 @@ public static class OrleansHosting
 
     /// <summary>Membership, reminders and grain storage on PostgreSQL, and the tuned failure detection.</summary>
     public static ISiloBuilder UseDispatchProviders(this ISiloBuilder silo, string connectionString) => silo
-        .UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (Invariant, connectionString))
-        .UseAdoNetReminderService(o => (o.Invariant, o.ConnectionString) = (Invariant, connectionString))
-        .AddAdoNetGrainStorageAsDefault(o => (o.Invariant, o.ConnectionString) = (Invariant, connectionString))
-        .Configure<ClusterMembershipOptions>(TuneFailureDetection);
+        .UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (DispatchCluster.Invariant, connectionString))
+        .UseAdoNetReminderService(o => (o.Invariant, o.ConnectionString) = (DispatchCluster.Invariant, connectionString))
+        .AddAdoNetGrainStorageAsDefault(o => (o.Invariant, o.ConnectionString) = (DispatchCluster.Invariant, connectionString))
+        .Configure<ClusterMembershipOptions>(TuneFailureDetection)
+        .ConfigureServices(services => services.AddSerializer(serializer => serializer.AddDispatchJson()));
 
     /// <summary>
     /// Escalations cannot wait a minute for a dead silo to be noticed: probes time out after 1 s and two missed probes with one

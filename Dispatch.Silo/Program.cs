@@ -4,7 +4,7 @@ using Dispatch.Silo;
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.AddServiceDefaults();
 builder.AddDispatchSilo();
-builder.Services.AddSiloWorkLoops();
+builder.Services.AddDispatchEngine();
 
 var app = builder.Build();
 if (SiloCommands.Find(args) is { } command)

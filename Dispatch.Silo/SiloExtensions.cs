@@ -13,16 +13,9 @@ namespace Dispatch.Silo;
 
 public static class SiloExtensions
 {
-    /// <summary>The Silo's work loops, each a BackgroundService that claims due rows with FOR UPDATE SKIP LOCKED.</summary>
-    public static IServiceCollection AddSiloWorkLoops(this IServiceCollection services)
+    /// <summary>What the grains need (transports, options, HTTP clients) and the recovery scans that hand overdue work to them.</summary>
+    public static IServiceCollection AddDispatchEngine(this IServiceCollection services)
     {
-        services.AddSingleton(sp => new DatabaseSignals(
-            sp.GetRequiredService<Dispatch.Grains.Storage.DispatchDatabase>(), sp.GetRequiredService<ILogger<DatabaseSignals>>())
-        {
-            Channels = [Assignments.DeliveryChannel, Assignments.EscalationChannel, CommandCallbacks.Channel],
-        });
-        services.AddHostedService(sp => sp.GetRequiredService<DatabaseSignals>());
-
         services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.Section);
         services.AddOptions<DeliveryDispatchOptions>().BindConfiguration(DeliveryOptions.Section);
         services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section);

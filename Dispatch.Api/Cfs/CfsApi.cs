@@ -171,31 +171,32 @@ public static class CfsApi
     }
 
     public static async Task<Results<Ok<CfsLinkResult>, NotFound, ValidationProblem, ProblemHttpResult>> LinkAsync(Guid id, CfsLinkRequest request,
-        ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+        ClaimsPrincipal caller, DispatchStore store, IClusterClient grains, TimeProvider time)
     {
         if (request.Validate() is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
-        var now = time.GetUtcNow();
-        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        var context = caller.ToAgencyContext();
+        await using var scope = await store.BeginAsync(context);
         if (await CfsRecords.GetAsync(scope, id) is not { } call) return TypedResults.NotFound();
-        var incidentId = request.IncidentId;
-        if (incidentId is null)
+        if (request.IncidentId is null)
         {
+            // Raising an incident from the call is an incident command: its grain creates, notifies and links in one transaction.
             if (call.LinkedIncidentId is { } already) return Problems.Conflict($"This call is already linked to incident {already}.");
             if ((request.Priority ?? call.Priority) is not { } priority)
                 return Problems.Field("priority", "The call has no mapped priority: give one.");
-            var incident = await IncidentStore.CreateAsync(scope, new NewIncident(priority,
-                request.Title?.Trim() ?? call.IncidentType ?? $"CAD call {call.ExternalCfsId}", call.Description ?? "", call.Address, call.IncidentType), now);
-            try
+            var raised = Guid.CreateVersion7();
+            var result = await grains.GetGrain<IIncidentGrain>(raised).CreateAsync(context, new IncidentDraft(priority,
+                request.Title?.Trim() ?? call.IncidentType ?? $"CAD call {call.ExternalCfsId}", call.Description ?? "", call.Address, call.IncidentType,
+                request.AgencyIds ?? [], Activity.Current?.Id, CfsIncidentId: id));
+            return result.Outcome switch
             {
-                foreach (var company in request.AgencyIds ?? [])
-                    await Assignments.AssignAsync(scope, incident, company, now, Activity.Current?.Id);
-            }
-            catch (NotAssignableException e)
-            {
-                return Problems.Field("agencyIds", e.Message);
-            }
-            incidentId = incident.Id;
+                CommandOutcome.Invalid => Problems.Field(result.Field!, result.Message!),
+                CommandOutcome.Conflict => Problems.Conflict(result.Message!),
+                CommandOutcome.NotFound => TypedResults.NotFound(),
+                _ => await CfsRecords.GetAsync(scope, id) is { } linked ? TypedResults.Ok(new CfsLinkResult(raised, linked)) : TypedResults.NotFound(),
+            };
         }
+        var now = time.GetUtcNow();
+        var incidentId = request.IncidentId;
         try
         {
             if (await CfsRecords.LinkAsync(scope, id, incidentId.Value, now) is not { } linked) return TypedResults.NotFound();

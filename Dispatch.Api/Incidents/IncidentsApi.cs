@@ -8,6 +8,7 @@ using Dispatch.Grains.Notifications;
 using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Dispatch.Api.Incidents;
 
@@ -40,26 +41,25 @@ public static class IncidentsApi
         return app;
     }
 
-    public static async Task<Results<Created<IncidentDetail>, ValidationProblem>> CreateAsync(
-        NewIncidentRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+    public static async Task<Results<Created<IncidentDetail>, ValidationProblem, ProblemHttpResult>> CreateAsync(
+        NewIncidentRequest request, [FromHeader(Name = IdempotencyKey.Header)] string? idempotencyKey, ClaimsPrincipal caller,
+        IClusterClient grains, DispatchStore store, HttpResponse response)
     {
         if (request.Validate() is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
-        var now = time.GetUtcNow();
-        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        var incident = await IncidentStore.CreateAsync(scope,
-            new NewIncident(request.Priority!, request.Title!.Trim(), request.Description?.Trim() ?? "", request.Address?.Trim(), request.IncidentType), now);
-        try
+        if (idempotencyKey is not null && !IdempotencyKey.IsValid(idempotencyKey))
+            return Problems.Field(IdempotencyKey.Header, "Idempotency-Key is 1 to 255 visible ASCII characters.");
+        var context = caller.ToAgencyContext();
+        var id = idempotencyKey is null ? Guid.CreateVersion7() : IdempotencyKey.IncidentId(context.AgencyId, idempotencyKey);
+        var draft = new IncidentDraft(request.Priority!, request.Title!.Trim(), request.Description?.Trim() ?? "", request.Address?.Trim(),
+            request.IncidentType, request.AgencyIds ?? [], Activity.Current?.Id);
+        var result = await grains.GetGrain<IIncidentGrain>(id).CreateAsync(context, draft);
+        if (result.Outcome == CommandOutcome.Replayed) response.Headers[IdempotencyKey.ReplayedHeader] = "true";
+        return result.Outcome switch
         {
-            foreach (var company in request.AgencyIds ?? [])
-                await Assignments.AssignAsync(scope, incident, company, now, Activity.Current?.Id);
-        }
-        catch (NotAssignableException e)
-        {
-            return Problems.Field("agencyIds", e.Message);
-        }
-        var detail = (await IncidentViews.GetAsync(scope, incident.Id))!;
-        await scope.CommitAsync();
-        return TypedResults.Created($"/api/v1/incidents/{incident.Id}", detail);
+            CommandOutcome.Invalid => Problems.Field(result.Field!, result.Message!),
+            CommandOutcome.Conflict => Problems.Conflict(result.Message!),
+            _ => TypedResults.Created($"/api/v1/incidents/{id}", await DetailAsync(store, context, id)),
+        };
     }
 
     public static async Task<Results<Ok<Page<IncidentSummary>>, ValidationProblem>> ListAsync(
@@ -92,68 +92,47 @@ public static class IncidentsApi
         return TypedResults.Ok(new Page<CommunicationView>(log.Items, paging.Page, paging.PageSize, log.Total));
     }
 
-    public static async Task<Results<Ok<Acknowledgement>, NotFound>> AcknowledgeAsync(Guid id, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+    public static async Task<Results<Ok<Acknowledgement>, NotFound>> AcknowledgeAsync(Guid id, ClaimsPrincipal caller, IClusterClient grains)
     {
-        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        var ack = await Acknowledgements.AcknowledgeIncidentAsync(scope, id, AckSource.IncidentApi, caller.UserId(), time.GetUtcNow());
-        if (ack is null) return TypedResults.NotFound();
-        await scope.CommitAsync();
+        var result = await grains.GetGrain<IIncidentGrain>(id).AcknowledgeAsync(caller.ToAgencyContext(), null, AckSource.IncidentApi);
+        if (result.Acknowledgement is not { } ack) return TypedResults.NotFound();
         AckMetrics.Record(ack);
         return TypedResults.Ok(ack);
     }
 
     public static async Task<Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult>> AssignAsync(
-        Guid id, AssignCompaniesRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+        Guid id, AssignCompaniesRequest request, ClaimsPrincipal caller, IClusterClient grains, DispatchStore store)
     {
-        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        if (await IncidentStore.GetAsync(scope, id) is not { } incident || incident.AgencyId != scope.Context.AgencyId) return TypedResults.NotFound();
-        if (request.Validate() is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
-        if (incident.Status is IncidentStatus.Resolved or IncidentStatus.Closed)
-            return Problems.Conflict($"The incident is {incident.Status}; companies can no longer be added.");
-        var added = 0;
-        try
-        {
-            foreach (var company in request.AgencyIds!)
-                if (await Assignments.AssignAsync(scope, incident, company, time.GetUtcNow(), Activity.Current?.Id) is not null) added++;
-        }
-        catch (NotAssignableException e)
-        {
-            return Problems.Field("agencyIds", e.Message);
-        }
-        // Every company had acknowledged; a new one has not: the incident is open again until it does.
-        if (added > 0 && incident.Status == IncidentStatus.Acknowledged) await IncidentStore.SaveAsync(scope, incident, incident.Reopen());
-        var detail = (await IncidentViews.GetAsync(scope, id))!;
-        await scope.CommitAsync();
-        return TypedResults.Ok(detail);
+        var context = caller.ToAgencyContext();
+        // An incident the caller cannot manage is not found, whatever the body says.
+        if (request.Validate() is { Any: true } errors)
+            return await DetailAsync(store, context, id) is { } seen && seen.Incident.AgencyId == context.AgencyId
+                ? TypedResults.ValidationProblem(errors.ToDictionary())
+                : TypedResults.NotFound();
+        return await AnswerAsync(await grains.GetGrain<IIncidentGrain>(id).AssignAsync(context, request.AgencyIds!, Activity.Current?.Id), store, context, id);
     }
 
-    public static Task<Results<Ok<IncidentDetail>, NotFound, ProblemHttpResult>> ResolveAsync(
-        Guid id, ClaimsPrincipal caller, DispatchStore store, TimeProvider time) =>
-        TransitionAsync(id, caller, store, s => s.Resolve(time.GetUtcNow()));
+    public static async Task<Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult>> ResolveAsync(
+        Guid id, ClaimsPrincipal caller, IClusterClient grains, DispatchStore store) =>
+        await AnswerAsync(await grains.GetGrain<IIncidentGrain>(id).ResolveAsync(caller.ToAgencyContext()), store, caller.ToAgencyContext(), id);
 
-    public static Task<Results<Ok<IncidentDetail>, NotFound, ProblemHttpResult>> CloseAsync(
-        Guid id, ClaimsPrincipal caller, DispatchStore store, TimeProvider time) =>
-        TransitionAsync(id, caller, store, s => s.Close(time.GetUtcNow()));
+    public static async Task<Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult>> CloseAsync(
+        Guid id, ClaimsPrincipal caller, IClusterClient grains, DispatchStore store) =>
+        await AnswerAsync(await grains.GetGrain<IIncidentGrain>(id).CloseAsync(caller.ToAgencyContext()), store, caller.ToAgencyContext(), id);
 
-    private static async Task<Results<Ok<IncidentDetail>, NotFound, ProblemHttpResult>> TransitionAsync(
-        Guid id, ClaimsPrincipal caller, DispatchStore store, Func<IncidentState, IncidentState> decide)
+    private static async Task<Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult>> AnswerAsync(
+        IncidentCommandResult result, DispatchStore store, AgencyContext context, Guid id) => result.Outcome switch
     {
-        try
-        {
-            return await Concurrency.RetryOnConflictAsync<Results<Ok<IncidentDetail>, NotFound, ProblemHttpResult>>(async _ =>
-            {
-                await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-                if (await IncidentStore.GetAsync(scope, id) is not { } before || before.AgencyId != scope.Context.AgencyId)
-                    return TypedResults.NotFound();
-                await IncidentStore.SaveAsync(scope, before, decide(before));
-                var detail = (await IncidentViews.GetAsync(scope, id))!;
-                await scope.CommitAsync();
-                return TypedResults.Ok(detail);
-            });
-        }
-        catch (IllegalTransitionException e)
-        {
-            return Problems.Conflict(e.Message);
-        }
+        CommandOutcome.NotFound => TypedResults.NotFound(),
+        CommandOutcome.Invalid => Problems.Field(result.Field!, result.Message!),
+        CommandOutcome.Conflict => Problems.Conflict(result.Message!),
+        _ => await DetailAsync(store, context, id) is { } detail ? TypedResults.Ok(detail) : TypedResults.NotFound(),
+    };
+
+    /// <summary>The incident as the caller sees it now (a query: commands went to the grain).</summary>
+    private static async Task<IncidentDetail?> DetailAsync(DispatchStore store, AgencyContext context, Guid id)
+    {
+        await using var scope = await store.BeginAsync(context);
+        return await IncidentViews.GetAsync(scope, id);
     }
 }

@@ -25,14 +25,23 @@ public static class AcknowledgementsApi
         return app;
     }
 
-    public static async Task<Results<Ok<Acknowledgement>, NotFound>> AcknowledgeAsync(Guid id, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+    public static async Task<Results<Ok<Acknowledgement>, NotFound>> AcknowledgeAsync(Guid id, ClaimsPrincipal caller, DispatchStore store, IClusterClient grains)
     {
-        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        var ack = await Acknowledgements.AcknowledgeAsync(scope, id, AckSource.Api, caller.UserId(), time.GetUtcNow());
+        var ack = await AcknowledgeNotificationAsync(store, grains, caller.ToAgencyContext(), id, AckSource.Api);
         if (ack is null) return TypedResults.NotFound();
-        await scope.CommitAsync();
         AckMetrics.Record(ack);
         return TypedResults.Ok(ack);
+    }
+
+    /// <summary>Finds the notification's incident (as the caller sees it) and acknowledges through that incident's grain.</summary>
+    private static async Task<Acknowledgement?> AcknowledgeNotificationAsync(DispatchStore store, IClusterClient grains, AgencyContext caller,
+        Guid notificationId, string source)
+    {
+        Guid? incidentId;
+        await using (var scope = await store.BeginAsync(caller))
+            incidentId = await scope.ExecuteScalarAsync<Guid?>("select incident_id from notifications where id = @notificationId", new { notificationId });
+        if (incidentId is null) return null;
+        return (await grains.GetGrain<IIncidentGrain>(incidentId.Value).AcknowledgeAsync(caller, notificationId, source)).Acknowledgement;
     }
 
     private static async Task<ContentHttpResult> ConfirmPageAsync(HttpRequest request, AckLinks? links, DispatchStore store, TimeProvider time)
@@ -50,7 +59,8 @@ public static class AcknowledgementsApi
             $"""<form method="post" action="{AckLinks.Path}">{fields}<button type="submit">Acknowledge: my company is responding</button></form>""");
     }
 
-    private static async Task<IResult> AcknowledgeFromLinkAsync(HttpRequest request, AckLinks? links, DispatchStore store, TimeProvider time)
+    private static async Task<IResult> AcknowledgeFromLinkAsync(HttpRequest request, AckLinks? links, DispatchStore store, IClusterClient grains,
+        TimeProvider time)
     {
         // Only the confirmation page's own form posts here.
         if (!request.HasFormContentType)
@@ -67,10 +77,8 @@ public static class AcknowledgementsApi
         }
         if (links?.Verify(form["n"], form["a"], form["u"], form["e"], form["s"], time.GetUtcNow()) is not { } link)
             return Page(HttpStatusCode.NotFound, "This acknowledgement link is not valid or has expired.", null);
-        await using var scope = await store.BeginAsync(new AgencyContext(link.AgencyId, link.UserId));
-        var ack = await Acknowledgements.AcknowledgeAsync(scope, link.NotificationId, AckSource.EmailLink, link.UserId, time.GetUtcNow());
+        var ack = await AcknowledgeNotificationAsync(store, grains, new AgencyContext(link.AgencyId, link.UserId), link.NotificationId, AckSource.EmailLink);
         if (ack is null) return Page(HttpStatusCode.NotFound, "This notification no longer exists.", null);
-        await scope.CommitAsync();
         AckMetrics.Record(ack);
         return Page(HttpStatusCode.OK, ack.Repeated ? $"Already acknowledged at {ack.AckedAt:u}." : "Acknowledged. Thank you.", null);
     }

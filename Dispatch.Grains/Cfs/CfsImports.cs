@@ -145,7 +145,7 @@ public static class CfsImports
         if (configuration.Mappings.AutoCreate is not { } auto || r.Priority is null) return;
         var companies = auto.CompaniesFor(r.Type);
         if (companies.Count == 0) return;
-        var incident = await Incidents.IncidentStore.CreateAsync(scope, new Incidents.NewIncident(r.Priority,
+        var incident = await Incidents.IncidentStore.CreateAsync(scope, Guid.CreateVersion7(), new Incidents.NewIncident(r.Priority,
             r.Type is null ? $"CAD call {r.ExternalId}" : $"{r.Type} (CAD call {r.ExternalId})", r.Description ?? "", r.Address, r.Type), now);
         foreach (var company in companies)
         {

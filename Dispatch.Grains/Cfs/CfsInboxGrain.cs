@@ -170,6 +170,8 @@ public sealed class CfsInboxGrain(DispatchStore store, CfsInboxRoot inboxes, Tim
                 time.GetUtcNow());
         }
         await scope.CommitAsync(cancellationToken);
+        // Incidents raised by the import: their companies' notifications and deadlines go to their grains now.
+        await scope.Wakes.SendAsync(GrainFactory);
         return outcome;
     }
 

@@ -37,8 +37,6 @@ public sealed record CallbackView(Guid Id, Guid EventId, Guid IncidentId, string
 /// </summary>
 public static class CommandCallbacks
 {
-    public const string Channel = "dispatch_callbacks";
-
     /// <summary>Claims the connection's due callbacks, oldest event first (queued and due, or a send whose lease ran out).</summary>
     public static async Task<IReadOnlyList<ClaimedCallback>> ClaimAsync(EngineScope scope, Guid connectionId, DateTimeOffset now, CallbackOptions options)
     {

@@ -22,13 +22,13 @@ public interface ICommandConnectionGrain : IGrainWithGuidKey
 /// <c>X-Dispatch-Event-Id</c>, <c>X-Dispatch-Timestamp</c> and <c>X-Dispatch-Signature: v1=hex(HMAC-SHA256(secret, timestamp + "." +
 /// body))</c>. Any 2xx is delivered; anything else, a timeout or a network error is retried with backoff until the last attempt,
 /// then dead-lettered. One grain per connection: a slow or dead command system delays only its own callbacks. The outbox rows
-/// are the truth; a grain timer wakes it for the next retry and a reminder revives it after a crash.
+/// are the truth; a grain timer wakes it for the next retry, and after a crash the silos' recovery scan finds the rows left due.
 /// </summary>
 public sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFactory httpClients, IOptions<CallbackOptions> options, TimeProvider time,
-    ILogger<CommandConnectionGrain> logger) : Grain, ICommandConnectionGrain, IRemindable
+    ILogger<CommandConnectionGrain> logger) : Grain, ICommandConnectionGrain
 {
     public const string HttpClientName = "command-callbacks";
-    private const string Retry = "retry";
+    private const string RetryName = "retry";
     public static readonly ActivitySource Source = new("Dispatch.Commands");
     private static readonly Meter Meter = new("Dispatch.Commands");
     private static readonly Counter<long> Results = Meter.CreateCounter<long>("dispatch.command.callbacks", "{callback}",
@@ -37,32 +37,26 @@ public sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFacto
         "From the acknowledgement to its callback being delivered.");
 
     private GrainWakeUp? _retry;
+    private GrainWakeUp Retry => _retry ??= new GrainWakeUp(this, RetryName, DeliverDueAsync, time, durable: false);
+    private Guid Id => this.GetPrimaryKey();
 
     public async Task DeliverDueAsync()
     {
         IReadOnlyList<ClaimedCallback> claimed;
+        DateTimeOffset? next;
         do
         {
             await using (var scope = await store.BeginEngineAsync())
             {
-                claimed = await CommandCallbacks.ClaimAsync(scope, this.GetPrimaryKey(), time.GetUtcNow(), options.Value);
+                claimed = await CommandCallbacks.ClaimAsync(scope, Id, time.GetUtcNow(), options.Value);
+                next = claimed.Count == 0 ? Time.Utc(await CommandCallbacks.NextDueAsync(scope, Id)) : null;
                 await scope.CommitAsync();
             }
             foreach (var callback in claimed) await SendAsync(callback);
         }
         while (claimed.Count > 0);
-        await ScheduleAsync();
-    }
-
-    public Task ReceiveReminder(string reminderName, TickStatus status) => DeliverDueAsync();
-
-    private async Task ScheduleAsync()
-    {
-        DateTime? next;
-        await using (var scope = await store.BeginEngineAsync())
-            next = await CommandCallbacks.NextDueAsync(scope, this.GetPrimaryKey());
-        _retry ??= new GrainWakeUp(this, Retry, DeliverDueAsync, time);
-        await _retry.SetAsync(next is null ? null : Time.Utc(next.Value));
+        await Retry.SetAsync(next);
+        if (next is null) DeactivateOnIdle();
     }
 
     private async Task SendAsync(ClaimedCallback callback)

@@ -66,11 +66,6 @@ public static class EscalationEngine
             if (due.Count == 0 || c.AckedAt is not null) continue; // acknowledged meanwhile: nothing fires
             steps.Add(await StepAsync(scope, c, Time.Utc(due.Min()), now));
         }
-        if (steps.Any(s => s.Notified > 0 || s.PsapAlerts > 0))
-        {
-            await scope.NotifyAsync(Assignments.DeliveryChannel);
-            await scope.NotifyAsync(Assignments.EscalationChannel);
-        }
         return steps;
     }
 

@@ -18,7 +18,6 @@ public static class PsapAlerts
         if (users.Count == 0) return 0;
         var plan = await Assignments.NotifyAsync(scope, incident, users,
             new Assignments.PlanTarget(incident.Id, incident.AgencyId, "psap_alert", tier, cycle, null), now);
-        if (plan.Count > 0) await scope.NotifyAsync(Assignments.DeliveryChannel);
         return plan.Count;
     }
 }

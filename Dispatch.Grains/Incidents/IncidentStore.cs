@@ -28,11 +28,12 @@ public static class IncidentStore
         where id = @Id and version = @Version
         """;
 
-    public static async Task<IncidentState> CreateAsync(AgencyScope scope, NewIncident incident, DateTimeOffset now)
+    /// <summary>Writes a new incident with <paramref name="id"/> (its grain's key) as the scope's agency.</summary>
+    public static async Task<IncidentState> CreateAsync(AgencyScope scope, Guid id, NewIncident incident, DateTimeOffset now)
     {
         if (!IncidentPriority.IsValid(incident.Priority))
             throw new ArgumentException($"Unknown priority '{incident.Priority}'.", nameof(incident));
-        var state = new IncidentState(Guid.CreateVersion7(), scope.Context.AgencyId, incident.Priority, IncidentStatus.Open,
+        var state = new IncidentState(id, scope.Context.AgencyId, incident.Priority, IncidentStatus.Open,
             incident.IncidentType, incident.Title, incident.Description, incident.Address, 1, now, null, null, null);
         await scope.ExecuteAsync(Insert, new
         {

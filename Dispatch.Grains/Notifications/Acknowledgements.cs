@@ -90,6 +90,10 @@ public static class Acknowledgements
             update incident_agencies set acked_at = @now, acked_by_user_id = @userId, ack_source = @source, version = version + 1, updated_at = @now
             where incident_id = @incidentId and agent_agency_id = @company
             """, new { now, userId, source, incidentId, company });
+        // The trigger queued a callback for each of the PSAP's callback-mode command systems: their grains send them after the commit.
+        var connections = await scope.ExecuteScalarAsync<string?>("select current_setting('dispatch.callback_connections', true)");
+        foreach (var connection in (connections ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+            scope.Wakes.CommandConnection(Guid.Parse(connection));
 
         var before = (await IncidentStore.GetAsync(scope, incidentId))!;
         var everyone = await scope.ExecuteScalarAsync<bool>(

@@ -123,7 +123,7 @@ public static class DeliveryQueue
 
         if (status is "failed" or "dead_lettered")
         {
-            var next = await scope.ExecuteAsync("""
+            await scope.ExecuteAsync("""
                 update notification_deliveries set send_status = 'queued', next_attempt_at = @now, updated_at = @now
                 where id = (select id from notification_deliveries
                             where notification_id = @NotificationId and send_status = 'waiting' order by sequence limit 1)
@@ -143,16 +143,18 @@ public static class DeliveryQueue
                     await Escalation.PsapAlerts.SendAsync(scope, incident,
                         await Escalation.EscalationRules.ForPriorityAsync(scope, delivery.AgencyId, incident.Priority), 0, 0, now);
             }
-            if (next > 0) await scope.NotifyAsync(Assignments.DeliveryChannel);
         }
         return status;
     }
 
-    /// <summary>When the notification's next delivery falls due (a retry, or a send whose lease runs out); null when none is pending.</summary>
-    public static Task<DateTime?> NextDueAsync(EngineScope scope, Guid notificationId) => scope.ExecuteScalarAsync<DateTime?>("""
+    /// <summary>
+    /// When the notification's next delivery falls due (a retry, or a send whose lease runs out), leaving out the deliveries
+    /// <paramref name="inFlight"/> in this grain's hands; null when none is pending.
+    /// </summary>
+    public static Task<DateTime?> NextDueAsync(EngineScope scope, Guid notificationId, Guid[] inFlight) => scope.ExecuteScalarAsync<DateTime?>("""
         select min(case when send_status = 'queued' then next_attempt_at else claimed_until end) from notification_deliveries
-        where notification_id = @notificationId and send_status in ('queued', 'sending')
-        """, new { notificationId });
+        where notification_id = @notificationId and send_status in ('queued', 'sending') and id <> all(@inFlight)
+        """, new { notificationId, inFlight });
 
     /// <summary>The notifications with a delivery due by <paramref name="now"/>: whose grains should be sending.</summary>
     public static Task<IEnumerable<Guid>> NotificationsDueAsync(EngineScope scope, DateTimeOffset now) =>

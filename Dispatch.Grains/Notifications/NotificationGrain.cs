@@ -20,13 +20,14 @@ public interface INotificationGrain : IGrainWithGuidKey
 /// Sends a notification's deliveries through their transports, with the timeouts each transport sets. One grain per notification,
 /// so a receiver that answers in ten seconds (or never) delays only its own deliveries. The rows are the truth: a delivery is
 /// claimed with a lease, sent outside any transaction and its outcome recorded after (a transient failure backs off, a permanent
-/// one or the last attempt hands over to the next channel of a failover chain); a grain timer wakes the grain for the next retry
-/// and a reminder revives it after a crash. At least once: a silo killed between send and record sends again after the lease.
+/// one or the last attempt hands over to the next channel of a failover chain); a grain timer wakes the grain for the next retry,
+/// and after a crash the silos' recovery scan finds the rows left due. At least once: a silo killed between send and record
+/// sends again after the lease.
 /// </summary>
 public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITransport> transports, AckLinkFactory ackLinks, IOptions<DeliveryOptions> options,
-    TimeProvider time, ILogger<NotificationGrain> logger) : Grain, INotificationGrain, IRemindable
+    TimeProvider time, ILogger<NotificationGrain> logger) : Grain, INotificationGrain
 {
-    private const string Retry = "retry";
+    private const string RetryName = "retry";
     public static readonly ActivitySource Source = new("Dispatch.Deliveries");
     private static readonly Meter Meter = new("Dispatch.Deliveries");
     private static readonly Counter<long> Outcomes = Meter.CreateCounter<long>("dispatch.deliveries", "{delivery}", "Delivery attempts by transport and result.");
@@ -34,39 +35,37 @@ public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITranspor
 
     private readonly Dictionary<string, ITransport> _transports = transports.ToDictionary(t => t.Slug);
     private GrainWakeUp? _retry;
+    private GrainWakeUp Retry => _retry ??= new GrainWakeUp(this, RetryName, DeliverDueAsync, time, durable: false);
+    private Guid Id => this.GetPrimaryKey();
 
     public async Task DeliverDueAsync()
     {
-        IReadOnlyList<ClaimedDelivery> claimed;
+        DateTimeOffset? next;
         do
         {
+            IReadOnlyList<ClaimedDelivery> claimed;
             await using (var scope = await store.BeginEngineAsync())
             {
                 var now = time.GetUtcNow();
-                claimed = await DeliveryQueue.ClaimAsync(scope, this.GetPrimaryKey(), now, options.Value,
+                claimed = await DeliveryQueue.ClaimAsync(scope, Id, now, options.Value,
                     (notification, agency, user) => ackLinks.Links?.Create(new AckLink(notification, agency, user, now + AckLinks.Lifetime)));
+                next = claimed.Count == 0 ? Time.Utc(await DeliveryQueue.NextDueAsync(scope, Id, [])) : null;
                 await scope.CommitAsync();
             }
-            // A notification's channels at once (delivery mode "all"); each transport bounds its own wait.
-            await Task.WhenAll(claimed.Select(SendAsync));
+            if (claimed.Count > 0)
+            {
+                // A notification's channels at once (delivery mode "all"); each transport bounds its own wait. Each outcome's
+                // transaction also says when this notification next has something due (a retry, or a failover link queued now).
+                var batch = claimed.Select(c => c.Message.DeliveryId).ToArray();
+                next = (await Task.WhenAll(claimed.Select(c => SendAsync(c, batch)))).Min();
+            }
         }
-        while (claimed.Count > 0);
-        await ScheduleAsync();
-    }
-
-    public Task ReceiveReminder(string reminderName, TickStatus status) => DeliverDueAsync();
-
-    private async Task ScheduleAsync()
-    {
-        DateTime? next;
-        await using (var scope = await store.BeginEngineAsync())
-            next = await DeliveryQueue.NextDueAsync(scope, this.GetPrimaryKey());
-        _retry ??= new GrainWakeUp(this, Retry, DeliverDueAsync, time);
-        await _retry.SetAsync(next is null ? null : Time.Utc(next.Value));
+        while (next is { } due && due <= time.GetUtcNow());
+        await Retry.SetAsync(next);
         if (next is null) DeactivateOnIdle();
     }
 
-    private async Task SendAsync(ClaimedDelivery claimed)
+    private async Task<DateTimeOffset?> SendAsync(ClaimedDelivery claimed, Guid[] batch)
     {
         ActivityContext.TryParse(claimed.TraceParent, null, out var parent);
         using var activity = Source.StartActivity("deliver " + claimed.TransportSlug, ActivityKind.Producer, parent);
@@ -86,9 +85,17 @@ public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITranspor
             result = SendResult.Transient($"{ex.GetType().Name}: {ex.Message}");
         }
 
-        await using var scope = await store.BeginEngineAsync();
-        var status = await DeliveryQueue.CompleteAsync(scope, claimed, result, time.GetUtcNow(), options.Value, Random.Shared.NextDouble());
-        await scope.CommitAsync();
+        string status;
+        DateTimeOffset? next;
+        GrainWakes wakes;
+        await using (var scope = await store.BeginEngineAsync())
+        {
+            status = await DeliveryQueue.CompleteAsync(scope, claimed, result, time.GetUtcNow(), options.Value, Random.Shared.NextDouble());
+            next = Time.Utc(await DeliveryQueue.NextDueAsync(scope, Id, batch.Where(id => id != claimed.Message.DeliveryId).ToArray()));
+            await scope.CommitAsync();
+            wakes = scope.Wakes;
+        }
+        await wakes.SendAsync(GrainFactory); // alerts to PSAP users when the recipient is unreachable
 
         activity?.SetTag("dispatch.delivery.result", status);
         if (result.Outcome != SendOutcome.Sent) activity?.SetStatus(ActivityStatusCode.Error, result.Error);
@@ -97,5 +104,6 @@ public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITranspor
         if (status != "sent")
             logger.LogWarning("Delivery {DeliveryId} attempt {Attempt} over {Transport}: {Status} ({Error})",
                 claimed.Message.DeliveryId, claimed.Message.Attempt, claimed.TransportSlug, status, result.Error);
+        return next;
     }
 }

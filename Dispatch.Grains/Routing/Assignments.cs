@@ -16,13 +16,10 @@ public sealed class NotAssignableException(Guid companyId) : Exception($"Agency 
 
 /// <summary>
 /// Assigns a company to an incident and routes it, inside the PSAP's transaction: the notifications and
-/// deliveries exist exactly when the assignment commits, and the delivery engine is woken by the commit.
+/// deliveries exist exactly when the assignment commits, and the committer wakes their grains (<see cref="StoreScope.Wakes"/>).
 /// </summary>
 public static class Assignments
 {
-    public const string DeliveryChannel = "dispatch_deliveries";
-    public const string EscalationChannel = "dispatch_escalations";
-
     private const string Assignable = """
         select exists (
             select 1 from agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
@@ -81,8 +78,6 @@ public static class Assignments
             // And the PSAP users the company's rule names are told at once, on their own channels: there is nobody to wait for.
             await Escalation.PsapAlerts.SendAsync(scope, incident, rule, 0, 0, now);
         }
-        await scope.NotifyAsync(DeliveryChannel);
-        if (escalationDueAt is not null && plan.Count > 0) await scope.NotifyAsync(EscalationChannel);
         await scope.AuditAsync("incident.company_assigned", "incident", incident.Id, null,
             new { company_id = companyId, notifications = plan.Count, deliveries });
         return new AssignmentResult(companyId, plan.Count, deliveries, plan.Count == 0);
@@ -144,6 +139,8 @@ public static class Assignments
                 insert into notifications (id, incident_id, agency_id, notified_user_id, kind, tier, escalation_cycle, escalation_due_at, created_at, updated_at)
                 values (@notificationId, @IncidentId, @AgencyId, @UserId, @Kind, @Tier, @Cycle, @DueAt, @now, @now)
                 """, new { notificationId, target.IncidentId, target.AgencyId, notification.UserId, target.Kind, target.Tier, target.Cycle, target.DueAt, now });
+            if (notification.Deliveries.Any(d => d.Queued)) scope.Wakes.Notification(notificationId);
+            if (target.DueAt is { } due) scope.Wakes.Deadline(target.IncidentId, due);
             foreach (var d in notification.Deliveries)
             {
                 await scope.ExecuteAsync("""

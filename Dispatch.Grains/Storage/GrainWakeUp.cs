@@ -1,35 +1,50 @@
 namespace Dispatch.Grains.Storage;
 
 /// <summary>
-/// A grain's next due moment, read from its rows: a one-shot grain timer for the instant itself, and, for a moment a minute or
-/// more away, a reminder due at it with a one-minute period, in case the silo dies first. Setting the same moment again changes
-/// nothing; setting none removes both.
+/// A grain's next due moment: a one-shot grain timer at the instant itself (milliseconds of precision while the grain is active)
+/// and, when <c>durable</c>, a reminder due at it with a one-minute period, written before <see cref="SetAsync"/> returns, so the
+/// moment survives the grain's silo. A reminder alone is not enough (its ticks skip while the owner is down and come back on
+/// one-minute slots), so the silos' recovery scan backs both up. Setting the same moment again changes nothing; none removes both.
 /// </summary>
-public sealed class GrainWakeUp(Grain grain, string reminderName, Func<Task> onDue, TimeProvider time)
+public sealed class GrainWakeUp(Grain grain, string reminderName, Func<Task> onDue, TimeProvider time, bool durable)
 {
+    private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
     private IGrainTimer? _timer;
     private DateTimeOffset? _due;
-    private bool _set;
     private bool? _hasReminder; // unknown until this activation looks: an earlier one may have left one
+
+    /// <summary>Whether this activation knows the moment (it set it, or was told there is none).</summary>
+    public bool Known { get; private set; }
+
+    /// <summary>For something new: nothing is due and no earlier activation left a reminder.</summary>
+    public void StartEmpty()
+    {
+        if (Known) return;
+        (Known, _due, _hasReminder) = (true, null, false);
+    }
+
+    /// <summary>Brings the moment forward to <paramref name="due"/> if that is sooner than the one held.</summary>
+    public Task EarlierAsync(DateTimeOffset due) => Known && _due is { } held && held <= due ? Task.CompletedTask : SetAsync(due);
 
     public async Task SetAsync(DateTimeOffset? due)
     {
-        if (_set && due == _due) return;
-        (_set, _due) = (true, due);
+        if (Known && due == _due) return;
+        (Known, _due) = (true, due);
         _timer?.Dispose();
         _timer = null;
-        var wait = due is null ? TimeSpan.Zero : due.Value - time.GetUtcNow();
-        if (wait < TimeSpan.Zero) wait = TimeSpan.Zero;
         if (due is not null)
+        {
+            var wait = due.Value - time.GetUtcNow();
             _timer = grain.RegisterGrainTimer(_ => onDue(), new GrainTimerCreationOptions
             {
-                DueTime = wait, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true,
+                DueTime = wait < TimeSpan.Zero ? TimeSpan.Zero : wait, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true,
             });
-        // A reminder cannot be more precise than its one-minute tick, and every silo's waker re-reads the due moments from
-        // PostgreSQL each second; so only a moment a minute or more away gets one (a write per change, not per retry).
-        if (due is not null && wait >= TimeSpan.FromMinutes(1))
+        }
+        if (!durable) return;
+        if (due is not null)
         {
-            await grain.RegisterOrUpdateReminder(reminderName, wait, TimeSpan.FromMinutes(1));
+            var wait = due.Value - time.GetUtcNow();
+            await grain.RegisterOrUpdateReminder(reminderName, wait < TimeSpan.Zero ? TimeSpan.Zero : wait, ReminderPeriod);
             _hasReminder = true;
         }
         else if (_hasReminder != false)

@@ -36,8 +36,8 @@ public abstract class StoreScope : IAsyncDisposable
     public Task<int> ExecuteAsync(string sql, object? parameters = null) =>
         Connection.ExecuteAsync(sql, parameters, Transaction);
 
-    /// <summary>Wakes the loops listening on <paramref name="channel"/> when this transaction commits (and not if it rolls back).</summary>
-    public Task NotifyAsync(string channel) => ExecuteAsync("select pg_notify(@channel, '')", new { channel });
+    /// <summary>The grains this transaction gives work to, for the committer to wake after the commit.</summary>
+    public GrainWakes Wakes { get; } = new();
 
     public Task CommitAsync(CancellationToken cancellationToken = default) => Transaction.CommitAsync(cancellationToken);
 

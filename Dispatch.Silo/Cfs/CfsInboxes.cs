@@ -13,10 +13,9 @@ public sealed class CfsInboxesOptions
 }
 
 /// <summary>Keeps the inbox grain of every active CFS configuration scanning: a new configuration starts within one period.</summary>
-public sealed class CfsInboxes(DispatchStore store, DatabaseSignals signals, IGrainFactory grains, IOptions<CfsInboxesOptions> options,
-    TimeProvider time, ILogger<CfsInboxes> logger) : GrainWaker(store, signals, time, logger)
+public sealed class CfsInboxes(DispatchStore store, IGrainFactory grains, IOptions<CfsInboxesOptions> options,
+    TimeProvider time, ILogger<CfsInboxes> logger) : GrainWaker(store, time, logger)
 {
-    protected override string? Channel => null;
     protected override TimeSpan Period => options.Value.Reconcile;
 
     protected override Task<IEnumerable<Guid>> DueAsync(EngineScope scope, DateTimeOffset now) => CfsImports.ActiveIdsAsync(scope);

@@ -59,7 +59,6 @@ public sealed partial class ReadmeWalkthroughTests : DeliveryWorld
     {
         await using var c = new NpgsqlConnection(ConnectionString);
         await c.ExecuteAsync("update notifications set escalation_due_at = now() where escalation_due_at is not null and escalated_at is null");
-        await c.ExecuteAsync("select pg_notify('dispatch_escalations', '')");
     }
 
     private static string Fill(string text, Dictionary<string, string> values) => Placeholder().Replace(text, m =>

@@ -236,7 +236,7 @@ public sealed class CfsIntakeTests : DeliveryWorld
         await Silo!.KillAsync(); // whichever holds the lease is killed mid-run
         await second.KillAsync();
         var beforeRestart = (await ImportsAsync()).Count;
-        StartSilo();
+        await StartSiloAsync();
         await Wait.UntilAsync(async () => (await ImportsAsync(CfsImportStatus.Imported)).Count >= files, TimeSpan.FromSeconds(90), () => Silo!.Output);
         await Wait.UntilAsync(() => Task.FromResult(Directory.GetFiles(_inbox, "*.xml").Length == 0), TimeSpan.FromSeconds(30), () => Silo!.Output);
 

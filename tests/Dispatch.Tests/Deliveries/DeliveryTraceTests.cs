@@ -7,9 +7,22 @@ namespace Dispatch.Tests.Deliveries;
 
 public sealed class DeliveryTraceTests : IdentityHost
 {
+    private readonly string _mail = Path.Combine(Path.GetTempPath(), "dispatch-trace-" + Guid.NewGuid().ToString("N")[..8]);
+
+    // The silo runs in this process (so the listener below sees its grains' spans) and drops mail in a folder.
+    protected override IReadOnlyDictionary<string, string?> HostExtras => new Dictionary<string, string?> { ["Dispatch:Email:PickupDirectory"] = _mail };
+
     [Fact]
     public async Task The_silos_send_span_continues_the_trace_of_the_creating_request()
     {
+        var spans = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == "Dispatch.Deliveries",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a => { lock (spans) spans.Add(a); },
+        };
+        ActivitySource.AddActivityListener(listener);
         var (gasco, email, password) = await OnboardCompanyAsync("gasco");
         using var company = As("Bearer " + (await LoginAsync(email, password)).AccessToken);
         (await company.PostAsJsonAsync("/api/v1/transport-channels", new { transportType = "email", name = "mail", config = new { } })).EnsureSuccessStatusCode();
@@ -22,24 +35,12 @@ public sealed class DeliveryTraceTests : IdentityHost
         request.Headers.Add("traceparent", $"00-{traceId.ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
         (await admin.SendAsync(request)).EnsureSuccessStatusCode();
 
-        var spans = new List<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name == "Dispatch.Deliveries",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = a => { lock (spans) spans.Add(a); },
-        };
-        ActivitySource.AddActivityListener(listener);
-        var mail = Path.Combine(Path.GetTempPath(), "dispatch-trace-" + Guid.NewGuid().ToString("N")[..8]);
+        await Wait.UntilAsync(() => { lock (spans) return Task.FromResult(spans.Any(s => s.OperationName == "deliver email" && s.TraceId == traceId)); },
+            TimeSpan.FromSeconds(30));
 
-        // The Silo's grains in this process, so the listener sees their spans.
-        await using var cluster = await DispatchCluster.StartAsync(this, settings: new Dictionary<string, string?> { ["Dispatch:Email:PickupDirectory"] = mail });
-        await Wait.UntilAsync(() => { lock (spans) return Task.FromResult(spans.Any(s => s.OperationName == "deliver email")); }, TimeSpan.FromSeconds(30));
-
-        var span = Assert.Single(spans, s => s.OperationName == "deliver email");
-        Assert.Equal(traceId, span.TraceId);
+        var span = Assert.Single(spans, s => s.OperationName == "deliver email" && s.TraceId == traceId);
         Assert.Equal("sent", span.GetTagItem("dispatch.delivery.result"));
-        Assert.Single(Directory.GetFiles(mail, "*.eml"));
-        Directory.Delete(mail, true);
+        Assert.Single(Directory.GetFiles(_mail, "*.eml"));
+        Directory.Delete(_mail, true);
     }
 }

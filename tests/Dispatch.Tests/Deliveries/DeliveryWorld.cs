@@ -23,8 +23,10 @@ public class DeliveryWorld : IdentityHost
         ["Dispatch:Delivery:PollInterval"] = "00:00:01",
     };
 
-    /// <summary>Whether a Silo process runs from the start; tests that drive the engines in process with a moved clock say no.</summary>
+    /// <summary>Whether a Silo process runs from the start (tests that start their own, with other settings, say no).</summary>
     protected virtual bool RunsSilo => true;
+
+    protected override bool RunsSiloProcesses => true;
 
     public override async Task InitializeAsync()
     {
@@ -32,15 +34,24 @@ public class DeliveryWorld : IdentityHost
         Smtp = await SmtpServer.StartAsync();
         Webhooks = await WebhookReceiver.StartAsync();
         Admin = await AsAdminAsync();
-        if (RunsSilo) StartSilo();
+        if (RunsSilo) await StartSiloAsync();
     }
 
-    public void StartSilo() => Silo = SiloProcess.Start(this, new Dictionary<string, string?>(SiloSettings)
+    /// <summary>Starts the world's Silo process and waits until the Api has reached the cluster.</summary>
+    public async Task StartSiloAsync() => Silo = await StartSiloProcessAsync(new Dictionary<string, string?>(SiloSettings)
     {
         ["Dispatch:Email:SmtpHost"] = "127.0.0.1",
         ["Dispatch:Email:SmtpPort"] = Smtp.Port.ToString(),
         ["Dispatch:PublicUrl"] = Anonymous.BaseAddress!.ToString(),
     });
+
+    /// <summary>Starts a Silo process with these settings and waits until the Api has reached the cluster.</summary>
+    public async Task<ExternalProcess> StartSiloProcessAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        var silo = SiloProcess.Start(this, settings);
+        await Api.WaitConnectedAsync(Anonymous);
+        return silo;
+    }
 
     public override async Task DisposeAsync()
     {

@@ -60,7 +60,7 @@ public sealed class OutboundSafetyTests : DeliveryWorld
         await using var production = new ApiHost(this, new Dictionary<string, string?>
         {
             [$"{OutboundPolicy.Section}:AllowedNetworks"] = "", ["Dispatch:PublicUrl"] = "https://dispatch.metro911.example",
-        });
+        }, withSilo: false);
         production.StartServer();
         var (_, email, password) = await OnboardCompanyAsync("gasco");
         HttpClient Client(string token)
@@ -100,7 +100,7 @@ public sealed class OutboundSafetyTests : DeliveryWorld
     public async Task A_silo_without_an_allow_list_refuses_at_send_time_and_records_no_answer_from_inside()
     {
         // The Api here (Development) accepts the loopback receiver; the Silo, configured as production, checks the resolved address itself.
-        await using var silo = SiloProcess.Start(this, new Dictionary<string, string?>(SiloSettings) { [$"{OutboundPolicy.Section}:AllowedNetworks"] = "" });
+        await using var silo = await StartSiloProcessAsync(new Dictionary<string, string?>(SiloSettings) { [$"{OutboundPolicy.Section}:AllowedNetworks"] = "" });
         var (company, admin) = await CompanyAsync();
         using (admin)
         {
@@ -121,7 +121,7 @@ public sealed class OutboundSafetyTests : DeliveryWorld
     [Fact]
     public async Task A_receivers_answer_is_not_echoed_and_no_log_line_holds_a_url_secret_or_personal_data()
     {
-        await using var silo = SiloProcess.Start(this, new Dictionary<string, string?>(SiloSettings)
+        await using var silo = await StartSiloProcessAsync(new Dictionary<string, string?>(SiloSettings)
         {
             ["Logging:LogLevel:Default"] = "Trace", ["Logging:LogLevel:Microsoft"] = "Trace", ["Logging:LogLevel:System"] = "Trace",
             ["Logging:LogLevel:Orleans"] = "Information", // Orleans' own trace is cluster chatter, and slow enough to stall the test

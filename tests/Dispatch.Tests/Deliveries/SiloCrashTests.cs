@@ -21,7 +21,7 @@ public sealed class SiloCrashTests : DeliveryWorld
         await Silo!.KillAsync();
         await using var c = new NpgsqlConnection(ConnectionString);
         var inFlight = await c.ExecuteScalarAsync<int>("select count(*) from notification_deliveries where send_status = 'sending'");
-        StartSilo();
+        await StartSiloAsync();
 
         await Wait.UntilAsync(async () => await c.ExecuteScalarAsync<int>("select count(*) from notification_deliveries where send_status = 'sent'") == total,
             TimeSpan.FromSeconds(90), () => Silo!.Output);

@@ -19,7 +19,6 @@ public sealed class EscalationSiloTests : EscalationWorld
             update notifications set escalation_due_at = now() + make_interval(secs => @seconds)
             where kind = 'company' and tier = 0 and escalation_due_at is not null and escalated_at is null
             """, new { seconds });
-        await c.ExecuteAsync("select pg_notify('dispatch_escalations', '')");
     }
 
     private async Task<int> StepsAsync()
@@ -44,7 +43,7 @@ public sealed class EscalationSiloTests : EscalationWorld
     public async Task Two_silos_fire_every_escalation_exactly_once_and_the_next_tier_and_the_psap_get_their_mail()
     {
         await SetUpAsync(repeatCount: 0);
-        await using var second = SiloProcess.Start(this, new Dictionary<string, string?>(SiloSettings)
+        await using var second = await StartSiloProcessAsync(new Dictionary<string, string?>(SiloSettings)
         {
             ["Dispatch:Email:SmtpHost"] = "127.0.0.1", ["Dispatch:Email:SmtpPort"] = Smtp.Port.ToString(),
         });
@@ -90,7 +89,7 @@ public sealed class EscalationSiloTests : EscalationWorld
 
         await MoveDeadlinesAsync(-5); // they fell due while no Silo ran
         Assert.Equal(0, await StepsAsync());
-        StartSilo();
+        await StartSiloAsync();
         await Wait.UntilAsync(async () => await StepsAsync() >= incidents.Count, TimeSpan.FromSeconds(60), () => Silo!.Output);
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.Equal(incidents.Count, await StepsAsync());

@@ -45,7 +45,6 @@ public sealed class PsapAlertChannelsTests : DeliveryWorld
         await using (var c = new NpgsqlConnection(ConnectionString))
         {
             await c.ExecuteAsync("update notifications set escalation_due_at = now() where incident_id = @id and escalation_due_at is not null", new { id });
-            await c.ExecuteAsync("select pg_notify('dispatch_escalations', '')");
         }
         await Infrastructure.Wait.UntilAsync(() => Task.FromResult(Recipients().Contains(AdminEmail)), TimeSpan.FromSeconds(30), () => Silo!.Output);
 

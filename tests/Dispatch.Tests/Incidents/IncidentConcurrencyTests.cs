@@ -18,7 +18,7 @@ public sealed class IncidentConcurrencyTests : TestDatabase
         Guid id;
         await using (var scope = await store.BeginAsync(context))
         {
-            id = (await IncidentStore.CreateAsync(scope, new NewIncident("dangerous", "Leak", "initial", "1 Main St"), DateTimeOffset.UtcNow)).Id;
+            id = (await IncidentStore.CreateAsync(scope, Guid.CreateVersion7(), new NewIncident("dangerous", "Leak", "initial", "1 Main St"), DateTimeOffset.UtcNow)).Id;
             await scope.CommitAsync();
         }
 

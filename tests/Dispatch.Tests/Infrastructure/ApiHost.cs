@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Dispatch.Tests.Infrastructure;
@@ -8,13 +9,44 @@ namespace Dispatch.Tests.Infrastructure;
 public sealed class ApiHost : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
+    private readonly bool _withSilo;
+    private InProcessSilo? _silo;
 
-    public ApiHost(TestDatabase database, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="withSilo">Run a silo in this process first (the Api sends every command to grains); tests that run Silo processes say no.</param>
+    public ApiHost(TestDatabase database, IReadOnlyDictionary<string, string?>? settings = null, bool withSilo = true)
     {
         _settings = database.HostSettings();
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             _settings[key] = value;
+        _withSilo = withSilo;
         UseKestrel(0);
+    }
+
+    public InProcessSilo? Silo => _silo;
+
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        if (_withSilo) _silo ??= InProcessSilo.StartAsync(_settings, Logs).GetAwaiter().GetResult();
+        return base.CreateHost(builder);
+    }
+
+    /// <summary>Waits until the Api reaches a silo (its <c>/health</c> says ready), e.g. after starting a Silo process.</summary>
+    public async Task WaitConnectedAsync(HttpClient client)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            using var response = await client.GetAsync("/health");
+            if (response.IsSuccessStatusCode) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("The Api did not reach a silo: " + await response.Content.ReadAsStringAsync());
+            await Task.Delay(100);
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_silo is not null) await _silo.DisposeAsync();
     }
 
     /// <summary>Every log line the host wrote, formatted, for tests that look for leaks.</summary>

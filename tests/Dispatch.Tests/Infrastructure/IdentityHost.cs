@@ -22,6 +22,12 @@ public class IdentityHost : TestDatabase
 
     protected IdentityHost(Dictionary<string, string?> extraSettings) => _extraSettings = extraSettings;
 
+    /// <summary>Whether the test runs its own Silo processes; otherwise a silo runs inside the test process, started before the Api.</summary>
+    protected virtual bool RunsSiloProcesses => false;
+
+    /// <summary>More settings for the Api and the in-process silo.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> HostExtras => new Dictionary<string, string?>();
+
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
@@ -31,7 +37,8 @@ public class IdentityHost : TestDatabase
             ["Dispatch:Bootstrap:AdminEmail"] = AdminEmail,
             ["Dispatch:Bootstrap:AdminPassword"] = AdminPassword,
         };
-        Api = new ApiHost(this, settings);
+        foreach (var (key, value) in HostExtras) settings[key] = value;
+        Api = new ApiHost(this, settings, withSilo: !RunsSiloProcesses);
         Anonymous = Api.StartClient();
     }
 

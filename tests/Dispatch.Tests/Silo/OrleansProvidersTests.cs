@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Orleans.Hosting;
+using Orleans.Serialization;
 using Orleans.TestingHost;
 using silo::Dispatch.Silo;
 
@@ -67,8 +68,11 @@ public sealed class OrleansProvidersTests : TestDatabase
 
     private sealed class ClientOnDatabase : IClientBuilderConfigurator
     {
-        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) =>
-            clientBuilder.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (OrleansHosting.Invariant, configuration.GetConnectionString("dispatch")));
+        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder)
+        {
+            clientBuilder.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (Dispatch.Grains.Storage.DispatchCluster.Invariant, configuration.GetConnectionString("dispatch")));
+            clientBuilder.Services.AddSerializer(serializer => serializer.AddDispatchJson()); // the grains' commands cross as JSON
+        }
     }
 
     public override async Task InitializeAsync()

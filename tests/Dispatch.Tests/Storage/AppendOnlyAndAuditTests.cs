@@ -77,7 +77,7 @@ public sealed class AppendOnlyAndAuditTests : TestDatabase
         IncidentState created;
         await using (var scope = await store.BeginAsync(new AgencyContext(psap, UserId: null)))
         {
-            created = await IncidentStore.CreateAsync(scope, new NewIncident("critical", "Pipeline rupture", "", "99 Secret Lane"), DateTimeOffset.UtcNow);
+            created = await IncidentStore.CreateAsync(scope, Guid.CreateVersion7(), new NewIncident("critical", "Pipeline rupture", "", "99 Secret Lane"), DateTimeOffset.UtcNow);
             await scope.AuditAsync("channel.updated", "transport_channel", Guid.NewGuid(),
                 new { Name = "mail", Config = new { Host = "smtp", Password = "hunter2hunter2" } },
                 new { Name = "mail2", SmtpPassword = "s3cret-s3cret", TokenHash = "abc", ApiKeyId = user, Nested = new[] { new { ClientSecret = "zzz" } } });
@@ -85,7 +85,7 @@ public sealed class AppendOnlyAndAuditTests : TestDatabase
         }
         await using (var rolledBack = await store.BeginAsync(new AgencyContext(psap)))
         {
-            await IncidentStore.CreateAsync(rolledBack, new NewIncident("critical", "Never committed", "", null), DateTimeOffset.UtcNow);
+            await IncidentStore.CreateAsync(rolledBack, Guid.CreateVersion7(), new NewIncident("critical", "Never committed", "", null), DateTimeOffset.UtcNow);
         }
 
         await using var owner = await database.Owner.OpenConnectionAsync();

@@ -96,7 +96,7 @@ public sealed class EncryptionTests : TestDatabase
         IncidentState created;
         await using (var scope = await store.BeginAsync(new AgencyContext(psap)))
         {
-            created = await IncidentStore.CreateAsync(scope, new NewIncident("irod", "Fire", "", Marker), DateTimeOffset.UtcNow);
+            created = await IncidentStore.CreateAsync(scope, Guid.CreateVersion7(), new NewIncident("irod", "Fire", "", Marker), DateTimeOffset.UtcNow);
             await scope.CommitAsync();
         }
 

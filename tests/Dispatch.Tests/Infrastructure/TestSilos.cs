@@ -4,13 +4,14 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Hosting;
+using Orleans.Serialization;
 using Orleans.TestingHost;
 using silo::Dispatch.Silo;
 
 namespace Dispatch.Tests.Infrastructure;
 
 /// <summary>An in-process Orleans cluster running the Silo's grains and wakers over a test database (already migrated).</summary>
-public static class DispatchCluster
+public static class TestSilos
 {
     public static async Task<TestCluster> StartAsync(TestDatabase database, int silos = 1, IReadOnlyDictionary<string, string?>? settings = null)
     {
@@ -33,13 +34,16 @@ public static class DispatchCluster
             siloBuilder.UseDispatchProviders(siloBuilder.Configuration.GetConnectionString("dispatch")!);
             siloBuilder.Services.AddSingleton(TimeProvider.System);
             siloBuilder.Services.AddDispatchStorage();
-            siloBuilder.Services.AddSiloWorkLoops();
+            siloBuilder.Services.AddDispatchEngine();
         }
     }
 
     private sealed class DispatchClient : IClientBuilderConfigurator
     {
-        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) =>
-            clientBuilder.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (OrleansHosting.Invariant, configuration.GetConnectionString("dispatch")));
+        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder)
+        {
+            clientBuilder.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (Dispatch.Grains.Storage.DispatchCluster.Invariant, configuration.GetConnectionString("dispatch")));
+            clientBuilder.Services.AddSerializer(serializer => serializer.AddDispatchJson());
+        }
     }
 }

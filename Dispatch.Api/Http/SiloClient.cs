@@ -1,0 +1,122 @@
+using Dispatch.Grains.Storage;
+using Microsoft.AspNetCore.Diagnostics;
+using Orleans.Configuration;
+using Orleans.Serialization;
+
+namespace Dispatch.Api.Http;
+
+/// <summary>
+/// The Api is an Orleans client: it finds the silos' gateways in the membership table on the Dispatch database and sends every
+/// state change to a grain. Grain calls are bounded (<c>Dispatch:Orleans:CallTimeout</c>, 5 s): a hung silo costs a caller a
+/// 503 with <c>Retry-After</c>, never a hung request, and the commands are safe to repeat.
+/// </summary>
+public static class SiloClient
+{
+    public static WebApplicationBuilder AddSiloClient(this WebApplicationBuilder builder)
+    {
+        var hosting = DispatchCluster.Options(builder.Configuration);
+        var before = builder.Services.Count;
+        var connectionString = DispatchCluster.ProvidersConnectionString(builder.Configuration, maxPoolSize: 2);
+        builder.UseOrleansClient(client => client
+            .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (hosting.ClusterId, hosting.ServiceId))
+            .UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (DispatchCluster.Invariant, connectionString))
+            .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = hosting.CallTimeout)
+            .Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5))
+            // No silo yet (the Api started first, or every silo is restarting): keep trying rather than fail the start.
+            .UseConnectionRetryFilter(async (_, cancellationToken) =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                return true;
+            })
+            .Services.AddSerializer(serializer => serializer.AddDispatchJson()));
+        // The client connects in the background: the Api serves (queries, health) while no silo is up yet, and commands answer 503.
+        var connection = new SiloConnection();
+        builder.Services.AddSingleton(connection);
+        for (var i = before; i < builder.Services.Count; i++)
+        {
+            var descriptor = builder.Services[i];
+            if (descriptor.ServiceType != typeof(IHostedService)) continue;
+            builder.Services[i] = ServiceDescriptor.Singleton<IHostedService>(sp => new BackgroundStart(
+                (IHostedService)(descriptor.ImplementationInstance ?? descriptor.ImplementationFactory?.Invoke(sp)
+                    ?? ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!)),
+                connection, sp.GetRequiredService<ILogger<SiloConnection>>()));
+        }
+        builder.Services.AddHealthChecks().AddCheck<SiloConnectionHealthCheck>("engine", tags: ["ready"]);
+        builder.Services.AddExceptionHandler<SiloUnavailable>();
+        return builder;
+    }
+
+    private sealed class BackgroundStart(IHostedService client, SiloConnection connection, ILogger logger) : IHostedService
+    {
+        private readonly CancellationTokenSource _stopping = new();
+        private Task _start = Task.CompletedTask;
+
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _start = Task.Run(async () =>
+            {
+                try
+                {
+                    await client.StartAsync(_stopping.Token);
+                    connection.Connected();
+                    logger.LogInformation("Connected to the Dispatch cluster");
+                }
+                catch (Exception ex) when (_stopping.IsCancellationRequested)
+                {
+                    logger.LogDebug("Stopped before connecting to the cluster ({Error})", ex.Message);
+                }
+            });
+            return Task.CompletedTask;
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            await _stopping.CancelAsync();
+            await _start;
+            await client.StopAsync(cancellationToken);
+        }
+    }
+}
+
+/// <summary>Whether the Api's cluster client has connected to a silo's gateway.</summary>
+public sealed class SiloConnection
+{
+    private volatile bool _connected;
+
+    public bool IsConnected => _connected;
+
+    internal void Connected() => _connected = true;
+}
+
+/// <summary>Ready only once the Api reaches the cluster: before that, every command would answer 503.</summary>
+public sealed class SiloConnectionHealthCheck(SiloConnection connection) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+{
+    public Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
+        Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(connection.IsConnected
+            ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy("connected to the Orleans cluster")
+            : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("no silo reached yet"));
+}
+
+/// <summary>A grain that did not answer in time, or no silo to reach: 503 with Retry-After, as a problem.</summary>
+public sealed class SiloUnavailable(IProblemDetailsService problems, SiloConnection connection, ILogger<SiloUnavailable> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        // Before the first connection Orleans refuses calls with InvalidOperationException; after it, its own exceptions.
+        if (exception is not (TimeoutException or OrleansException) && !(exception is InvalidOperationException && !connection.IsConnected)) return false;
+        logger.LogWarning("No silo answered {Method} {Path} in time: {Error}", context.Request.Method, context.Request.Path, exception.GetType().Name);
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.Headers.RetryAfter = "2";
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "Service unavailable",
+                Detail = "The engine did not answer in time. Nothing is lost: repeat the request (creates with the same Idempotency-Key).",
+            },
+        });
+    }
+}

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Configuration;
+using Orleans.Serialization;
+
+namespace Dispatch.Grains.Storage;
+
+/// <summary>Where a silo listens and which cluster silos and clients join (<c>Dispatch:Orleans</c>).</summary>
+public sealed class OrleansHostingOptions
+{
+    public const string Section = "Dispatch:Orleans";
+
+    public string ClusterId { get; set; } = "dispatch";
+    public string ServiceId { get; set; } = "dispatch";
+
+    /// <summary>The address other silos and clients reach this one at.</summary>
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    public int SiloPort { get; set; } = 11111;
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>How long a client (the Api) waits for a grain's answer before it gives up and answers 503.</summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>What silos and clients share to form one cluster on the Dispatch database.</summary>
+public static class DispatchCluster
+{
+    /// <summary>The ADO.NET providers' name for PostgreSQL: they load Npgsql's factory by reflection.</summary>
+    public const string Invariant = "Npgsql";
+
+    public static OrleansHostingOptions Options(IConfiguration configuration) =>
+        configuration.GetSection(OrleansHostingOptions.Section).Get<OrleansHostingOptions>() ?? new();
+
+    /// <summary>
+    /// The providers' connection string: the Dispatch database with a small pool of its own, so a burst of reminder or membership
+    /// writes cannot take PostgreSQL's last connections.
+    /// </summary>
+    public static string ProvidersConnectionString(IConfiguration configuration, int maxPoolSize = 10)
+    {
+        var connectionString = configuration.GetConnectionString("dispatch") ?? throw new InvalidOperationException("ConnectionStrings:dispatch is required.");
+        return new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = maxPoolSize, ApplicationName = "dispatch:orleans" }.ConnectionString;
+    }
+
+    /// <summary>Commands and their results cross between the Api and the grains as JSON: Dispatch's own records, no annotations needed.</summary>
+    public static ISerializerBuilder AddDispatchJson(this ISerializerBuilder serializer) =>
+        serializer.AddJsonSerializer(isSupported: type => type.Namespace?.StartsWith("Dispatch.", StringComparison.Ordinal) == true);
+}

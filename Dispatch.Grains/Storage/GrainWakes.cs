@@ -1,0 +1,34 @@
+using Dispatch.Grains.Commands;
+using Dispatch.Grains.Incidents;
+using Dispatch.Grains.Notifications;
+
+namespace Dispatch.Grains.Storage;
+
+/// <summary>
+/// The grains a transaction gave work to: notifications with a delivery queued, incidents with a deadline set, command systems with
+/// a callback queued. Recorded as the rows are written and handed to the grains by whoever committed, right after the commit (and
+/// never on a rollback), so the grain starts at once instead of a poller finding the rows later. A wake lost with a killed process
+/// costs only time: every silo's recovery scan finds work left overdue in the rows.
+/// </summary>
+public sealed class GrainWakes
+{
+    private readonly HashSet<Guid> _notifications = [];
+    private readonly Dictionary<Guid, DateTimeOffset> _deadlines = [];
+    private readonly HashSet<Guid> _connections = [];
+
+    public void Notification(Guid notificationId) => _notifications.Add(notificationId);
+
+    public void Deadline(Guid incidentId, DateTimeOffset dueAt) =>
+        _deadlines[incidentId] = _deadlines.TryGetValue(incidentId, out var known) && known < dueAt ? known : dueAt;
+
+    public void CommandConnection(Guid connectionId) => _connections.Add(connectionId);
+
+    /// <summary>The earliest deadline this transaction set on <paramref name="incidentId"/>, if any.</summary>
+    public DateTimeOffset? DeadlineOf(Guid incidentId) => _deadlines.TryGetValue(incidentId, out var due) ? due : null;
+
+    /// <summary>One-way calls to every grain that has work, but the incident grain that committed (it schedules itself).</summary>
+    public Task SendAsync(IGrainFactory grains, Guid? committingIncident = null) => Task.WhenAll(
+        _notifications.Select(id => grains.GetGrain<INotificationGrain>(id).DeliverDueAsync())
+            .Concat(_deadlines.Keys.Where(id => id != committingIncident).Select(id => grains.GetGrain<IIncidentGrain>(id).EscalateWhenDueAsync()))
+            .Concat(_connections.Select(id => grains.GetGrain<ICommandConnectionGrain>(id).DeliverDueAsync())));
+}

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Dapper;
+using Dispatch.Tests.Infrastructure;
+
+namespace Dispatch.Tests.Escalation;
+
+/// <summary>
+/// Deadlines when a silo dies or hangs, in real Silo processes with the tuned failure detection: each fires exactly once, within
+/// the product's bound of its due time (5 s when a silo is killed, 15 s when one hangs), and the Api answers at once, never hangs.
+/// </summary>
+public sealed class FailoverTests : EscalationWorld
+{
+    private const int Incidents = 16;
+
+    private Dictionary<string, string?> SecondSiloSettings => new(SiloSettings)
+    {
+        ["Dispatch:Email:SmtpHost"] = "127.0.0.1", ["Dispatch:Email:SmtpPort"] = Smtp.Port.ToString(),
+        ["Dispatch:PublicUrl"] = Anonymous.BaseAddress!.ToString(),
+    };
+
+    [Fact]
+    public async Task A_silo_killed_with_pending_deadlines_leaves_each_to_fire_once_on_the_other_within_five_seconds()
+    {
+        var lateness = await FailAsync(silo => silo.KillAsync(), dueIn: TimeSpan.FromSeconds(2));
+        Assert.All(lateness, late => Assert.InRange(late, TimeSpan.Zero, TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task A_hung_silo_leaves_each_deadline_to_fire_once_on_the_other_within_fifteen_seconds()
+    {
+        var lateness = await FailAsync(silo => Signal("STOP", silo.Pid), dueIn: TimeSpan.FromSeconds(2), resume: silo => Signal("CONT", silo.Pid));
+        Assert.All(lateness, late => Assert.InRange(late, TimeSpan.Zero, TimeSpan.FromSeconds(15)));
+    }
+
+    /// <summary>
+    /// Two silos, incidents spread over both, deadlines moved to fall due <paramref name="dueIn"/> after one silo is failed; waits
+    /// for every step, (resumes the failed silo,) checks each fired exactly once and returns how late each step committed.
+    /// </summary>
+    private async Task<IReadOnlyList<TimeSpan>> FailAsync(Func<ExternalProcess, Task> fail, TimeSpan dueIn, Func<ExternalProcess, Task>? resume = null)
+    {
+        await SetUpAsync(repeatCount: 0);
+        await using var second = await StartSiloProcessAsync(SecondSiloSettings);
+        var incidents = new List<Guid>();
+        for (var i = 0; i < Incidents; i++) incidents.Add(await RaiseAsync("critical", Gasco));
+        await using (var c = await OwnerConnectionAsync())
+            await c.ExecuteAsync("""
+                update notifications set escalation_due_at = now() + make_interval(secs => @seconds)
+                where kind = 'company' and tier = 0 and escalation_due_at is not null
+                """, new { seconds = dueIn.TotalSeconds });
+
+        await fail(Silo!);
+        await Wait.UntilAsync(async () => await StepsAsync() >= Incidents, TimeSpan.FromSeconds(60), () => second.Output);
+        if (resume is not null) await resume(Silo!);
+        await Task.Delay(TimeSpan.FromSeconds(4)); // room for a second firing, if there were one (the resumed silo's timers included)
+
+        await using var db = await OwnerConnectionAsync();
+        Assert.Equal(Incidents, await StepsAsync());
+        foreach (var id in incidents)
+            Assert.Equal(1, await db.ExecuteScalarAsync<int>(
+                "select count(*) from notifications where incident_id = @id and kind = 'company' and tier = 1", new { id }));
+        return (await db.QueryAsync<double>("""
+            select extract(epoch from escalated_at - escalation_due_at)::float8 from notifications
+            where kind = 'company' and tier = 0 and escalated_at is not null
+            """)).Select(TimeSpan.FromSeconds).ToList();
+    }
+
+    [Fact]
+    public async Task With_its_only_silo_hung_the_api_answers_503_at_once_and_a_repeated_create_makes_one_incident()
+    {
+        await SetUpAsync(repeatCount: 0);
+        var body = new { priority = "critical", title = "Gas leak", agencyIds = new[] { Gasco } };
+        HttpRequestMessage Create()
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/incidents") { Content = JsonContent.Create(body) };
+            request.Headers.Add("Idempotency-Key", "cad-call-4711");
+            return request;
+        }
+
+        await Signal("STOP", Silo!.Pid);
+        var clock = Stopwatch.StartNew();
+        using (var refused = await Admin.SendAsync(Create()))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.NotNull(refused.Headers.RetryAfter);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        }
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10)); // the call timeout (5 s), not the default 30 s
+        await Signal("CONT", Silo.Pid);
+
+        // The refused request may have reached the grain and been done when the silo woke: the repeat answers with that incident.
+        HttpResponseMessage repeated = null!;
+        await Wait.UntilAsync(async () => (repeated = await Admin.SendAsync(Create())).StatusCode != HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.Created, repeated.StatusCode);
+        using (var again = await Admin.SendAsync(Create()))
+        {
+            Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+            Assert.Equal("true", again.Headers.GetValues("Idempotent-Replayed").Single());
+            Assert.Equal(repeated.Headers.Location, again.Headers.Location);
+        }
+        await using var db = await OwnerConnectionAsync();
+        Assert.Equal(1, await db.ExecuteScalarAsync<int>("select count(*) from incidents where title = 'Gas leak'"));
+        Assert.Equal(1, await db.ExecuteScalarAsync<int>("select count(*) from notifications where kind = 'company'"));
+    }
+
+    private async Task<int> StepsAsync()
+    {
+        await using var c = await OwnerConnectionAsync();
+        return await c.ExecuteScalarAsync<int>("select count(*) from incident_communications where communication_type = 'escalation'");
+    }
+
+    private static async Task Signal(string signal, int pid)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString()]);
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
+    }
+}
