@@ -43,7 +43,7 @@ public static class IncidentsApi
 
     public static async Task<Results<Created<IncidentDetail>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         NewIncidentRequest request, [FromHeader(Name = IdempotencyKey.Header)] string? idempotencyKey, ClaimsPrincipal caller,
-        IClusterClient grains, DispatchStore store, HttpResponse response)
+        IClusterClient grains, HttpResponse response)
     {
         if (request.Validate() is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
         if (idempotencyKey is not null && !IdempotencyKey.IsValid(idempotencyKey))
@@ -58,7 +58,7 @@ public static class IncidentsApi
         {
             CommandOutcome.Invalid => Problems.Field(result.Field!, result.Message!),
             CommandOutcome.Conflict => Problems.Conflict(result.Message!),
-            _ => TypedResults.Created($"/api/v1/incidents/{id}", await DetailAsync(store, context, id)),
+            _ => TypedResults.Created($"/api/v1/incidents/{id}", result.Detail),
         };
     }
 
@@ -109,24 +109,23 @@ public static class IncidentsApi
             return await DetailAsync(store, context, id) is { } seen && seen.Incident.AgencyId == context.AgencyId
                 ? TypedResults.ValidationProblem(errors.ToDictionary())
                 : TypedResults.NotFound();
-        return await AnswerAsync(await grains.GetGrain<IIncidentGrain>(id).AssignAsync(context, request.AgencyIds!, Activity.Current?.Id), store, context, id);
+        return Answer(await grains.GetGrain<IIncidentGrain>(id).AssignAsync(context, request.AgencyIds!, Activity.Current?.Id));
     }
 
     public static async Task<Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult>> ResolveAsync(
-        Guid id, ClaimsPrincipal caller, IClusterClient grains, DispatchStore store) =>
-        await AnswerAsync(await grains.GetGrain<IIncidentGrain>(id).ResolveAsync(caller.ToAgencyContext()), store, caller.ToAgencyContext(), id);
+        Guid id, ClaimsPrincipal caller, IClusterClient grains) =>
+        Answer(await grains.GetGrain<IIncidentGrain>(id).ResolveAsync(caller.ToAgencyContext()));
 
     public static async Task<Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult>> CloseAsync(
-        Guid id, ClaimsPrincipal caller, IClusterClient grains, DispatchStore store) =>
-        await AnswerAsync(await grains.GetGrain<IIncidentGrain>(id).CloseAsync(caller.ToAgencyContext()), store, caller.ToAgencyContext(), id);
+        Guid id, ClaimsPrincipal caller, IClusterClient grains) =>
+        Answer(await grains.GetGrain<IIncidentGrain>(id).CloseAsync(caller.ToAgencyContext()));
 
-    private static async Task<Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult>> AnswerAsync(
-        IncidentCommandResult result, DispatchStore store, AgencyContext context, Guid id) => result.Outcome switch
+    private static Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult> Answer(IncidentCommandResult result) => result.Outcome switch
     {
         CommandOutcome.NotFound => TypedResults.NotFound(),
         CommandOutcome.Invalid => Problems.Field(result.Field!, result.Message!),
         CommandOutcome.Conflict => Problems.Conflict(result.Message!),
-        _ => await DetailAsync(store, context, id) is { } detail ? TypedResults.Ok(detail) : TypedResults.NotFound(),
+        _ => result.Detail is { } detail ? TypedResults.Ok(detail) : TypedResults.NotFound(),
     };
 
     /// <summary>The incident as the caller sees it now (a query: commands went to the grain).</summary>

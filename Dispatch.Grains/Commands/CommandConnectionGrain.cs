@@ -52,34 +52,41 @@ public sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFacto
                 next = claimed.Count == 0 ? Time.Utc(await CommandCallbacks.NextDueAsync(scope, Id)) : null;
                 await scope.CommitAsync();
             }
-            foreach (var callback in claimed) await SendAsync(callback);
+            // In order, one at a time; the last outcome's transaction also says when the next callback falls due. Callbacks
+            // queued meanwhile come with their own wake-up, queued behind this call.
+            for (var i = 0; i < claimed.Count; i++) next = await SendAsync(claimed[i], last: i == claimed.Count - 1);
         }
-        while (claimed.Count > 0);
-        await Retry.SetAsync(next);
-        if (next is null) DeactivateOnIdle();
+        while (claimed.Count == options.Value.BatchSize);
+        await Retry.SetAsync(next); // stays active while idle: one grain per command system, woken at every acknowledgement
     }
 
-    private async Task SendAsync(ClaimedCallback callback)
+    private async Task<DateTimeOffset?> SendAsync(ClaimedCallback callback, bool last)
     {
         using var activity = Source.StartActivity("callback", ActivityKind.Client);
         activity?.SetTag("dispatch.event.id", callback.EventId);
         activity?.SetTag("dispatch.callback.attempt", callback.Attempt);
         var result = await PostAsync(callback);
 
-        await using var scope = await store.BeginEngineAsync();
         var now = time.GetUtcNow();
-        var status = await CommandCallbacks.CompleteAsync(scope, callback, result, now, options.Value, Random.Shared.NextDouble());
-        await scope.CommitAsync();
+        string status;
+        DateTimeOffset? next = null;
+        await using (var scope = await store.BeginEngineAsync())
+        {
+            status = await CommandCallbacks.CompleteAsync(scope, callback, result, now, options.Value, Random.Shared.NextDouble());
+            if (last) next = Time.Utc(await CommandCallbacks.NextDueAsync(scope, Id));
+            await scope.CommitAsync();
+        }
 
         Results.Add(1, new KeyValuePair<string, object?>("dispatch.result", status));
         if (status == "delivered")
         {
             AckToCallback.Record(Math.Max(0, (now - CommandAcks.Parse(callback.Body).AcknowledgedAt).TotalSeconds));
-            return;
+            return next;
         }
         activity?.SetStatus(ActivityStatusCode.Error, result.Error);
         logger.LogWarning("Callback {CallbackId} of event {EventId} attempt {Attempt}: {Status} ({Error})",
             callback.Id, callback.EventId, callback.Attempt, status, result.Error);
+        return next;
     }
 
     private async Task<CallbackResult> PostAsync(ClaimedCallback callback)

@@ -29,9 +29,11 @@ public static class CommandOutcome
 }
 
 /// <summary>What an incident command did: an outcome, the field or message that explains a refusal, and an acknowledgement's record.</summary>
-public sealed record IncidentCommandResult(string Outcome, string? Field = null, string? Message = null, Acknowledgement? Acknowledgement = null)
+public sealed record IncidentCommandResult(string Outcome, string? Field = null, string? Message = null, Acknowledgement? Acknowledgement = null,
+    IncidentDetail? Detail = null)
 {
-    public static readonly IncidentCommandResult Done = new(CommandOutcome.Done);
+    /// <summary>Done; the incident as the caller sees it, read in the command's own transaction (no second round trip).</summary>
+    public static IncidentCommandResult Done(IncidentDetail? detail) => new(CommandOutcome.Done, Detail: detail);
     public static readonly IncidentCommandResult NotFound = new(CommandOutcome.NotFound);
 
     public static IncidentCommandResult Conflict(string message) => new(CommandOutcome.Conflict, Message: message);

@@ -61,11 +61,12 @@ public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogge
     {
         var now = time.GetUtcNow();
         GrainWakes wakes;
+        IncidentDetail? detail;
         await using (var scope = await store.BeginAsync(caller))
         {
             if (await IncidentStore.GetAsync(scope, Id) is { } existing)
                 return draft.Made(existing) && existing.AgencyId == caller.AgencyId
-                    ? new IncidentCommandResult(CommandOutcome.Replayed)
+                    ? new IncidentCommandResult(CommandOutcome.Replayed, Detail: await IncidentViews.GetAsync(scope, Id))
                     : IncidentCommandResult.Conflict("This Idempotency-Key was already used for a different incident.");
             var incident = await IncidentStore.CreateAsync(scope, Id, draft.ToNewIncident(), now);
             try
@@ -81,18 +82,20 @@ public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogge
             {
                 return IncidentCommandResult.Conflict(e.Message);
             }
+            detail = await IncidentViews.GetAsync(scope, Id);
             await scope.CommitAsync();
             wakes = scope.Wakes;
         }
         WakeUp.StartEmpty(); // a new incident: no deadline or reminder from an earlier activation
         await AfterCommitAsync(wakes);
-        return IncidentCommandResult.Done;
+        return IncidentCommandResult.Done(detail);
     }
 
     public async Task<IncidentCommandResult> AssignAsync(AgencyContext caller, IReadOnlyList<Guid> companyIds, string? traceParent)
     {
         var now = time.GetUtcNow();
         GrainWakes wakes;
+        IncidentDetail? detail;
         await using (var scope = await store.BeginAsync(caller))
         {
             if (await IncidentStore.GetAsync(scope, Id) is not { } incident || incident.AgencyId != caller.AgencyId) return IncidentCommandResult.NotFound;
@@ -110,11 +113,12 @@ public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogge
             }
             // Every company had acknowledged; a new one has not: the incident is open again until it does.
             if (added > 0 && incident.Status == IncidentStatus.Acknowledged) await IncidentStore.SaveAsync(scope, incident, incident.Reopen());
+            detail = await IncidentViews.GetAsync(scope, Id);
             await scope.CommitAsync();
             wakes = scope.Wakes;
         }
         await AfterCommitAsync(wakes);
-        return IncidentCommandResult.Done;
+        return IncidentCommandResult.Done(detail);
     }
 
     public async Task<IncidentCommandResult> AcknowledgeAsync(AgencyContext caller, Guid? notificationId, string source)
@@ -150,8 +154,9 @@ public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogge
                 await using var scope = await store.BeginAsync(caller);
                 if (await IncidentStore.GetAsync(scope, Id) is not { } before || before.AgencyId != caller.AgencyId) return IncidentCommandResult.NotFound;
                 await IncidentStore.SaveAsync(scope, before, decide(before));
+                var detail = await IncidentViews.GetAsync(scope, Id);
                 await scope.CommitAsync();
-                return IncidentCommandResult.Done;
+                return IncidentCommandResult.Done(detail);
             });
         }
         catch (IllegalTransitionException e)
@@ -180,7 +185,9 @@ public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogge
         if (next is null) DeactivateOnIdle();
     }
 
-    public Task ReceiveReminder(string reminderName, TickStatus status) => EscalateWhenDueAsync();
+    // The reminder is the backstop for a timer lost with its silo; while this activation's timer has the deadline in hand, a tick
+    // (a period's repeat, or one during an ownership change) has nothing to add.
+    public Task ReceiveReminder(string reminderName, TickStatus status) => WakeUp.Pending ? Task.CompletedTask : EscalateWhenDueAsync();
 
     /// <summary>Hands the transaction's new work to its grains and takes this incident's new deadline, before the caller is answered.</summary>
     private async Task AfterCommitAsync(GrainWakes wakes)

@@ -2,19 +2,33 @@ namespace Dispatch.Grains.Storage;
 
 /// <summary>
 /// A grain's next due moment: a one-shot grain timer at the instant itself (milliseconds of precision while the grain is active)
-/// and, when <c>durable</c>, a reminder due at it with a one-minute period, written before <see cref="SetAsync"/> returns, so the
-/// moment survives the grain's silo. A reminder alone is not enough (its ticks skip while the owner is down and come back on
+/// and, when <c>durable</c>, a reminder due shortly after it (<see cref="ReminderSlack"/>) with a one-minute period, written before
+/// <see cref="SetAsync"/> returns, so the moment survives the grain's silo; coming after the timer, it never repeats a live
+/// timer's work (<see cref="Pending"/> lets the grain skip a tick its timer has in hand). A reminder alone is not enough (its ticks skip while the owner is down and come back on
 /// one-minute slots), so the silos' recovery scan backs both up. Setting the same moment again changes nothing; none removes both.
 /// </summary>
 public sealed class GrainWakeUp(Grain grain, string reminderName, Func<Task> onDue, TimeProvider time, bool durable)
 {
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long after the moment its reminder is due: the timer fires first and moves or removes the reminder.</summary>
+    public static readonly TimeSpan ReminderSlack = TimeSpan.FromSeconds(2);
     private IGrainTimer? _timer;
     private DateTimeOffset? _due;
     private bool? _hasReminder; // unknown until this activation looks: an earlier one may have left one
 
     /// <summary>Whether this activation knows the moment (it set it, or was told there is none).</summary>
     public bool Known { get; private set; }
+
+    /// <summary>Whether this activation holds a timer for a moment still to come (a reminder tick now has nothing to add).</summary>
+    public bool Pending => Known && _timer is not null && _due is { } due && due > time.GetUtcNow();
+
+    private Task FireAsync()
+    {
+        _timer?.Dispose();
+        _timer = null; // one shot: spent
+        return onDue();
+    }
 
     /// <summary>For something new: nothing is due and no earlier activation left a reminder.</summary>
     public void StartEmpty()
@@ -28,22 +42,25 @@ public sealed class GrainWakeUp(Grain grain, string reminderName, Func<Task> onD
 
     public async Task SetAsync(DateTimeOffset? due)
     {
-        if (Known && due == _due) return;
+        // The same moment again changes nothing, unless its one-shot timer has already fired (a timer may fire a little early,
+        // find nothing due yet, and set the same moment again: it must be armed again).
+        if (Known && due == _due && (due is null || _timer is not null)) return;
+        var sameReminder = Known && due == _due;
         (Known, _due) = (true, due);
         _timer?.Dispose();
         _timer = null;
         if (due is not null)
         {
             var wait = due.Value - time.GetUtcNow();
-            _timer = grain.RegisterGrainTimer(_ => onDue(), new GrainTimerCreationOptions
+            _timer = grain.RegisterGrainTimer(_ => FireAsync(), new GrainTimerCreationOptions
             {
                 DueTime = wait < TimeSpan.Zero ? TimeSpan.Zero : wait, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true,
             });
         }
-        if (!durable) return;
+        if (!durable || sameReminder) return;
         if (due is not null)
         {
-            var wait = due.Value - time.GetUtcNow();
+            var wait = due.Value - time.GetUtcNow() + ReminderSlack;
             await grain.RegisterOrUpdateReminder(reminderName, wait < TimeSpan.Zero ? TimeSpan.Zero : wait, ReminderPeriod);
             _hasReminder = true;
         }

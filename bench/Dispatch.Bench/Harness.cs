@@ -11,14 +11,15 @@ using apphost::Dispatch.AppHost;
 
 namespace Dispatch.Bench;
 
-public sealed record BenchOptions(string Scenario, int Incidents, int Concurrency, int PgbenchSeconds, int Files, int Records)
+public sealed record BenchOptions(string Scenario, int Incidents, int Concurrency, int PgbenchSeconds, int Files, int Records,
+    int Silos = 1, bool KillSilo = false, int Pending = 0)
 {
     public static BenchOptions Parse(string[] args)
     {
         int Get(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
         var scenario = Array.IndexOf(args, "--scenario") is var s and >= 0 && s + 1 < args.Length ? args[s + 1] : "incidents";
         return new BenchOptions(scenario, Get("--incidents", 500), Get("--concurrency", 8), Get("--pgbench-seconds", 10), Get("--files", 200),
-            Get("--records", 50));
+            Get("--records", 50), Get("--silos", 1), args.Contains("--kill-silo"), Get("--pending", 0));
     }
 }
 
@@ -61,13 +62,32 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
             };
             processes.Add(Start(Orchestrator.ProjectDll("Dispatch.Api"), $"http://127.0.0.1:{apiPort}", environment));
-            processes.Add(Start(Orchestrator.ProjectDll("Dispatch.Silo"), $"http://127.0.0.1:{LoopbackPort.Free()}", environment));
+            var silos = new List<Process>();
+            for (var i = 0; i < Math.Max(1, options.Silos); i++)
+            {
+                // Each silo its own Orleans ports; they form one cluster through the membership table.
+                var siloEnvironment = new Dictionary<string, string>(environment)
+                {
+                    ["Dispatch__Orleans__SiloPort"] = LoopbackPort.Free().ToString(), ["Dispatch__Orleans__GatewayPort"] = LoopbackPort.Free().ToString(),
+                };
+                silos.Add(Start(Orchestrator.ProjectDll("Dispatch.Silo"), $"http://127.0.0.1:{LoopbackPort.Free()}", siloEnvironment));
+            }
+            processes.AddRange(silos);
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
             await WaitHealthyAsync(http);
             if (options.Scenario == "cfs") return await RunCfsAsync(http, binDir, postgres, root);
 
             var (company, companyHttp) = await SetUpAsync(http, receiver.Url);
             await ConnectCommandSystemAsync(http, postgres.ConnectionString("dispatch"), receiver.CallbackUrl);
+            if (options.Pending > 0)
+            {
+                // Deadlines that stay pending throughout (irod incidents under a one-hour rule), so the engine holds this many
+                // timers and reminders while the measured ones fall due.
+                output.WriteLine($"Raising {options.Pending} incidents whose deadlines stay pending (one hour)…");
+                await Parallel.ForEachAsync(Enumerable.Range(0, options.Pending), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency },
+                    async (i, ct) => (await http.PostAsJsonAsync("/api/v1/incidents",
+                        new { priority = "irod", title = $"Pending incident {i}", agencyIds = new[] { company } }, ct)).EnsureSuccessStatusCode());
+            }
             output.WriteLine($"Raising {options.Incidents} incidents, {options.Concurrency} at a time; the company acknowledges every other one at once, " +
                 $"the rest escalate after {AckTimeoutSeconds} s…");
             var created = new ConcurrentDictionary<Guid, long>();
@@ -94,7 +114,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 });
             var createSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             var deadline = DateTime.UtcNow.AddMinutes(2);
-            while (receiver.FirstArrival.Count < options.Incidents && DateTime.UtcNow < deadline) await Task.Delay(50);
+            while (created.Keys.Count(receiver.FirstArrival.ContainsKey) < options.Incidents && DateTime.UtcNow < deadline) await Task.Delay(50);
             var allDelivered = Stopwatch.GetElapsedTime(started).TotalSeconds;
             var toDelivery = created.Where(c => receiver.FirstArrival.ContainsKey(c.Key))
                 .Select(c => Stopwatch.GetElapsedTime(c.Value, receiver.FirstArrival[c.Key]).TotalMilliseconds).ToList();
@@ -111,6 +131,14 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 select count(*) from notifications
                 where ack_status = 'pending' and escalation_cancelled_at is null and escalated_at is null and escalation_due_at is not null
                 """);
+            DateTimeOffset? killedAt = null;
+            if (options.KillSilo && silos.Count > 1)
+            {
+                // kill -9 one silo while every measured deadline is still ahead: its grains' deadlines must fire on the others.
+                silos[^1].Kill(entireProcessTree: true);
+                killedAt = DateTimeOffset.UtcNow;
+                output.WriteLine($"killed one of {silos.Count} silos (kill -9) before the deadlines fell due");
+            }
             while (receiver.Callbacks.Count < acked.Count && DateTime.UtcNow < deadline.AddMinutes(1)) await Task.Delay(50);
             var toCallback = acked.Where(a => receiver.Callbacks.ContainsKey(a.Key))
                 .Select(a => Stopwatch.GetElapsedTime(a.Value, receiver.Callbacks[a.Key]).TotalMilliseconds).ToList();
@@ -125,7 +153,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 await Task.Delay(200);
             var lateness = await LatenessAsync(db);
             output.WriteLine($"escalations fired            {lateness.Count}/{unacked}");
-            output.WriteLine($"escalation lateness (ms)     {Percentiles(lateness)}   (step taken minus deadline, Silo clock)");
+            output.WriteLine($"escalation lateness (ms)     {Percentiles(lateness)}   (step taken minus deadline, Silo clock{(killedAt is null ? "" : ", after the kill")})");
             var nextTier = await NextTierDueAsync(db);
             var arrivalDeadline = DateTime.UtcNow.AddSeconds(60);
             while (nextTier.Keys.Count(receiver.ArrivedAt.ContainsKey) < nextTier.Count && DateTime.UtcNow < arrivalDeadline) await Task.Delay(100);
@@ -289,8 +317,12 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
         // Two tiers, both the company's admins: every escalation notifies again through the delivery engine.
         (await company.PostAsJsonAsync("/api/v1/escalation-rules", new
         {
-            ackTimeoutSeconds = AckTimeoutSeconds,
+            priorityFilter = new[] { "critical" }, ackTimeoutSeconds = AckTimeoutSeconds,
             escalationOrder = new[] { new { roleSlugs = new[] { "company-admin" } }, new { roleSlugs = new[] { "company-admin" } } },
+        })).EnsureSuccessStatusCode();
+        (await company.PostAsJsonAsync("/api/v1/escalation-rules", new
+        {
+            priorityFilter = new[] { "irod" }, ackTimeoutSeconds = 3600, escalationOrder = new[] { new { roleSlugs = new[] { "company-admin" } } },
         })).EnsureSuccessStatusCode();
         return (onboarded!["agency"]!["id"]!.GetValue<Guid>(), company);
     }

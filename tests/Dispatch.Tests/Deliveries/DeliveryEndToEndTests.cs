@@ -86,6 +86,24 @@ public sealed class DeliveryEndToEndTests : DeliveryWorld
     }
 
     [Fact]
+    public async Task A_receiver_that_takes_ten_seconds_to_answer_holds_up_no_one_elses_delivery()
+    {
+        await using var slow = await WebhookReceiver.StartAsync();
+        slow.Delay = TimeSpan.FromSeconds(10);
+        var (slowco, _, _) = await OnboardCompanyAsync("slowco");
+        await ChannelAsync(slowco, "webhook", "slow hook", $$"""{"url":"{{slow.Url}}","secret":"{{HookSecret}}"}""");
+        var (gasco, _, _) = await OnboardCompanyAsync("gasco");
+        await ChannelAsync(gasco, "webhook", "gas hook", $$"""{"url":"{{Webhooks.Url}}","secret":"{{HookSecret}}"}""");
+
+        for (var i = 0; i < 3; i++) await RaiseAsync("critical", slowco);
+        await Wait.UntilAsync(() => Task.FromResult(slow.Arrived == 3), TimeSpan.FromSeconds(30), () => Silo!.Output);
+        await RaiseAsync("critical", gasco);
+
+        await Wait.UntilAsync(() => Task.FromResult(!Webhooks.Requests.IsEmpty), TimeSpan.FromSeconds(30), () => Silo!.Output);
+        Assert.Empty(slow.Requests); // gasco's message arrived while all three slow requests were still unanswered
+    }
+
+    [Fact]
     public async Task A_failover_preference_tries_the_next_channel_only_when_the_first_fails()
     {
         var (gasco, _, _) = await OnboardCompanyAsync("gasco");
