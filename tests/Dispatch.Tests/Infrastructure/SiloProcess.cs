@@ -3,20 +3,32 @@ using System.Reflection;
 
 namespace Dispatch.Tests.Infrastructure;
 
-/// <summary>The real Silo host as a process, against a test database.</summary>
+/// <summary>A real host (the Silo or the Api) as a process, against a test database, on free loopback ports.</summary>
+public static class HostProcess
+{
+    public static ExternalProcess Start(string project, TestDatabase database, IReadOnlyDictionary<string, string?> settings, int? httpPort = null)
+    {
+        var dll = typeof(HostProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == project).Value!;
+        var environment = database.HostSettings().Concat(settings)
+            .ToDictionary(kv => kv.Key.Replace(":", "__"), kv => kv.Value);
+        environment["DOTNET_ENVIRONMENT"] = "Development";
+        environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        environment["DOTNET_gcServer"] = "0"; // several hosts share two cores in a test run: one heap each, not one per core
+        var port = httpPort ?? apphost::Dispatch.AppHost.LoopbackPort.Free();
+        return new ExternalProcess("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"], environment);
+    }
+}
+
+/// <summary>The real Silo host as a process; silos of one test database form one cluster through its membership table.</summary>
 public static class SiloProcess
 {
     public static ExternalProcess Start(TestDatabase database, IReadOnlyDictionary<string, string?> settings)
     {
-        var dll = typeof(SiloProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "Dispatch.Silo").Value!;
-        var environment = database.HostSettings().Concat(settings)
-            .ToDictionary(kv => kv.Key.Replace(":", "__"), kv => kv.Value);
-        environment["DOTNET_ENVIRONMENT"] = "Development";
-        environment["DOTNET_gcServer"] = "0"; // several silos share two cores in a test run: one heap each, not one per core
-        // Each silo its own Orleans ports; silos of one test database form one cluster through its membership table.
-        environment.TryAdd("Dispatch__Orleans__SiloPort", apphost::Dispatch.AppHost.LoopbackPort.Free().ToString());
-        environment.TryAdd("Dispatch__Orleans__GatewayPort", apphost::Dispatch.AppHost.LoopbackPort.Free().ToString());
-        var port = apphost::Dispatch.AppHost.LoopbackPort.Free();
-        return new ExternalProcess("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"], environment);
+        var ports = new Dictionary<string, string?>
+        {
+            ["Dispatch:Orleans:SiloPort"] = apphost::Dispatch.AppHost.LoopbackPort.Free().ToString(),
+            ["Dispatch:Orleans:GatewayPort"] = apphost::Dispatch.AppHost.LoopbackPort.Free().ToString(),
+        };
+        return HostProcess.Start("Dispatch.Silo", database, ports.Concat(settings).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value));
     }
 }
