@@ -185,8 +185,8 @@ public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogge
         if (next is null) DeactivateOnIdle();
     }
 
-    // The reminder is the backstop for a timer lost with its silo; while this activation's timer has the deadline in hand, a tick
-    // (a period's repeat, or one during an ownership change) has nothing to add.
+    // The reminder brings the grain back when its timer is gone (deactivated, or its silo stopped); while this activation's timer
+    // is armed, a tick (due at the same moment, a period's repeat, or one repeated during an ownership change) has nothing to add.
     public Task ReceiveReminder(string reminderName, TickStatus status) => WakeUp.Pending ? Task.CompletedTask : EscalateWhenDueAsync();
 
     /// <summary>Hands the transaction's new work to its grains and takes this incident's new deadline, before the caller is answered.</summary>

@@ -2,17 +2,16 @@ namespace Dispatch.Grains.Storage;
 
 /// <summary>
 /// A grain's next due moment: a one-shot grain timer at the instant itself (milliseconds of precision while the grain is active)
-/// and, when <c>durable</c>, a reminder due shortly after it (<see cref="ReminderSlack"/>) with a one-minute period, written before
-/// <see cref="SetAsync"/> returns, so the moment survives the grain's silo; coming after the timer, it never repeats a live
-/// timer's work (<see cref="Pending"/> lets the grain skip a tick its timer has in hand). A reminder alone is not enough (its ticks skip while the owner is down and come back on
+/// and, when <c>durable</c>, a reminder due at it with a one-minute period, written before <see cref="SetAsync"/> returns, so the
+/// moment survives the grain's activation and silo: the reminder brings the grain back at the moment after a deactivation or a
+/// silo's shutdown. While this activation's timer is armed, the timer has the moment in hand and a tick is skipped
+/// (<see cref="Pending"/>), so the two never do the work twice. A reminder alone is not enough (its ticks skip while the owner is down and come back on
 /// one-minute slots), so the silos' recovery scan backs both up. Setting the same moment again changes nothing; none removes both.
 /// </summary>
 public sealed class GrainWakeUp(Grain grain, string reminderName, Func<Task> onDue, TimeProvider time, bool durable)
 {
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
 
-    /// <summary>How long after the moment its reminder is due: the timer fires first and moves or removes the reminder.</summary>
-    public static readonly TimeSpan ReminderSlack = TimeSpan.FromSeconds(2);
     private IGrainTimer? _timer;
     private DateTimeOffset? _due;
     private bool? _hasReminder; // unknown until this activation looks: an earlier one may have left one
@@ -20,8 +19,8 @@ public sealed class GrainWakeUp(Grain grain, string reminderName, Func<Task> onD
     /// <summary>Whether this activation knows the moment (it set it, or was told there is none).</summary>
     public bool Known { get; private set; }
 
-    /// <summary>Whether this activation holds a timer for a moment still to come (a reminder tick now has nothing to add).</summary>
-    public bool Pending => Known && _timer is not null && _due is { } due && due > time.GetUtcNow();
+    /// <summary>Whether this activation's timer is armed for the moment (a reminder tick now has nothing to add).</summary>
+    public bool Pending => Known && _timer is not null;
 
     private Task FireAsync()
     {
@@ -60,7 +59,7 @@ public sealed class GrainWakeUp(Grain grain, string reminderName, Func<Task> onD
         if (!durable || sameReminder) return;
         if (due is not null)
         {
-            var wait = due.Value - time.GetUtcNow() + ReminderSlack;
+            var wait = due.Value - time.GetUtcNow();
             await grain.RegisterOrUpdateReminder(reminderName, wait < TimeSpan.Zero ? TimeSpan.Zero : wait, ReminderPeriod);
             _hasReminder = true;
         }

@@ -76,6 +76,30 @@ public sealed class FailoverTests : EscalationWorld
     }
 
     [Fact]
+    public async Task A_deadline_outlives_its_killed_silo_through_the_reminder_written_before_the_create_returned()
+    {
+        await SetUpAsync(repeatCount: 0);
+        await using (var c = await OwnerConnectionAsync())
+            await c.ExecuteAsync("update escalation_rules set ack_timeout_seconds = 30"); // room to replace the silo first
+        var id = await RaiseAsync("critical", Gasco);
+        await Silo!.KillAsync(); // the grain, and its timer, die with the silo
+        // The replacement runs no recovery scan: only the reminder can bring the deadline back.
+        await using var replacement = await StartSiloProcessAsync(new Dictionary<string, string?>(SecondSiloSettings)
+        {
+            ["Dispatch:Escalation:PollInterval"] = "01:00:00",
+        });
+        await using var db = await OwnerConnectionAsync();
+        var due = await db.ExecuteScalarAsync<DateTime>("select escalation_due_at from notifications where incident_id = @id", new { id });
+        Assert.True(DateTime.UtcNow < due, "the replacement came up after the deadline; the test proves nothing");
+
+        await Wait.UntilAsync(async () => await LoggedAsync(id, "escalation") == 1, TimeSpan.FromSeconds(90), () => replacement.Output);
+        var late = TimeSpan.FromSeconds(await db.ExecuteScalarAsync<double>(
+            "select extract(epoch from escalated_at - escalation_due_at) from notifications where incident_id = @id and kind = 'company' and tier = 0",
+            new { id }));
+        Assert.InRange(late, TimeSpan.Zero, TimeSpan.FromSeconds(5)); // the reminder ticks at the deadline (a minute's period is only its repeat)
+    }
+
+    [Fact]
     public async Task With_its_only_silo_hung_the_api_answers_503_at_once_and_a_repeated_create_makes_one_incident()
     {
         await SetUpAsync(repeatCount: 0);

@@ -15,7 +15,8 @@ namespace Dispatch.Tests.Escalation;
 public sealed class IncidentGrainTests : EscalationWorld
 {
     private const int ShortTimeoutSeconds = 10;
-    private TestCluster _cluster = null!;
+    private TestCluster? _cluster;
+    private TestCluster Cluster => _cluster ?? throw new InvalidOperationException("Start the cluster first.");
 
     protected override bool RunsSilo => false; // the identity world through the Api; the engine is the TestCluster below
 
@@ -25,20 +26,30 @@ public sealed class IncidentGrainTests : EscalationWorld
         await SetUpAsync(repeatCount: 0);
         await using (var c = await OwnerConnectionAsync())
             await c.ExecuteAsync("update escalation_rules set ack_timeout_seconds = @ShortTimeoutSeconds", new { ShortTimeoutSeconds });
-        _cluster = await TestSilos.StartAsync(this, silos: 2, new Dictionary<string, string?>
+    }
+
+    /// <param name="scan">Whether the silos run their recovery scan for overdue deadlines (without it only timers and reminders fire).</param>
+    private async Task StartClusterAsync(int silos = 2, bool scan = true)
+    {
+        var settings = new Dictionary<string, string?>
         {
             ["Dispatch:Email:PickupDirectory"] = Path.Combine(Path.GetTempPath(), "dispatch-grains-" + Guid.NewGuid().ToString("N")[..8]),
-        });
+        };
+        if (!scan) settings["Dispatch:Escalation:PollInterval"] = "01:00:00";
+        _cluster = await TestSilos.StartAsync(this, silos, settings);
     }
 
     public override async Task DisposeAsync()
     {
-        await _cluster.StopAllSilosAsync();
-        await _cluster.DisposeAsync();
+        if (_cluster is not null)
+        {
+            await _cluster.StopAllSilosAsync();
+            await _cluster.DisposeAsync();
+        }
         await base.DisposeAsync();
     }
 
-    private IIncidentGrain Grain(Guid id) => _cluster.Client.GetGrain<IIncidentGrain>(id);
+    private IIncidentGrain Grain(Guid id) => Cluster.Client.GetGrain<IIncidentGrain>(id);
 
     private async Task<Guid> CreateAsync()
     {
@@ -59,6 +70,7 @@ public sealed class IncidentGrainTests : EscalationWorld
     [Fact]
     public async Task Tiers_fire_in_order_at_their_deadlines_never_early_and_the_psap_user_is_alerted_at_each()
     {
+        await StartClusterAsync();
         var id = await CreateAsync();
         Assert.Equal(1, await RemindersAsync(id)); // the deadline's reminder exists before the create returned
 
@@ -78,6 +90,7 @@ public sealed class IncidentGrainTests : EscalationWorld
     [Fact]
     public async Task An_acknowledgement_stops_every_further_tier_even_when_it_races_the_deadline()
     {
+        await StartClusterAsync();
         var early = new List<Guid>();
         var racing = new List<Guid>();
         for (var i = 0; i < 4; i++) early.Add(await CreateAsync());
