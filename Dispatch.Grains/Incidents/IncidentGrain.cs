@@ -62,29 +62,43 @@ public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogge
         var now = time.GetUtcNow();
         GrainWakes wakes;
         IncidentDetail? detail;
+        bool replayed;
         await using (var scope = await store.BeginAsync(caller))
         {
             if (await IncidentStore.GetAsync(scope, Id) is { } existing)
-                return draft.Made(existing) && existing.AgencyId == caller.AgencyId
-                    ? new IncidentCommandResult(CommandOutcome.Replayed, Detail: await IncidentViews.GetAsync(scope, Id))
-                    : IncidentCommandResult.Conflict("This Idempotency-Key was already used for a different incident.");
-            var incident = await IncidentStore.CreateAsync(scope, Id, draft.ToNewIncident(), now);
-            try
             {
-                foreach (var company in draft.CompanyIds) await Assignments.AssignAsync(scope, incident, company, now, draft.TraceParent);
-                if (draft.CfsIncidentId is { } call && await CfsRecords.LinkAsync(scope, call, Id, now) is null) return IncidentCommandResult.NotFound;
+                if (!draft.Made(existing) || existing.AgencyId != caller.AgencyId)
+                    return IncidentCommandResult.Conflict("This Idempotency-Key was already used for a different incident.");
+                replayed = true;
             }
-            catch (NotAssignableException e)
+            else
             {
-                return IncidentCommandResult.Invalid("agencyIds", e.Message);
-            }
-            catch (AlreadyLinkedException e)
-            {
-                return IncidentCommandResult.Conflict(e.Message);
+                var incident = await IncidentStore.CreateAsync(scope, Id, draft.ToNewIncident(), now);
+                try
+                {
+                    foreach (var company in draft.CompanyIds) await Assignments.AssignAsync(scope, incident, company, now, draft.TraceParent);
+                    if (draft.CfsIncidentId is { } call && await CfsRecords.LinkAsync(scope, call, Id, now) is null) return IncidentCommandResult.NotFound;
+                }
+                catch (NotAssignableException e)
+                {
+                    return IncidentCommandResult.Invalid("agencyIds", e.Message);
+                }
+                catch (AlreadyLinkedException e)
+                {
+                    return IncidentCommandResult.Conflict(e.Message);
+                }
+                replayed = false;
             }
             detail = await IncidentViews.GetAsync(scope, Id);
             await scope.CommitAsync();
             wakes = scope.Wakes;
+        }
+        if (replayed)
+        {
+            // A repeat. If this activation knows nothing of the incident (the first attempt's silo died after its commit, before it
+            // scheduled anything), it takes up the deadlines and their reminder now; queued deliveries go to the recovery scan.
+            if (!WakeUp.Known) await EscalateWhenDueAsync();
+            return new IncidentCommandResult(CommandOutcome.Replayed, Detail: detail);
         }
         WakeUp.StartEmpty(); // a new incident: no deadline or reminder from an earlier activation
         await AfterCommitAsync(wakes);
