@@ -34,7 +34,7 @@ public sealed class ApiCrashTests : DeliveryWorld
         var port = apphost::Dispatch.AppHost.LoopbackPort.Free();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         var api = HostProcess.Start("Dispatch.Api", this, new Dictionary<string, string?>(), port);
-        await WaitReadyAsync(http, api);
+        await ApiHost.WaitReadyAsync(http, () => api.Output);
         var sends = Enumerable.Range(0, Creates).Select(i => Task.Run(async () =>
         {
             try
@@ -59,7 +59,7 @@ public sealed class ApiCrashTests : DeliveryWorld
 
         // A new Api; the client repeats every create with its key.
         await using var restarted = HostProcess.Start("Dispatch.Api", this, new Dictionary<string, string?>(), port);
-        await WaitReadyAsync(http, restarted);
+        await ApiHost.WaitReadyAsync(http, () => restarted.Output);
         for (var i = 0; i < Creates; i++)
         {
             using var response = await http.SendAsync(Create(i));
@@ -73,17 +73,5 @@ public sealed class ApiCrashTests : DeliveryWorld
         await Wait.UntilAsync(async () => await db.ExecuteScalarAsync<int>("select count(*) from notification_deliveries where send_status = 'sent'") == Creates,
             TimeSpan.FromSeconds(60), () => Silo!.Output);
     }
-
-    private static async Task WaitReadyAsync(HttpClient http, ExternalProcess api) => await Wait.UntilAsync(async () =>
-    {
-        try
-        {
-            using var response = await http.GetAsync("/health");
-            return response.IsSuccessStatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return false;
-        }
-    }, TimeSpan.FromSeconds(60), () => api.Output);
 }
+

@@ -31,17 +31,21 @@ public sealed class ApiHost : WebApplicationFactory<Program>
     }
 
     /// <summary>Waits until the Api reaches a silo (its <c>/health</c> says ready), e.g. after starting a Silo process.</summary>
-    public async Task WaitConnectedAsync(HttpClient client)
+    public Task WaitConnectedAsync(HttpClient client) => WaitReadyAsync(client);
+
+    /// <summary>Waits until an Api (this one, or a process) answers <c>/health</c> as ready: it is up and has reached a silo.</summary>
+    public static Task WaitReadyAsync(HttpClient client, Func<string>? explain = null) => Wait.UntilAsync(async () =>
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
+        try
         {
             using var response = await client.GetAsync("/health");
-            if (response.IsSuccessStatusCode) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("The Api did not reach a silo: " + await response.Content.ReadAsStringAsync());
-            await Task.Delay(100);
+            return response.IsSuccessStatusCode;
         }
-    }
+        catch (HttpRequestException)
+        {
+            return false; // not listening yet
+        }
+    }, TimeSpan.FromSeconds(60), explain);
 
     public override async ValueTask DisposeAsync()
     {

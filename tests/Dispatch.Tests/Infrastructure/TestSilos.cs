@@ -38,7 +38,8 @@ public static class TestSilos
         }
     }
 
-    private sealed class DispatchClient : IClientBuilderConfigurator
+    /// <summary>A client of a test database's cluster: its membership table, and the grains' commands as JSON.</summary>
+    public sealed class DispatchClient : IClientBuilderConfigurator
     {
         public void Configure(IConfiguration configuration, IClientBuilder clientBuilder)
         {

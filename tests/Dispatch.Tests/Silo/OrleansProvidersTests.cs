@@ -66,15 +66,6 @@ public sealed class OrleansProvidersTests : TestDatabase
             siloBuilder.UseDispatchProviders(siloBuilder.Configuration.GetConnectionString("dispatch")!);
     }
 
-    private sealed class ClientOnDatabase : IClientBuilderConfigurator
-    {
-        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder)
-        {
-            clientBuilder.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (Dispatch.Grains.Storage.DispatchCluster.Invariant, configuration.GetConnectionString("dispatch")));
-            clientBuilder.Services.AddSerializer(serializer => serializer.AddDispatchJson()); // the grains' commands cross as JSON
-        }
-    }
-
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
@@ -83,7 +74,7 @@ public sealed class OrleansProvidersTests : TestDatabase
         builder.Options.UseTestClusterMembership = false;
         builder.ConfigureHostConfiguration(c => c.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:dispatch"] = ConnectionString }));
         builder.AddSiloBuilderConfigurator<SiloOnDatabase>();
-        builder.AddClientBuilderConfigurator<ClientOnDatabase>();
+        builder.AddClientBuilderConfigurator<TestSilos.DispatchClient>();
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }
