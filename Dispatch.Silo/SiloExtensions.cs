@@ -1,3 +1,4 @@
+using Dispatch.Grains.Agencies;
 using Dispatch.Grains.Notifications;
 using Dispatch.Grains.Routing;
 using Dispatch.Grains.Transports;
@@ -16,6 +17,7 @@ public static class SiloExtensions
     /// <summary>What the grains need (transports, options, HTTP clients) and the recovery scans that hand overdue work to them.</summary>
     public static IServiceCollection AddDispatchEngine(this IServiceCollection services)
     {
+        services.AddSingleton<IAgencyRouting, AgencyGrainRouting>(); // routing from the agencies' grains, not a read per incident
         services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.Section);
         services.AddOptions<DeliveryDispatchOptions>().BindConfiguration(DeliveryOptions.Section);
         services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section);

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Dispatch.Api.Auth;
 using Dispatch.Api.Http;
+using Dispatch.Grains.Agencies;
 using Dispatch.Grains.Escalation;
 using Dispatch.Grains.Identity;
 using Dispatch.Grains.Incidents;
@@ -58,46 +59,36 @@ public static class EscalationRulesApi
     }
 
     public static Task<Results<Created<EscalationRule>, Ok<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>> CreateAsync(
-        EscalationRuleRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time) => SaveAsync(null, request, caller, store, time);
+        EscalationRuleRequest request, ClaimsPrincipal caller, DispatchStore store, IClusterClient grains) => SaveAsync(null, request, caller, store, grains);
 
     public static Task<Results<Created<EscalationRule>, Ok<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>> ReplaceAsync(
-        Guid id, EscalationRuleRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time) => SaveAsync(id, request, caller, store, time);
+        Guid id, EscalationRuleRequest request, ClaimsPrincipal caller, DispatchStore store, IClusterClient grains) => SaveAsync(id, request, caller, store, grains);
 
     private static async Task<Results<Created<EscalationRule>, Ok<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>> SaveAsync(
-        Guid? id, EscalationRuleRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+        Guid? id, EscalationRuleRequest request, ClaimsPrincipal caller, DispatchStore store, IClusterClient grains)
     {
-        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        if (id is not null && (await EscalationRules.GetAsync(scope, id.Value))?.AgencyId != scope.Context.AgencyId) return TypedResults.NotFound();
-        var errors = request.Validate();
-        if (!errors.Any)
+        var context = caller.ToAgencyContext();
+        if (id is not null)
         {
-            var tierUsers = request.EscalationOrder!.SelectMany(t => t.UserIds ?? []).Distinct().ToArray();
-            var known = await scope.ExecuteScalarAsync<int>("select count(*) from users where id = any(@tierUsers) and is_active", new { tierUsers });
-            errors.Check(known == tierUsers.Length, "escalationOrder", "every user in a tier is an active user of this company.");
-            var roles = (await Roles.ListAsync(scope)).Select(r => r.Slug).ToHashSet();
-            errors.Check(request.EscalationOrder!.SelectMany(t => t.RoleSlugs ?? []).All(roles.Contains), "escalationOrder", "every role in a tier is one of this company's roles.");
-            var psapUsers = (request.NotifyPsapUserIds ?? []).Distinct().ToList();
-            errors.Check(await EscalationRules.CountLinkedPsapUsersAsync(scope, psapUsers) == psapUsers.Count, "notifyPsapUserIds",
-                "every id is an active user of a PSAP this company works with.");
+            await using var scope = await store.BeginAsync(context);
+            if ((await EscalationRules.GetAsync(scope, id.Value))?.AgencyId != context.AgencyId) return TypedResults.NotFound();
         }
-        if (errors.Any) return TypedResults.ValidationProblem(errors.ToDictionary());
-        try
+        if (request.Validate() is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
+        var result = await grains.GetGrain<IAgencyGrain>(context.AgencyId).SaveEscalationRuleAsync(context, id, request.ToChanges());
+        return result.Outcome switch
         {
-            var rule = await EscalationRules.SaveAsync(scope, id, request.ToChanges(), time.GetUtcNow());
-            await scope.CommitAsync();
-            return id is null ? TypedResults.Created($"/api/v1/escalation-rules/{rule.Id}", rule) : TypedResults.Ok(rule);
-        }
-        catch (OverlappingRuleException e)
-        {
-            return Problems.Conflict(e.Message);
-        }
+            CommandOutcome.NotFound => TypedResults.NotFound(),
+            CommandOutcome.Invalid => TypedResults.ValidationProblem(result.Errors!),
+            CommandOutcome.Conflict => Problems.Conflict(result.Message!),
+            _ when id is null => TypedResults.Created($"/api/v1/escalation-rules/{result.Value!.Id}", result.Value),
+            _ => TypedResults.Ok(result.Value!),
+        };
     }
 
-    public static async Task<Results<NoContent, NotFound>> DeleteAsync(Guid id, ClaimsPrincipal caller, DispatchStore store)
+    public static async Task<Results<NoContent, NotFound>> DeleteAsync(Guid id, ClaimsPrincipal caller, IClusterClient grains)
     {
-        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        if (!await EscalationRules.DeleteAsync(scope, id)) return TypedResults.NotFound();
-        await scope.CommitAsync();
-        return TypedResults.NoContent();
+        var context = caller.ToAgencyContext();
+        var result = await grains.GetGrain<IAgencyGrain>(context.AgencyId).DeleteEscalationRuleAsync(context, id);
+        return result.Outcome == CommandOutcome.Done ? TypedResults.NoContent() : TypedResults.NotFound();
     }
 }

@@ -1,7 +1,10 @@
 using System.Security.Claims;
+using System.Text.Json.Nodes;
 using Dispatch.Api.Auth;
 using Dispatch.Api.Http;
+using Dispatch.Grains.Agencies;
 using Dispatch.Grains.Identity;
+using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
 using Dispatch.Grains.Transports;
@@ -67,35 +70,50 @@ public static class TransportsApi
     }
 
     public static async Task<Results<Created<TransportChannel>, ValidationProblem>> CreateChannelAsync(
-        ChannelRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time, OutboundPolicy outbound)
+        ChannelRequest request, ClaimsPrincipal caller, IClusterClient grains, OutboundPolicy outbound)
     {
         if (request.Validate(creating: true) is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
         if (await ChannelConfig.CheckDestinationsAsync(outbound, request.TransportType!, request.Config) is { Count: > 0 } refused)
             return TypedResults.ValidationProblem(refused);
-        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        var channel = await TransportConfiguration.CreateChannelAsync(scope, request.TransportType!, request.Name!.Trim(),
-            request.Config ?? new System.Text.Json.Nodes.JsonObject(), time.GetUtcNow());
-        await scope.CommitAsync();
-        return TypedResults.Created($"/api/v1/transport-channels/{channel.Id}", channel);
+        var context = caller.ToAgencyContext();
+        var result = await grains.GetGrain<IAgencyGrain>(context.AgencyId).CreateChannelAsync(context,
+            new ChannelDraft(request.TransportType!, request.Name!.Trim(), request.Config ?? new System.Text.Json.Nodes.JsonObject()));
+        return TypedResults.Created($"/api/v1/transport-channels/{result.Value!.Id}", result.Value);
     }
 
     public static async Task<Results<Ok<TransportChannel>, NotFound, ValidationProblem>> UpdateChannelAsync(
-        Guid id, ChannelRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time, OutboundPolicy outbound)
+        Guid id, ChannelRequest request, ClaimsPrincipal caller, DispatchStore store, IClusterClient grains, OutboundPolicy outbound)
     {
         if (request.Validate(creating: false) is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
-        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+        // Destinations are checked here, by the Api's policy; the grain checks the merged configuration (stored secrets kept) again.
+        if (request.Config is not null)
+        {
+            await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+            if (await TransportConfiguration.ChannelAsync(scope, id) is not { } stored) return TypedResults.NotFound();
+            if (await RefusedDestinationsAsync(outbound, stored.TransportTypeSlug, request.Config) is { Count: > 0 } refused)
+                return TypedResults.ValidationProblem(refused);
+        }
+        var context = caller.ToAgencyContext();
+        var result = await grains.GetGrain<IAgencyGrain>(context.AgencyId).UpdateChannelAsync(context, id,
+            new ChannelChanges(request.Name?.Trim(), request.Config, request.IsActive));
+        return result.Outcome switch
+        {
+            CommandOutcome.NotFound => TypedResults.NotFound(),
+            CommandOutcome.Invalid => TypedResults.ValidationProblem(result.Errors!),
+            _ => TypedResults.Ok(result.Value!),
+        };
+    }
+
+    // A malformed change is not refused here: the grain's validation of the merged configuration names its fields.
+    private static async Task<Dictionary<string, string[]>> RefusedDestinationsAsync(OutboundPolicy outbound, string slug, JsonObject config)
+    {
         try
         {
-            var channel = await TransportConfiguration.UpdateChannelAsync(scope, id, request.Name?.Trim(), request.Config, request.IsActive, time.GetUtcNow(),
-                async (slug, config) => ChannelConfig.Validate(slug, config, isOverride: false) is { Count: > 0 } invalid
-                    ? invalid : await ChannelConfig.CheckDestinationsAsync(outbound, slug, config));
-            if (channel is null) return TypedResults.NotFound();
-            await scope.CommitAsync();
-            return TypedResults.Ok(channel);
+            return await ChannelConfig.CheckDestinationsAsync(outbound, slug, config);
         }
-        catch (ChannelConfigException e)
+        catch (System.Text.Json.JsonException)
         {
-            return TypedResults.ValidationProblem(e.Errors);
+            return [];
         }
     }
 
@@ -107,37 +125,38 @@ public static class TransportsApi
     }
 
     public static Task<Results<Created<NotificationRule>, Ok<NotificationRule>, NotFound, ValidationProblem>> CreateRuleAsync(
-        RuleRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time) => SaveRuleAsync(null, request, caller, store, time);
+        RuleRequest request, ClaimsPrincipal caller, DispatchStore store, IClusterClient grains) => SaveRuleAsync(null, request, caller, store, grains);
 
     public static Task<Results<Created<NotificationRule>, Ok<NotificationRule>, NotFound, ValidationProblem>> ReplaceRuleAsync(
-        Guid id, RuleRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time) => SaveRuleAsync(id, request, caller, store, time);
+        Guid id, RuleRequest request, ClaimsPrincipal caller, DispatchStore store, IClusterClient grains) => SaveRuleAsync(id, request, caller, store, grains);
 
     private static async Task<Results<Created<NotificationRule>, Ok<NotificationRule>, NotFound, ValidationProblem>> SaveRuleAsync(
-        Guid? id, RuleRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time)
+        Guid? id, RuleRequest request, ClaimsPrincipal caller, DispatchStore store, IClusterClient grains)
     {
-        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        if (id is not null && await TransportConfiguration.RuleAsync(scope, id.Value) is null) return TypedResults.NotFound();
+        var context = caller.ToAgencyContext();
+        if (id is not null)
+        {
+            await using var scope = await store.BeginAsync(context);
+            if (await TransportConfiguration.RuleAsync(scope, id.Value) is null) return TypedResults.NotFound();
+        }
         if (request.Validate(out var start, out var end) is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
-        try
+        var result = await grains.GetGrain<IAgencyGrain>(context.AgencyId).SaveNotificationRuleAsync(context, id, new NotificationRuleChanges(
+            request.TransportChannelId!.Value, request.PriorityFilter is { Length: > 0 } p ? p : null, request.TypeFilter is { Length: > 0 } t ? t : null,
+            start, end, request.IsActive ?? true));
+        return result.Outcome switch
         {
-            var rule = await TransportConfiguration.SaveRuleAsync(scope, id, request.TransportChannelId!.Value,
-                request.PriorityFilter is { Length: > 0 } p ? p : null, request.TypeFilter is { Length: > 0 } t ? t : null, start, end,
-                request.IsActive ?? true, time.GetUtcNow());
-            await scope.CommitAsync();
-            return id is null ? TypedResults.Created($"/api/v1/notification-rules/{rule.Id}", rule) : TypedResults.Ok(rule);
-        }
-        catch (UnknownReferenceException e)
-        {
-            return Problems.Field(e.Field, e.Message);
-        }
+            CommandOutcome.NotFound => TypedResults.NotFound(),
+            CommandOutcome.Invalid => TypedResults.ValidationProblem(result.Errors!),
+            _ when id is null => TypedResults.Created($"/api/v1/notification-rules/{result.Value!.Id}", result.Value),
+            _ => TypedResults.Ok(result.Value!),
+        };
     }
 
-    public static async Task<Results<NoContent, NotFound>> DeleteRuleAsync(Guid id, ClaimsPrincipal caller, DispatchStore store)
+    public static async Task<Results<NoContent, NotFound>> DeleteRuleAsync(Guid id, ClaimsPrincipal caller, IClusterClient grains)
     {
-        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        if (!await TransportConfiguration.DeleteRuleAsync(scope, id)) return TypedResults.NotFound();
-        await scope.CommitAsync();
-        return TypedResults.NoContent();
+        var context = caller.ToAgencyContext();
+        var result = await grains.GetGrain<IAgencyGrain>(context.AgencyId).DeleteNotificationRuleAsync(context, id);
+        return result.Outcome == CommandOutcome.Done ? TypedResults.NoContent() : TypedResults.NotFound();
     }
 
     public static async Task<Results<Ok<IReadOnlyList<TransportPreference>>, NotFound>> GetPreferencesAsync(
@@ -149,21 +168,24 @@ public static class TransportsApi
     }
 
     public static async Task<Results<Ok<IReadOnlyList<TransportPreference>>, NotFound, ValidationProblem>> ReplacePreferencesAsync(
-        Guid id, PreferencesRequest request, ClaimsPrincipal caller, DispatchStore store, TimeProvider time, OutboundPolicy outbound)
+        Guid id, PreferencesRequest request, ClaimsPrincipal caller, DispatchStore store, IClusterClient grains, OutboundPolicy outbound)
     {
-        await using var scope = await store.BeginAsync(caller.ToAgencyContext());
-        if (!await MayManageAsync(scope, caller, id)) return TypedResults.NotFound();
-        var channels = (await TransportConfiguration.ChannelsAsync(scope)).ToDictionary(c => c.Id, c => c.TransportTypeSlug);
+        var context = caller.ToAgencyContext();
+        Dictionary<Guid, string> channels;
+        await using (var scope = await store.BeginAsync(context))
+        {
+            if (!await MayManageAsync(scope, caller, id)) return TypedResults.NotFound();
+            channels = (await TransportConfiguration.ChannelsAsync(scope)).ToDictionary(c => c.Id, c => c.TransportTypeSlug);
+        }
         if (request.Validate(channels) is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
         foreach (var (p, i) in request.Preferences!.Select((p, i) => (p, i)))
             if (await ChannelConfig.CheckDestinationsAsync(outbound, channels[p.TransportChannelId!.Value], p.ConfigOverride, $"preferences[{i}].configOverride")
                 is { Count: > 0 } refused)
                 return TypedResults.ValidationProblem(refused);
-        var items = request.Preferences!.Select((p, i) => (p.TransportChannelId!.Value, p.PriorityOrder ?? i + 1, p.DeliveryMode ?? Router.AllAtOnce, p.ConfigOverride))
-            .ToList();
-        var saved = await TransportConfiguration.ReplacePreferencesAsync(scope, id, items, time.GetUtcNow());
-        await scope.CommitAsync();
-        return TypedResults.Ok(saved);
+        var items = request.Preferences!.Select((p, i) =>
+            new PreferenceChange(p.TransportChannelId!.Value, p.PriorityOrder ?? i + 1, p.DeliveryMode ?? Router.AllAtOnce, p.ConfigOverride)).ToList();
+        var result = await grains.GetGrain<IAgencyGrain>(context.AgencyId).ReplacePreferencesAsync(context, id, items);
+        return result.Outcome == CommandOutcome.Done ? TypedResults.Ok(result.Value!) : TypedResults.NotFound();
     }
 
     // One's own preferences, or anyone's in the agency for a user manager.

@@ -1,3 +1,4 @@
+using Dispatch.Grains.Agencies;
 using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
@@ -81,7 +82,7 @@ public static class EscalationEngine
     {
         var incident = (await IncidentStore.GetAsync(scope, c.IncidentId))!;
         var company = await scope.ExecuteScalarAsync<string>("select name from agencies where id = @CompanyId", new { c.CompanyId }) ?? c.CompanyId.ToString();
-        var rule = await EscalationRules.ForPriorityAsync(scope, c.CompanyId, incident.Priority);
+        var rule = await scope.Routing.RuleAsync(scope, c.CompanyId, incident.Priority);
         if (incident.Status is IncidentStatus.Resolved or IncidentStatus.Closed || rule is null)
         {
             await Log(scope, incident, c.CompanyId, "escalation_dropped",
@@ -118,8 +119,8 @@ public static class EscalationEngine
                 await Log(scope, incident, c.CompanyId, "escalation_cycle_ended", $"{allTiers}. Starting again from the first tier (repeat {cycle} of {rule.RepeatCount}).",
                     new { company_id = c.CompanyId, cycle, repeat_count = rule.RepeatCount });
             }
-            var users = await Assignments.TierUsersAsync(scope, c.CompanyId, rule.EscalationOrder.ElementAtOrDefault(tier), fallbackToEveryone: tier == 0);
-            var plan = await Assignments.NotifyAsync(scope, incident, users,
+            var plan = await Assignments.NotifyAsync(scope,
+                new RoutingRequest(incident.Priority, incident.IncidentType, now, rule.EscalationOrder.ElementAtOrDefault(tier), FallbackToEveryone: tier == 0),
                 new Assignments.PlanTarget(incident.Id, c.CompanyId, "company", tier, cycle, now.AddSeconds(rule.AckTimeoutSeconds)), now);
             if (plan.Count == 0)
             {

@@ -36,15 +36,31 @@ public static class EscalationRules
     public static async Task<EscalationRule?> GetAsync(StoreScope scope, Guid id) =>
         (await scope.QuerySingleOrDefaultAsync<Row>($"{Select} where id = @id", new { id }))?.ToRule();
 
-    /// <summary>The active rule covering <paramref name="priority"/> for <paramref name="agencyId"/>, if any.</summary>
-    public static async Task<EscalationRule?> ForPriorityAsync(StoreScope scope, Guid agencyId, string priority) =>
-        (await scope.QuerySingleOrDefaultAsync<Row>(
-            $"{Select} where agency_id = @agencyId and is_active and (priority_filter is null or @priority = any(priority_filter)) limit 1",
-            new { agencyId, priority }))?.ToRule();
-
     /// <returns>How many of <paramref name="userIds"/> are active users of a PSAP the scope's company works with.</returns>
     public static Task<int> CountLinkedPsapUsersAsync(AgencyScope scope, IReadOnlyList<Guid> userIds) =>
         scope.ExecuteScalarAsync<int>("select dispatch_count_linked_psap_users(@ids)", new { ids = userIds.Distinct().ToArray() });
+
+    /// <summary>
+    /// Field errors for what a rule names that is not there: tier users who are not active users of the company, roles it does not
+    /// have, PSAP users of a PSAP it does not work with.
+    /// </summary>
+    public static async Task<Dictionary<string, string[]>> CheckReferencesAsync(AgencyScope scope, EscalationRuleChanges rule)
+    {
+        var errors = new Dictionary<string, List<string>>();
+        void Check(bool ok, string field, string message)
+        {
+            if (!ok) (errors.TryGetValue(field, out var list) ? list : errors[field] = []).Add(message);
+        }
+        var tierUsers = rule.EscalationOrder.SelectMany(t => t.UserIds ?? []).Distinct().ToArray();
+        var known = await scope.ExecuteScalarAsync<int>("select count(*) from users where id = any(@tierUsers) and is_active", new { tierUsers });
+        Check(known == tierUsers.Length, "escalationOrder", "every user in a tier is an active user of this company.");
+        var roles = (await Identity.Roles.ListAsync(scope)).Select(r => r.Slug).ToHashSet();
+        Check(rule.EscalationOrder.SelectMany(t => t.RoleSlugs ?? []).All(roles.Contains), "escalationOrder", "every role in a tier is one of this company's roles.");
+        var psapUsers = rule.NotifyPsapUserIds.Distinct().ToList();
+        Check(await CountLinkedPsapUsersAsync(scope, psapUsers) == psapUsers.Count, "notifyPsapUserIds",
+            "every id is an active user of a PSAP this company works with.");
+        return errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
+    }
 
     public static async Task<EscalationRule> SaveAsync(AgencyScope scope, Guid? id, EscalationRuleChanges rule, DateTimeOffset now)
     {

@@ -1,3 +1,4 @@
+using Dispatch.Grains.Agencies;
 using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
@@ -14,9 +15,8 @@ public static class PsapAlerts
     public static async Task<int> SendAsync(StoreScope scope, IncidentState incident, EscalationRule? rule, int tier, int cycle, DateTimeOffset now)
     {
         if (rule is null || rule.NotifyPsapUserIds.Count == 0) return 0;
-        var users = await Assignments.TierUsersAsync(scope, incident.AgencyId, new EscalationTier(rule.NotifyPsapUserIds, null), fallbackToEveryone: false);
-        if (users.Count == 0) return 0;
-        var plan = await Assignments.NotifyAsync(scope, incident, users,
+        var plan = await Assignments.NotifyAsync(scope,
+            new RoutingRequest(incident.Priority, incident.IncidentType, now, new EscalationTier(rule.NotifyPsapUserIds, null)),
             new Assignments.PlanTarget(incident.Id, incident.AgencyId, "psap_alert", tier, cycle, null), now);
         return plan.Count;
     }

@@ -141,7 +141,7 @@ public static class DeliveryQueue
                 // A company's recipient is unreachable: the PSAP users its rule names are messaged (not for an alert to the PSAP itself).
                 if (delivery.AgencyId != delivery.PsapAgencyId && await Incidents.IncidentStore.GetAsync(scope, m.IncidentId) is { } incident)
                     await Escalation.PsapAlerts.SendAsync(scope, incident,
-                        await Escalation.EscalationRules.ForPriorityAsync(scope, delivery.AgencyId, incident.Priority), 0, 0, now);
+                        await scope.Routing.RuleAsync(scope, delivery.AgencyId, incident.Priority), 0, 0, now);
             }
         }
         return status;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dapper;
+using Dispatch.Grains.Agencies;
 using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Storage;
 using Dispatch.Grains.Storage.Encryption;
@@ -26,26 +27,6 @@ public static class Assignments
             where a.id = @companyId and a.agency_type = 'company' and a.is_active)
         """;
 
-    private const string SelectZone = "select timezone from agencies where id = @companyId";
-    private const string SelectChannels = """
-        select c.id, t.slug as transport_slug from transport_channels c join transport_types t on t.id = c.transport_type_id
-        where c.agency_id = @companyId and c.is_active
-        """;
-    private const string SelectRules = """
-        select transport_channel_id as channel_id, priority_filter, type_filter, time_start, time_end
-        from notification_rules where agency_id = @companyId and is_active
-        """;
-    // Who receives: the company's active users whose role may acknowledge.
-    private const string SelectRecipients = """
-        select u.id from users u join roles r on r.id = u.role_id
-        where u.agency_id = @companyId and u.is_active and r.permissions ? 'incidents.ack'
-        order by u.email
-        """;
-    private const string SelectPreferences = """
-        select p.id, p.user_id, p.transport_channel_id as channel_id, p.priority_order, p.delivery_mode
-        from user_transport_preferences p join users u on u.id = p.user_id where u.agency_id = @companyId
-        """;
-
     public static async Task<AssignmentResult?> AssignAsync(AgencyScope scope, IncidentState incident, Guid companyId, DateTimeOffset now,
         string? traceParent)
     {
@@ -56,15 +37,9 @@ public static class Assignments
             """, new { incident.Id, companyId, now });
         if (inserted == 0) return null; // already assigned
 
-        var (routing, rule) = await scope.ReadAsAgencyAsync(companyId, async () =>
-        {
-            var rule = await Escalation.EscalationRules.ForPriorityAsync(scope, companyId, incident.Priority);
-            var recipients = await TierUsersAsync(scope, companyId, rule?.EscalationOrder.FirstOrDefault(), fallbackToEveryone: true);
-            return (await RoutingAsync(scope, companyId, recipients), rule);
-        });
+        var (rule, plan) = await scope.Routing.PlanAsync(scope, companyId, RoutingRequest.FirstTier(incident.Priority, incident.IncidentType, now));
         // The first tier's deadline: past it, with nobody's acknowledgement, the escalation loop takes over.
         DateTimeOffset? escalationDueAt = rule is null ? null : now.AddSeconds(rule.AckTimeoutSeconds);
-        var plan = Router.Plan(routing, incident.Priority, incident.IncidentType, now);
         var deliveries = await InsertPlanAsync(scope, plan, new PlanTarget(incident.Id, companyId, "company", 0, 0, escalationDueAt), now, traceParent);
 
         if (plan.Count == 0)
@@ -83,43 +58,11 @@ public static class Assignments
         return new AssignmentResult(companyId, plan.Count, deliveries, plan.Count == 0);
     }
 
-    private const string SelectTier = """
-        select u.id from users u join roles r on r.id = u.role_id
-        where u.agency_id = @companyId and u.is_active and (u.id = any(@userIds) or r.slug = any(@roleSlugs))
-        order by u.email
-        """;
-
-    /// <summary>
-    /// The active users of an escalation tier (named users and holders of its roles); for the first tier, everyone who may
-    /// acknowledge when the company has no rule or the tier names nobody active.
-    /// </summary>
-    internal static async Task<IReadOnlyList<Guid>> TierUsersAsync(StoreScope scope, Guid companyId, Escalation.EscalationTier? tier, bool fallbackToEveryone)
+    /// <summary>Routes the request's users of the target's agency for the incident and writes what reaches them; returns the plan (empty: nobody reachable).</summary>
+    internal static async Task<IReadOnlyList<PlannedNotification>> NotifyAsync(StoreScope scope, RoutingRequest request, PlanTarget target,
+        DateTimeOffset now)
     {
-        var users = tier is null ? [] : (await scope.QueryAsync<Guid>(SelectTier,
-            new { companyId, userIds = (tier.UserIds ?? []).ToArray(), roleSlugs = (tier.RoleSlugs ?? []).ToArray() })).ToList();
-        if (users.Count == 0 && fallbackToEveryone) users = (await scope.QueryAsync<Guid>(SelectRecipients, new { companyId })).ToList();
-        return users;
-    }
-
-    /// <summary>What routing needs of an agency to reach <paramref name="recipients"/>: its zone, channels, rules and their preferences.</summary>
-    internal static async Task<CompanyRouting> RoutingAsync(StoreScope scope, Guid companyId, IReadOnlyList<Guid> recipients)
-    {
-        var zoneId = await scope.ExecuteScalarAsync<string>(SelectZone, new { companyId });
-        var zone = TimeZoneInfo.TryFindSystemTimeZoneById(zoneId ?? "UTC", out var z) ? z : TimeZoneInfo.Utc;
-        var channels = (await scope.QueryAsync<RoutingChannel>(SelectChannels, new { companyId })).ToList();
-        var rules = (await scope.QueryAsync<RuleRow>(SelectRules, new { companyId }))
-            .Select(r => new RoutingRule(r.ChannelId, r.PriorityFilter, r.TypeFilter, r.TimeStart, r.TimeEnd)).ToList();
-        var preferences = (await scope.QueryAsync<PreferenceRow>(SelectPreferences, new { companyId })).ToLookup(p => p.UserId);
-        return new CompanyRouting(zone, channels, rules, recipients
-            .Select(u => new RoutingRecipient(u, preferences[u].Select(p => new RoutingPreference(p.Id, p.ChannelId, p.PriorityOrder, p.DeliveryMode)).ToList()))
-            .ToList());
-    }
-
-    /// <summary>Routes <paramref name="users"/> of the target's agency for the incident and writes what reaches them; returns the plan (empty: nobody reachable).</summary>
-    internal static async Task<IReadOnlyList<PlannedNotification>> NotifyAsync(StoreScope scope, IncidentState incident, IReadOnlyList<Guid> users,
-        PlanTarget target, DateTimeOffset now)
-    {
-        var plan = Router.Plan(await RoutingAsync(scope, target.AgencyId, users), incident.Priority, incident.IncidentType, now);
+        var plan = (await scope.Routing.PlanAsync(scope, target.AgencyId, request)).Notifications;
         await InsertPlanAsync(scope, plan, target, now, null);
         return plan;
     }
@@ -158,18 +101,6 @@ public static class Assignments
         }
         return deliveries;
     }
-
-    // Settable properties: Dapper hands text[] over as Array, which only property assignment converts.
-    private sealed class RuleRow
-    {
-        public Guid ChannelId { get; set; }
-        public string[]? PriorityFilter { get; set; }
-        public string[]? TypeFilter { get; set; }
-        public TimeOnly? TimeStart { get; set; }
-        public TimeOnly? TimeEnd { get; set; }
-    }
-
-    private sealed record PreferenceRow(Guid Id, Guid UserId, Guid ChannelId, int PriorityOrder, string DeliveryMode);
 }
 
 /// <summary>An entry for the append-only communication log; content is encrypted, the snapshot must hold no credentials.</summary>

@@ -1,4 +1,5 @@
 using Dapper;
+using Dispatch.Grains.Agencies;
 using Dispatch.Grains.Storage.Encryption;
 using Npgsql;
 
@@ -12,17 +13,22 @@ public abstract class StoreScope : IAsyncDisposable
 {
     private readonly Action? _release;
 
-    private protected StoreScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, Action? release = null)
+    private protected StoreScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, IAgencyRouting routing,
+        Action? release = null)
     {
         Connection = connection;
         Transaction = transaction;
         Cipher = cipher;
+        Routing = routing;
         _release = release;
     }
 
     public NpgsqlConnection Connection { get; }
     public NpgsqlTransaction Transaction { get; }
     public FieldCipher Cipher { get; }
+
+    /// <summary>Routing decisions over agencies' configuration (their grains' copies in a silo) as of this transaction.</summary>
+    public IAgencyRouting Routing { get; }
 
     public Task<IEnumerable<T>> QueryAsync<T>(string sql, object? parameters = null) =>
         Connection.QueryAsync<T>(sql, parameters, Transaction);
@@ -53,8 +59,8 @@ public abstract class StoreScope : IAsyncDisposable
 /// <summary>A transaction as <c>dispatch_app</c> with the agency context set: row-level security decides what it sees.</summary>
 public sealed class AgencyScope : StoreScope
 {
-    internal AgencyScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, AgencyContext context)
-        : base(connection, transaction, cipher) => Context = context;
+    internal AgencyScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, IAgencyRouting routing, AgencyContext context)
+        : base(connection, transaction, cipher, routing) => Context = context;
 
     public AgencyContext Context { get; }
 
@@ -84,8 +90,8 @@ public sealed class AgencyScope : StoreScope
 /// <summary>A transaction as <c>dispatch_engine</c>: the Silo's view across agencies.</summary>
 public sealed class EngineScope : StoreScope
 {
-    internal EngineScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, Action release)
-        : base(connection, transaction, cipher, release)
+    internal EngineScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, IAgencyRouting routing, Action release)
+        : base(connection, transaction, cipher, routing, release)
     {
     }
 
@@ -98,8 +104,12 @@ public sealed class EngineScope : StoreScope
 /// The only way the runtime reaches agency data (the spec's AgencyAwareRepository): a scope cannot be
 /// opened without an <see cref="AgencyContext"/>, and the database enforces the same context.
 /// </summary>
-public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher, int engineConcurrency = DispatchStore.DefaultEngineConcurrency)
+/// <remarks>Routing reads agencies' configuration through <paramref name="routing"/>: their grains in a silo, the database itself elsewhere.</remarks>
+public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher, IAgencyRouting? routing = null,
+    int engineConcurrency = DispatchStore.DefaultEngineConcurrency)
 {
+    private readonly IAgencyRouting _routing = routing ?? StoredAgencyRouting.Instance;
+
     /// <summary>
     /// How many engine transactions one process runs at once. Thousands of grains may wake together (a burst of incidents);
     /// beyond this they wait their turn in memory instead of exhausting the connection pool.
@@ -119,7 +129,7 @@ public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher,
             var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await connection.ExecuteAsync("select set_config('dispatch.agency_id', @AgencyId, true)",
                 new { AgencyId = context.AgencyId.ToString() }, transaction);
-            return new AgencyScope(connection, transaction, cipher, context);
+            return new AgencyScope(connection, transaction, cipher, _routing, context);
         }
         catch
         {
@@ -136,7 +146,7 @@ public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher,
         try
         {
             connection = await database.Engine.OpenConnectionAsync(cancellationToken);
-            return new EngineScope(connection, await connection.BeginTransactionAsync(cancellationToken), cipher, () => _engineGate.Release());
+            return new EngineScope(connection, await connection.BeginTransactionAsync(cancellationToken), cipher, _routing, () => _engineGate.Release());
         }
         catch
         {

@@ -45,11 +45,30 @@ public class DeliveryWorld : IdentityHost
         ["Dispatch:PublicUrl"] = Anonymous.BaseAddress!.ToString(),
     });
 
-    /// <summary>Starts a Silo process with these settings and waits until the Api has reached the cluster.</summary>
+    /// <summary>
+    /// Starts a Silo process with these settings and waits until it is an active member of the cluster (a silo still joining owns no
+    /// grains yet) and the Api has reached the cluster.
+    /// </summary>
     public async Task<ExternalProcess> StartSiloProcessAsync(IReadOnlyDictionary<string, string?> settings)
     {
+        DateTime launched;
+        await using (var c = await OwnerAsync()) launched = await c.ExecuteScalarAsync<DateTime>("select now()");
         var silo = SiloProcess.Start(this, settings);
-        await Api.WaitConnectedAsync(Anonymous);
+        try
+        {
+            await Wait.UntilAsync(async () =>
+            {
+                await using var c = await OwnerAsync();
+                return await c.ExecuteScalarAsync<bool>( // Orleans' SiloStatus.Active
+                    "select exists (select 1 from orleansmembershiptable where status = 3 and starttime >= @launched)", new { launched });
+            }, TimeSpan.FromSeconds(60), () => silo.Output);
+            await Api.WaitConnectedAsync(Anonymous);
+        }
+        catch
+        {
+            await silo.DisposeAsync(); // never leave a process behind a failed start
+            throw;
+        }
         return silo;
     }
 

@@ -60,8 +60,9 @@ public sealed class OutboundSafetyTests : DeliveryWorld
         await using var production = new ApiHost(this, new Dictionary<string, string?>
         {
             [$"{OutboundPolicy.Section}:AllowedNetworks"] = "", ["Dispatch:PublicUrl"] = "https://dispatch.metro911.example",
-        }, withSilo: false);
+        }); // and its own silo, with the same settings
         production.StartServer();
+        using (var anonymous = production.CreateClient()) await production.WaitConnectedAsync(anonymous);
         var (_, email, password) = await OnboardCompanyAsync("gasco");
         HttpClient Client(string token)
         {

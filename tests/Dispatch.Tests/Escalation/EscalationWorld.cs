@@ -23,7 +23,11 @@ public class EscalationWorld : DeliveryWorld
     public Guid Supervisor { get; private set; }
     public HttpClient GascoAdmin { get; private set; } = null!;
 
-    public async Task SetUpAsync(int repeatCount)
+    /// <param name="ruleThroughApi">
+    /// Write the company's escalation rule through the API (its agency grain), or straight into the database when the test's Api
+    /// has no silo to reach (the engine is a TestCluster of another cluster id).
+    /// </param>
+    public async Task SetUpAsync(int repeatCount, bool ruleThroughApi = true)
     {
         var me = (await SendAsync(Admin, HttpMethod.Get, "/api/v1/users")).Body!["items"]![0]!;
         (Psap, PsapAdmin) = (me["agencyId"]!.GetValue<Guid>(), me["id"]!.GetValue<Guid>());
@@ -33,11 +37,23 @@ public class EscalationWorld : DeliveryWorld
         Oncall = await ResponderAsync(Gasco, "oncall@gasco.example");
         Supervisor = await ResponderAsync(Gasco, "supervisor@gasco.example");
         GascoAdmin = As("Bearer " + (await LoginAsync(email, password)).AccessToken);
+        var escalationOrder = new object[] { new { userIds = new[] { Oncall } }, new { userIds = new[] { Supervisor } } };
+        if (!ruleThroughApi)
+        {
+            await using var c = await OwnerConnectionAsync();
+            await c.ExecuteAsync("""
+                insert into escalation_rules (agency_id, ack_timeout_seconds, escalation_order, notify_psap_user_ids, repeat_count)
+                values (@Gasco, @TimeoutSeconds, @order::jsonb, @psap::jsonb, @repeatCount)
+                """, new
+            {
+                Gasco, TimeoutSeconds, repeatCount, order = System.Text.Json.JsonSerializer.Serialize(escalationOrder, System.Text.Json.JsonSerializerOptions.Web),
+                psap = System.Text.Json.JsonSerializer.Serialize(new[] { PsapAdmin }),
+            });
+            return;
+        }
         var rule = await SendAsync(GascoAdmin, HttpMethod.Post, "/api/v1/escalation-rules", new
         {
-            ackTimeoutSeconds = TimeoutSeconds, repeatCount,
-            escalationOrder = new object[] { new { userIds = new[] { Oncall } }, new { userIds = new[] { Supervisor } } },
-            notifyPsapUserIds = new[] { PsapAdmin },
+            ackTimeoutSeconds = TimeoutSeconds, repeatCount, escalationOrder, notifyPsapUserIds = new[] { PsapAdmin },
         });
         Assert.Equal(System.Net.HttpStatusCode.Created, rule.Status);
     }

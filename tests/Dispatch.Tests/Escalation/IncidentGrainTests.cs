@@ -23,7 +23,7 @@ public sealed class IncidentGrainTests : EscalationWorld
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        await SetUpAsync(repeatCount: 0);
+        await SetUpAsync(repeatCount: 0, ruleThroughApi: false);
         await using (var c = await OwnerConnectionAsync())
             await c.ExecuteAsync("update escalation_rules set ack_timeout_seconds = @ShortTimeoutSeconds", new { ShortTimeoutSeconds });
     }
