@@ -41,7 +41,7 @@ internal sealed class EmbeddedPostgres(string binDir, string rootDir, bool durab
         else if (await IsRunningAsync(cancellationToken))
             await StopAsync(cancellationToken);
 
-        Port = LoopbackPort.Free();
+        if (Port == 0) Port = LoopbackPort.Free(); // a restart keeps its port: clients' connection strings stay good
         var options = $"-p {Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''";
         if (!durable)
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
@@ -52,11 +52,12 @@ internal sealed class EmbeddedPostgres(string binDir, string rootDir, bool durab
             throw new InvalidOperationException($"PostgreSQL did not start (see {LogFile}):\n{result.Output}{TailOfLog()}");
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken = default)
+    /// <param name="immediate">Stop as a crash would: no shutdown checkpoint, recovery from the WAL at the next start.</param>
+    public async Task StopAsync(CancellationToken cancellationToken = default, bool immediate = false)
     {
         if (!IsInitialised || !await IsRunningAsync(cancellationToken))
             return;
-        var result = await PgAsync("pg_ctl", ["stop", "-D", DataDir, "-m", "fast", "-w", "-t", "60", "-s"], cancellationToken);
+        var result = await PgAsync("pg_ctl", ["stop", "-D", DataDir, "-m", immediate ? "immediate" : "fast", "-w", "-t", "60", "-s"], cancellationToken);
         if (result.ExitCode != 0 && await IsRunningAsync(cancellationToken))
             throw new InvalidOperationException($"PostgreSQL did not stop:\n{result.Output}");
     }

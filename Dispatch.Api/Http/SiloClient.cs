@@ -98,14 +98,21 @@ public sealed class SiloConnectionHealthCheck(SiloConnection connection) : Micro
             : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("no silo reached yet"));
 }
 
-/// <summary>A grain that did not answer in time, or no silo to reach: 503 with Retry-After, as a problem.</summary>
+/// <summary>
+/// A grain that did not answer in time, no silo to reach, or the database unreachable (from the Api's own query or inside a grain):
+/// 503 with Retry-After, as a problem. Nothing was committed that the caller was not told of; the request is safe to repeat.
+/// </summary>
 public sealed class SiloUnavailable(IProblemDetailsService problems, SiloConnection connection, ILogger<SiloUnavailable> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
-        // Before the first connection Orleans refuses calls with InvalidOperationException; after it, its own exceptions.
-        if (exception is not (TimeoutException or OrleansException) && !(exception is InvalidOperationException && !connection.IsConnected)) return false;
-        logger.LogWarning("No silo answered {Method} {Path} in time: {Error}", context.Request.Method, context.Request.Path, exception.GetType().Name);
+        var database = IsDatabaseUnreachable(exception);
+        // Before the first connection Orleans refuses calls with InvalidOperationException, or ArgumentException when it cannot
+        // resolve a grain interface (it learns the grain types from a silo); after it, its own exceptions.
+        if (!database && exception is not (TimeoutException or OrleansException)
+            && !(exception is InvalidOperationException or ArgumentException && !connection.IsConnected)) return false;
+        logger.LogWarning("{Method} {Path} not served: {Cause} ({Error})", context.Request.Method, context.Request.Path,
+            database ? "database unreachable" : "no silo answered in time", exception.GetType().Name);
         context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.RetryAfter = "2";
         return await problems.TryWriteAsync(new ProblemDetailsContext
@@ -115,8 +122,22 @@ public sealed class SiloUnavailable(IProblemDetailsService problems, SiloConnect
             {
                 Status = StatusCodes.Status503ServiceUnavailable,
                 Title = "Service unavailable",
-                Detail = "The engine did not answer in time. Nothing is lost: repeat the request (creates with the same Idempotency-Key).",
+                Detail = database
+                    ? "The database is unreachable. Nothing was saved: repeat the request (creates with the same Idempotency-Key)."
+                    : "The engine did not answer in time. Nothing is lost: repeat the request (creates with the same Idempotency-Key).",
             },
         });
+    }
+
+    // Npgsql's own exception, here or carried back from a grain (Orleans rebuilds it, or names it in a fallback when it cannot).
+    private static bool IsDatabaseUnreachable(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Npgsql.NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException) return true;
+            if (e is Orleans.Serialization.UnavailableExceptionFallbackException fallback
+                && fallback.ExceptionType?.StartsWith("Npgsql.", StringComparison.Ordinal) == true) return true;
+        }
+        return false;
     }
 }

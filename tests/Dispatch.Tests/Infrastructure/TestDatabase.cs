@@ -38,7 +38,12 @@ public class TestDatabase : IAsyncLifetime
         [Dispatch.Grains.Cfs.CfsInboxRoot.Setting] = Path.GetTempPath(),
     };
 
-    public virtual async Task InitializeAsync() => ConnectionString = await PostgresServer.CreateDatabaseAsync(Name);
+    public virtual async Task InitializeAsync() => ConnectionString = await CreateDatabaseAsync();
 
-    public virtual Task DisposeAsync() => PostgresServer.DropDatabaseAsync(Name);
+    public virtual Task DisposeAsync() => DropDatabaseAsync();
+
+    /// <summary>Creates the database (on the run's shared server unless a test needs a server of its own); returns its connection string.</summary>
+    protected virtual Task<string> CreateDatabaseAsync() => PostgresServer.CreateDatabaseAsync(Name);
+
+    protected virtual Task DropDatabaseAsync() => PostgresServer.DropDatabaseAsync(Name);
 }
