@@ -38,6 +38,13 @@ public static class ServiceDefaultsExtensions
         {
             Predicate = check => check.Tags.Contains(ReadyTag),
             ResponseWriter = WriteHealthAsync,
+            // Degraded (up, but not ready: an Api still waiting for its first silo) is not ready either.
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
         });
         app.MapHealthChecks("/alive", new HealthCheckOptions
         {

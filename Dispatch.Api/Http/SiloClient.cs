@@ -88,14 +88,17 @@ public sealed class SiloConnection
     internal void Connected() => _connected = true;
 }
 
-/// <summary>Ready only once the Api reaches the cluster: before that, every command would answer 503.</summary>
+/// <summary>
+/// Ready only once the Api reaches the cluster: before that, every command would answer 503. Waiting for a silo is degraded (queries
+/// are served; logged as a warning, not an error), which <c>/health</c> answers 503 like any state that is not ready.
+/// </summary>
 public sealed class SiloConnectionHealthCheck(SiloConnection connection) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
 {
     public Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
         Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(connection.IsConnected
             ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy("connected to the Orleans cluster")
-            : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("no silo reached yet"));
+            : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Degraded("no silo reached yet"));
 }
 
 /// <summary>
