@@ -1,43 +1,29 @@
+using Microsoft.Extensions.Configuration;
+
 namespace Dispatch.AppHost;
 
-/// <summary>Command line: <c>--data-dir</c>, <c>--api-url</c>, <c>--silo-url</c>; the database from <c>ConnectionStrings__dispatch</c>.</summary>
-internal sealed record AppHostOptions(string DataDir, Uri ApiUrl, Uri? SiloUrl, string? ConnectionString)
+/// <summary>
+/// The AppHost's options, from configuration: <c>Dispatch:ApiUrl</c> (default http://127.0.0.1:5080), <c>Dispatch:DataDir</c>
+/// (default .dispatch), <c>Dispatch:Silos</c> (default 2); on the command line also <c>--api-url</c>, <c>--data-dir</c>, <c>--silos</c>.
+/// </summary>
+public sealed record AppHostOptions(Uri ApiUrl, string DataDir, int Silos)
 {
-    public const string Usage = """
-        Usage: dotnet run --project Dispatch.AppHost [-- options]
-          --data-dir DIR   where the embedded PostgreSQL, keys and the demo login live (default: .dispatch)
-          --api-url URL    where the Api listens (default: http://127.0.0.1:5080)
-          --silo-url URL   where the Silo's health endpoints listen (default: a free loopback port)
-        Environment:
-          ConnectionStrings__dispatch   use this PostgreSQL instead of the embedded one
-          OTEL_EXPORTER_OTLP_ENDPOINT   export traces, metrics and logs over OTLP
-        """;
-
-    /// <returns>null when help was asked for.</returns>
-    public static AppHostOptions? Parse(string[] args)
+    private static readonly Dictionary<string, string> Switches = new()
     {
-        string dataDir = ".dispatch";
-        var apiUrl = new Uri("http://127.0.0.1:5080");
-        Uri? siloUrl = null;
-        for (var i = 0; i < args.Length; i++)
-        {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            switch (args[i])
-            {
-                case "--data-dir": dataDir = Value(); break;
-                case "--api-url": apiUrl = ParseUrl(Value(), "--api-url"); break;
-                case "--silo-url": siloUrl = ParseUrl(Value(), "--silo-url"); break;
-                case "-h" or "--help": return null;
-                default: throw new ArgumentException($"Unknown option '{args[i]}'.");
-            }
-        }
-        var connectionString = Environment.GetEnvironmentVariable("ConnectionStrings__dispatch");
-        return new AppHostOptions(Path.GetFullPath(dataDir), apiUrl, siloUrl,
-            string.IsNullOrWhiteSpace(connectionString) ? null : connectionString);
-    }
+        ["--api-url"] = "Dispatch:ApiUrl", ["--data-dir"] = "Dispatch:DataDir", ["--silos"] = "Dispatch:Silos",
+    };
 
-    private static Uri ParseUrl(string value, string option) =>
-        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
-            ? uri
-            : throw new ArgumentException($"{option} must be an http(s) URL, not '{value}'.");
+    /// <summary>The short switches as configuration keys, so `-- --api-url URL` keeps working.</summary>
+    public static string[] Translate(string[] args) =>
+        args.Select(a => Switches.TryGetValue(a, out var key) ? $"--{key}" : a).ToArray();
+
+    public static AppHostOptions From(IConfiguration configuration)
+    {
+        var url = configuration["Dispatch:ApiUrl"] ?? "http://127.0.0.1:5080";
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var apiUrl) || apiUrl.Scheme != "http")
+            throw new ArgumentException($"Dispatch:ApiUrl (--api-url) is an http URL such as http://127.0.0.1:5080, not '{url}'.");
+        var silos = int.TryParse(configuration["Dispatch:Silos"], out var n) ? n : 2;
+        if (silos is < 1 or > 8) throw new ArgumentException($"Dispatch:Silos (--silos) is between 1 and 8, not {silos}.");
+        return new AppHostOptions(apiUrl, Path.GetFullPath(configuration["Dispatch:DataDir"] ?? ".dispatch"), silos);
+    }
 }

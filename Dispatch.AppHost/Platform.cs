@@ -1,2 +1,2 @@
-// The AppHost drives PostgreSQL through POSIX tools (runuser, setsid, signals).
+// The AppHost runs PostgreSQL through POSIX tools (sh, setpriv) and keeps its secrets in files only their owner reads.
 [assembly: System.Runtime.Versioning.UnsupportedOSPlatform("windows")]

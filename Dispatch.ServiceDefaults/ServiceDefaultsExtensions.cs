@@ -27,7 +27,6 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(5));
         builder.Services.AddProblemDetails();
-        builder.Services.AddHostedService<ParentProcessWatcher>();
         return builder;
     }
 

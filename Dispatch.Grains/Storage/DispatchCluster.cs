@@ -27,8 +27,20 @@ public static class DispatchCluster
     /// <summary>The ADO.NET providers' name for PostgreSQL: they load Npgsql's factory by reflection.</summary>
     public const string Invariant = "Npgsql";
 
-    public static OrleansHostingOptions Options(IConfiguration configuration) =>
-        configuration.GetSection(OrleansHostingOptions.Section).Get<OrleansHostingOptions>() ?? new();
+    /// <summary>
+    /// <c>Dispatch:Orleans</c>, with the cluster, service and ports that an Aspire AppHost gives a host (<c>Orleans:ClusterId</c>,
+    /// <c>Orleans:ServiceId</c>, <c>Orleans:Endpoints:SiloPort</c>, <c>Orleans:Endpoints:GatewayPort</c>) taking precedence.
+    /// </summary>
+    public static OrleansHostingOptions Options(IConfiguration configuration)
+    {
+        var options = configuration.GetSection(OrleansHostingOptions.Section).Get<OrleansHostingOptions>() ?? new();
+        var aspire = configuration.GetSection("Orleans");
+        if (aspire["ClusterId"] is { Length: > 0 } clusterId) options.ClusterId = clusterId;
+        if (aspire["ServiceId"] is { Length: > 0 } serviceId) options.ServiceId = serviceId;
+        if (int.TryParse(aspire["Endpoints:SiloPort"], out var siloPort)) options.SiloPort = siloPort;
+        if (int.TryParse(aspire["Endpoints:GatewayPort"], out var gatewayPort)) options.GatewayPort = gatewayPort;
+        return options;
+    }
 
     /// <summary>
     /// The providers' connection string: the Dispatch database with a small pool of its own, so a burst of reminder or membership

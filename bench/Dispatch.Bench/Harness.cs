@@ -1,4 +1,4 @@
-extern alias apphost;
+using System.Reflection;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Headers;
@@ -7,7 +7,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using apphost::Dispatch.AppHost;
+using Dispatch.Testing;
 
 namespace Dispatch.Bench;
 
@@ -61,7 +61,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 ["DOTNET_ENVIRONMENT"] = "Production",
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
             };
-            processes.Add(Start(Orchestrator.ProjectDll("Dispatch.Api"), $"http://127.0.0.1:{apiPort}", environment));
+            processes.Add(Start(BuiltProjects.Dll("Dispatch.Api"), $"http://127.0.0.1:{apiPort}", environment));
             var silos = new List<Process>();
             for (var i = 0; i < Math.Max(1, options.Silos); i++)
             {
@@ -70,7 +70,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 {
                     ["Dispatch__Orleans__SiloPort"] = LoopbackPort.Free().ToString(), ["Dispatch__Orleans__GatewayPort"] = LoopbackPort.Free().ToString(),
                 };
-                silos.Add(Start(Orchestrator.ProjectDll("Dispatch.Silo"), $"http://127.0.0.1:{LoopbackPort.Free()}", siloEnvironment));
+                silos.Add(Start(BuiltProjects.Dll("Dispatch.Silo"), $"http://127.0.0.1:{LoopbackPort.Free()}", siloEnvironment));
             }
             processes.AddRange(silos);
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
@@ -422,4 +422,14 @@ internal sealed class WebhookSink : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() { await _app.StopAsync(); await _app.DisposeAsync(); }
+}
+
+/// <summary>The hosts the bench starts, built beside it (their paths recorded at build time).</summary>
+internal static class BuiltProjects
+{
+    public static string Dll(string project)
+    {
+        var path = typeof(BuiltProjects).Assembly.GetCustomAttributes<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == project).Value!;
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{project} is not built at {path}; run `dotnet build -c Release` first.", path);
+    }
 }

@@ -1,4 +1,3 @@
-extern alias apphost;
 using Dispatch.Bench;
 
 // dotnet run -c Release --project bench/Dispatch.Bench -- [--incidents N] [--concurrency C] [--pgbench-seconds S]

@@ -1,7 +1,6 @@
-extern alias apphost;
 using System.Net;
 using System.Net.Http.Json;
-using apphost::Dispatch.AppHost;
+using Dispatch.Testing;
 using Dapper;
 using Dispatch.Tests.Infrastructure;
 

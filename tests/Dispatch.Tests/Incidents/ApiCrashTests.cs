@@ -1,4 +1,3 @@
-extern alias apphost;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -31,7 +30,7 @@ public sealed class ApiCrashTests : DeliveryWorld
             return request;
         }
 
-        var port = apphost::Dispatch.AppHost.LoopbackPort.Free();
+        var port = Dispatch.Testing.LoopbackPort.Free();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         var api = HostProcess.Start("Dispatch.Api", this, new Dictionary<string, string?>(), port);
         await ApiHost.WaitReadyAsync(http, () => api.Output);

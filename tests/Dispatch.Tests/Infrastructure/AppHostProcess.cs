@@ -1,4 +1,3 @@
-extern alias apphost;
 using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
@@ -34,6 +33,14 @@ public sealed partial class AppHostProcess : IAsyncDisposable
         var apiUrl = $"http://127.0.0.1:{apiPort}";
         foreach (var a in new[] { "--default-signal=INT", "dotnet", dll, "--data-dir", dataDir, "--api-url", apiUrl }) start.ArgumentList.Add(a);
         start.Environment.Remove("ConnectionStrings__dispatch");
+        // What the AppHost's http launch profile gives `dotnet run`, on ports of its own: the dashboard, its OTLP receiver and
+        // resource service, without TLS.
+        start.Environment["DOTNET_ENVIRONMENT"] = "Development";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{Dispatch.Testing.LoopbackPort.Free()}";
+        start.Environment["ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL"] = $"http://127.0.0.1:{Dispatch.Testing.LoopbackPort.Free()}";
+        start.Environment["ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL"] = $"http://127.0.0.1:{Dispatch.Testing.LoopbackPort.Free()}";
+        start.Environment["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true";
         var process = new Process { StartInfo = start };
         var host = new AppHostProcess(process) { ApiUrl = new Uri(apiUrl) };
         process.OutputDataReceived += (_, e) => host.Add(e.Data);
@@ -109,6 +116,26 @@ public sealed partial class AppHostProcess : IAsyncDisposable
     }
 
     public static bool IsRunning(int pid) => Directory.Exists($"/proc/{pid}") && !IsZombie(pid);
+
+    /// <summary>The live processes that name <paramref name="dataDir"/> in their command line or environment: what an AppHost started.</summary>
+    public static IReadOnlyList<int> ProcessesOf(string dataDir)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId || !IsRunning(pid)) continue;
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(dataDir) || File.ReadAllText(Path.Combine(dir, "environ")).Contains(dataDir))
+                    found.Add(pid);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // gone meanwhile, or not ours to read
+            }
+        }
+        return found;
+    }
 
     private static bool IsZombie(int pid)
     {

@@ -1,4 +1,3 @@
-extern alias apphost;
 extern alias silo;
 using Dispatch.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
@@ -24,8 +23,8 @@ public sealed class InProcessSilo : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Dispatch:Orleans:SiloPort"] = apphost::Dispatch.AppHost.LoopbackPort.Free().ToString(),
-            ["Dispatch:Orleans:GatewayPort"] = apphost::Dispatch.AppHost.LoopbackPort.Free().ToString(),
+            ["Dispatch:Orleans:SiloPort"] = Dispatch.Testing.LoopbackPort.Free().ToString(),
+            ["Dispatch:Orleans:GatewayPort"] = Dispatch.Testing.LoopbackPort.Free().ToString(),
         });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Information);

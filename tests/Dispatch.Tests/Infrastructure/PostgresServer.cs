@@ -1,5 +1,4 @@
-extern alias apphost;
-using apphost::Dispatch.AppHost;
+using Dispatch.Testing;
 using Npgsql;
 
 namespace Dispatch.Tests.Infrastructure;

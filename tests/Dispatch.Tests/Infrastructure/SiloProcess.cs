@@ -1,4 +1,3 @@
-extern alias apphost;
 using System.Reflection;
 
 namespace Dispatch.Tests.Infrastructure;
@@ -14,7 +13,7 @@ public static class HostProcess
         environment["DOTNET_ENVIRONMENT"] = "Development";
         environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         environment["DOTNET_gcServer"] = "0"; // several hosts share two cores in a test run: one heap each, not one per core
-        var port = httpPort ?? apphost::Dispatch.AppHost.LoopbackPort.Free();
+        var port = httpPort ?? Dispatch.Testing.LoopbackPort.Free();
         return new ExternalProcess("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"], environment);
     }
 }
@@ -26,8 +25,8 @@ public static class SiloProcess
     {
         var ports = new Dictionary<string, string?>
         {
-            ["Dispatch:Orleans:SiloPort"] = apphost::Dispatch.AppHost.LoopbackPort.Free().ToString(),
-            ["Dispatch:Orleans:GatewayPort"] = apphost::Dispatch.AppHost.LoopbackPort.Free().ToString(),
+            ["Dispatch:Orleans:SiloPort"] = Dispatch.Testing.LoopbackPort.Free().ToString(),
+            ["Dispatch:Orleans:GatewayPort"] = Dispatch.Testing.LoopbackPort.Free().ToString(),
         };
         return HostProcess.Start("Dispatch.Silo", database, ports.Concat(settings).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value));
     }

@@ -1,4 +1,3 @@
-extern alias apphost;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -11,7 +10,7 @@ public sealed partial class SmtpServer : IAsyncDisposable
     private readonly ExternalProcess _process;
     private readonly string _maildir = Path.Combine(Path.GetTempPath(), "dispatch-mail-" + Guid.NewGuid().ToString("N")[..8]);
 
-    public int Port { get; } = apphost::Dispatch.AppHost.LoopbackPort.Free();
+    public int Port { get; } = Dispatch.Testing.LoopbackPort.Free();
 
     private SmtpServer()
     {

@@ -1,7 +1,7 @@
-namespace Dispatch.AppHost;
+namespace Dispatch.Testing;
 
 /// <summary>Finds the machine's PostgreSQL server binaries (initdb, pg_ctl, postgres).</summary>
-internal static class PostgresBinaries
+public static class PostgresBinaries
 {
     public static async Task<string?> FindAsync()
     {

@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Dispatch.AppHost;
+namespace Dispatch.Testing;
 
 /// <summary>Runs short commands to completion, optionally as another OS user, and signals processes.</summary>
-internal static partial class OsProcess
+public static partial class OsProcess
 {
     public sealed record Result(int ExitCode, string Output);
 

@@ -1,14 +1,14 @@
 using System.Security.Cryptography;
 using Npgsql;
 
-namespace Dispatch.AppHost;
+namespace Dispatch.Testing;
 
 /// <summary>
 /// A PostgreSQL cluster kept in a folder and run from the machine's binaries: initialised on first
 /// use, started on a free loopback port, stopped with <c>pg_ctl stop -m fast</c>. As root, the server
 /// runs as the <c>postgres</c> OS user, since PostgreSQL refuses to run as root.
 /// </summary>
-internal sealed class EmbeddedPostgres(string binDir, string rootDir, bool durable = true)
+public sealed class EmbeddedPostgres(string binDir, string rootDir, bool durable = true)
 {
     private const string SuperUser = "dispatch";
     private const string ServerOsUser = "postgres";

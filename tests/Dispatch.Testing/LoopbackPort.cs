@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Dispatch.AppHost;
+namespace Dispatch.Testing;
 
-internal static class LoopbackPort
+public static class LoopbackPort
 {
     /// <summary>
     /// A TCP port on 127.0.0.1 that was free a moment ago, picked below the kernel's ephemeral range (32768–60999 on Linux),
