@@ -85,15 +85,15 @@ public static class TransportsApi
         Guid id, ChannelRequest request, ClaimsPrincipal caller, DispatchStore store, IClusterClient grains, OutboundPolicy outbound)
     {
         if (request.Validate(creating: false) is { Any: true } errors) return TypedResults.ValidationProblem(errors.ToDictionary());
+        var context = caller.ToAgencyContext();
         // Destinations are checked here, by the Api's policy; the grain checks the merged configuration (stored secrets kept) again.
         if (request.Config is not null)
         {
-            await using var scope = await store.BeginAsync(caller.ToAgencyContext());
+            await using var scope = await store.BeginAsync(context);
             if (await TransportConfiguration.ChannelAsync(scope, id) is not { } stored) return TypedResults.NotFound();
             if (await RefusedDestinationsAsync(outbound, stored.TransportTypeSlug, request.Config) is { Count: > 0 } refused)
                 return TypedResults.ValidationProblem(refused);
         }
-        var context = caller.ToAgencyContext();
         var result = await grains.GetGrain<IAgencyGrain>(context.AgencyId).UpdateChannelAsync(context, id,
             new ChannelChanges(request.Name?.Trim(), request.Config, request.IsActive));
         return result.Outcome switch

@@ -30,7 +30,8 @@ public sealed record AgencyConfiguration(Guid AgencyId, long Version, string Tim
     IReadOnlyList<RoutingRule> Rules, IReadOnlyList<ConfiguredUser> Users, IReadOnlyDictionary<Guid, IReadOnlyList<RoutingPreference>> Preferences,
     IReadOnlyList<EscalationRule> EscalationRules)
 {
-    private TimeZoneInfo Zone => TimeZoneInfo.TryFindSystemTimeZoneById(TimeZone, out var zone) ? zone : TimeZoneInfo.Utc;
+    // Resolved once per configuration, not on every plan: the grain routes many incidents from one copy.
+    private TimeZoneInfo Zone { get; } = TimeZoneInfo.TryFindSystemTimeZoneById(TimeZone, out var zone) ? zone : TimeZoneInfo.Utc;
 
     /// <summary>The active rule covering <paramref name="priority"/> (rules are written so that at most one does).</summary>
     public EscalationRule? RuleFor(string priority) =>
