@@ -26,6 +26,8 @@ else
 
 var orleans = builder.AddOrleans("orleans").WithClusterId("dispatch").WithServiceId("dispatch").WithClustering(new AdoNetClustering(database));
 
+var email = builder.Configuration.GetSection("Dispatch:Email");
+
 void Configure(IResourceBuilder<ProjectResource> host)
 {
     host.WithReference(database).WaitFor(database)
@@ -34,8 +36,11 @@ void Configure(IResourceBuilder<ProjectResource> host)
         .WithEnvironment("Dispatch__PublicUrl", Environment.GetEnvironmentVariable("Dispatch__PublicUrl") ?? options.ApiUrl.GetLeftPart(UriPartial.Authority))
         .WithEnvironment("Dispatch__Cfs__InboxRoot", Directory.CreateDirectory(Path.Combine(options.DataDir, "cfs-inbox")).FullName);
     foreach (var (id, key) in encryptionKeys) host.WithEnvironment($"Dispatch__Encryption__Keys__{id}", key);
-    // Without an SMTP server, email lands as .eml files in the data folder.
-    if (Environment.GetEnvironmentVariable("Dispatch__Email__SmtpHost") is null)
+    // The platform's SMTP server (Dispatch:Email:*, from the environment or `-- --Dispatch:Email:SmtpHost=…`); without one, email
+    // lands as .eml files in the data folder.
+    foreach (var setting in email.AsEnumerable(makePathsRelative: true).Where(s => s.Value is not null))
+        host.WithEnvironment($"Dispatch__Email__{setting.Key.Replace(":", "__")}", setting.Value);
+    if (email["SmtpHost"] is null)
         host.WithEnvironment("Dispatch__Email__PickupDirectory", Path.Combine(options.DataDir, "mail"));
     if (!external) // the embedded default's first PSAP and its admin, printed below
         host.WithEnvironment("Dispatch__Bootstrap__AgencyName", secrets.Login.AgencyName)
@@ -76,3 +81,6 @@ builder.Eventing.Subscribe<ResourceReadyEvent>(api.Resource, (_, _) =>
 });
 
 builder.Build().Run();
+
+/// <summary>The entry point, named for Aspire.Hosting.Testing.</summary>
+public partial class Program;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The AppHost's embedded PostgreSQL: initialised on first start (superuser "dispatch" with the AppHost's generated password,
-# database "dispatch"), then run in the foreground on the port Aspire assigned (PGPORT), as the postgres OS user when started
+# database "dispatch"), then run on the port Aspire assigned (PGPORT), as the postgres OS user when started
 # as root (PostgreSQL refuses root). Aspire starts it, watches it and stops it with the AppHost.
 # Usage: postgres.sh DATA_DIR PASSWORD_FILE
 set -eu
@@ -41,5 +41,16 @@ if [ ! -f "$data/PG_VERSION" ]; then
     echo "PostgreSQL initialised in $data"
 fi
 
+# Not exec'd: Aspire stops a resource with SIGTERM, which PostgreSQL takes as a smart shutdown that waits for every client to
+# leave (the silos and the Api, stopped at the same moment), and kills the process tree soon after. Passed on as SIGINT instead,
+# a fast shutdown: sessions are ended, a checkpoint is written and the server exits cleanly, in well under a second here.
+# (Started directly, not through as_server: a function in the background is a subshell, and the signal must reach the server.)
 set -- "$bindir/postgres" -D "$data" -c listen_addresses=127.0.0.1 -c unix_socket_directories=
-if $root; then exec setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else exec "$@"; fi
+if $root; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@" & else "$@" & fi
+server=$!
+trap 'kill -INT "$server" 2>/dev/null' TERM INT
+status=0
+while kill -0 "$server" 2>/dev/null; do
+    wait "$server" && status=0 || status=$? # a trapped signal ends the wait early: keep waiting for the server
+done
+exit "$status"

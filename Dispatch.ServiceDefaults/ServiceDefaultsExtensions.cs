@@ -3,9 +3,11 @@ using Dispatch.Grains.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Npgsql;
 
 namespace Dispatch.ServiceDefaults;
 
@@ -20,6 +22,7 @@ public static class ServiceDefaultsExtensions
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.AddDispatchTelemetry();
+        builder.AddDispatchDatabase();
         builder.Services.AddDispatchStorage();
         builder.Services.AddOptions<DatabaseStartupOptions>().BindConfiguration(DatabaseStartupOptions.Section);
         builder.Services.AddSingleton<DatabaseStartup>();
@@ -30,12 +33,34 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    /// <summary><c>/health</c>: ready (database reachable, migrations applied); <c>/alive</c>: the process answers.</summary>
+    /// <summary>
+    /// The database's three data sources through Aspire's Npgsql client integration (its health check, tracing and metrics):
+    /// the owner from <c>ConnectionStrings:dispatch</c>, and the same server as <c>dispatch_app</c> and <c>dispatch_engine</c>
+    /// (keyed by role, without health checks of their own: one check of the server is enough).
+    /// </summary>
+    public static TBuilder AddDispatchDatabase<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        var connectionString = builder.Configuration.GetConnectionString(StorageServiceCollectionExtensions.ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(connectionString)) throw new InvalidOperationException(StorageServiceCollectionExtensions.NoDatabase);
+        builder.AddNpgsqlDataSource(StorageServiceCollectionExtensions.ConnectionStringName, settings => settings.ConnectionString = connectionString);
+        foreach (var role in new[] { DispatchDatabase.AppRole, DispatchDatabase.EngineRole })
+            builder.AddKeyedNpgsqlDataSource(role, settings =>
+            {
+                settings.ConnectionString = DispatchDatabase.AsRole(connectionString, role);
+                settings.DisableHealthChecks = true;
+            });
+        builder.Services.AddSingleton(sp => new DispatchDatabase(sp.GetRequiredService<NpgsqlDataSource>(),
+            sp.GetRequiredKeyedService<NpgsqlDataSource>(DispatchDatabase.AppRole),
+            sp.GetRequiredKeyedService<NpgsqlDataSource>(DispatchDatabase.EngineRole)));
+        return builder;
+    }
+
+    /// <summary><c>/health</c>: ready (every check: the database answers, migrations applied, an Api reached a silo); <c>/alive</c>: the process answers.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.MapHealthChecks("/health", new HealthCheckOptions
         {
-            Predicate = check => check.Tags.Contains(ReadyTag),
+            Predicate = _ => true,
             ResponseWriter = WriteHealthAsync,
             // Degraded (up, but not ready: an Api still waiting for its first silo) is not ready either.
             ResultStatusCodes =

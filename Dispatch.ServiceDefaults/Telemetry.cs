@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
-using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -18,61 +17,34 @@ public static class Telemetry
     private const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
     /// <summary>
-    /// Traces, metrics and logs through one OpenTelemetry SDK, exported over OTLP when
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; flushed and disposed when the host is disposed.
+    /// Traces, metrics and logs through OpenTelemetry's hosting integration, exported over OTLP when
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the AppHost sets it to its dashboard; in production, the operator's collector).
+    /// Health probes are not traced. Npgsql's traces and metrics are added by its Aspire client integration.
     /// </summary>
     public static IHostApplicationBuilder AddDispatchTelemetry(this IHostApplicationBuilder builder)
     {
-        var exportOtlp = !string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointVariable]);
-        var serviceName = builder.Environment.ApplicationName;
-        var sdk = OpenTelemetrySdk.Create(otel =>
+        builder.Logging.AddOpenTelemetry(logging =>
         {
-            otel.ConfigureResource(resource => resource.AddService(serviceName, serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId));
-            otel.WithTracing(tracing =>
-            {
-                tracing.AddSource(SourcePrefix + "*", "Microsoft.AspNetCore", "Npgsql", "System.Net.Http", "Microsoft.Orleans.Runtime",
-                    "Microsoft.Orleans.Application");
-                if (exportOtlp) tracing.AddOtlpExporter();
-            });
-            otel.WithMetrics(metrics =>
-            {
-                metrics.AddMeter(SourcePrefix + "*", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel",
-                    "System.Net.Http", "Npgsql", "System.Runtime", "Microsoft.Orleans");
-                if (exportOtlp) metrics.AddOtlpExporter();
-            });
-            otel.WithLogging(logging =>
-            {
-                if (exportOtlp) logging.AddOtlpExporter();
-            }, options =>
-            {
-                options.IncludeScopes = true;
-                options.IncludeFormattedMessage = true;
-            });
+            logging.IncludeScopes = true;
+            logging.IncludeFormattedMessage = true;
         });
-
-        builder.Logging.AddProvider(new SdkLoggerProvider(sdk.GetLoggerFactory()));
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName,
+                serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))
+            .WithTracing(tracing => tracing
+                .AddSource(SourcePrefix + "*", "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
+                .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = context =>
+                    !context.Request.Path.StartsWithSegments("/health") && !context.Request.Path.StartsWithSegments("/alive"))
+                // .NET's own HttpClient spans; the instrumentation package would also rewrite a caller's traceparent header.
+                .AddSource("System.Net.Http"))
+            .WithMetrics(metrics => metrics
+                .AddMeter(SourcePrefix + "*", "Microsoft.Orleans")
+                .AddAspNetCoreInstrumentation()
+                .AddMeter("System.Net.Http", "System.Net.NameResolution")
+                .AddRuntimeInstrumentation());
+        if (!string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointVariable]))
+            otel.UseOtlpExporter();
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddHostedService(_ => new TelemetryLifetime(sdk));
         return builder;
-    }
-
-    /// <summary>Hands host loggers to the SDK's logger factory.</summary>
-    private sealed class SdkLoggerProvider(ILoggerFactory factory) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => factory.CreateLogger(categoryName);
-
-        public void Dispose()
-        {
-        }
-    }
-
-    /// <summary>Owns the SDK so that the container disposes it, flushing exporters, after every other service stopped.</summary>
-    private sealed class TelemetryLifetime(OpenTelemetrySdk sdk) : IHostedService, IDisposable
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public void Dispose() => sdk.Dispose();
     }
 }

@@ -14,12 +14,20 @@ public sealed class DispatchDatabase : IAsyncDisposable
 
     static DispatchDatabase() => Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true; // snake_case columns, PascalCase members
 
+    private readonly bool _ownsDataSources;
+
+    /// <summary>Builds (and owns) the three data sources from one connection string: tests, the bench, Orleans' test clusters.</summary>
     public DispatchDatabase(string connectionString, Action<NpgsqlDataSourceBuilder>? configure = null)
     {
         Owner = Build(connectionString, null, configure);
         App = Build(connectionString, AppRole, configure);
         Engine = Build(connectionString, EngineRole, configure);
+        _ownsDataSources = true;
     }
+
+    /// <summary>Over data sources the host's container owns (Aspire's Npgsql client integration registers them).</summary>
+    public DispatchDatabase(NpgsqlDataSource owner, NpgsqlDataSource app, NpgsqlDataSource engine) =>
+        (Owner, App, Engine) = (owner, app, engine);
 
     public NpgsqlDataSource Owner { get; }
     public NpgsqlDataSource App { get; }
@@ -29,19 +37,23 @@ public sealed class DispatchDatabase : IAsyncDisposable
     // pooling issues, so a recycled connection can never fall back to the owner.
     private static NpgsqlDataSource Build(string connectionString, string? role, Action<NpgsqlDataSourceBuilder>? configure)
     {
-        var settings = new NpgsqlConnectionStringBuilder(connectionString);
-        if (role is not null)
-        {
-            settings.Options = $"{settings.Options} -c role={role}".Trim();
-            settings.ApplicationName = $"{settings.ApplicationName ?? "dispatch"}:{role}";
-        }
-        var builder = new NpgsqlDataSourceBuilder(settings.ConnectionString);
+        var builder = new NpgsqlDataSourceBuilder(role is null ? connectionString : AsRole(connectionString, role));
         configure?.Invoke(builder);
         return builder.Build();
     }
 
+    /// <summary>The connection string whose sessions run as <paramref name="role"/> from their start.</summary>
+    public static string AsRole(string connectionString, string role)
+    {
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        settings.Options = $"{settings.Options} -c role={role}".Trim();
+        settings.ApplicationName = $"{settings.ApplicationName ?? "dispatch"}:{role}";
+        return settings.ConnectionString;
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (!_ownsDataSources) return;
         await Owner.DisposeAsync();
         await App.DisposeAsync();
         await Engine.DisposeAsync();

@@ -2,6 +2,7 @@ using Dispatch.Grains.Identity;
 using Dispatch.Grains.Storage.Encryption;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace Dispatch.Grains.Storage;
@@ -11,18 +12,19 @@ public static class StorageServiceCollectionExtensions
     public const string ConnectionStringName = "dispatch";
     public const string EncryptionSection = "Dispatch:Encryption";
 
+    public const string NoDatabase =
+        $"No database configured: set ConnectionStrings__{ConnectionStringName}, or start everything with `dotnet run --project Dispatch.AppHost`.";
+
     /// <summary>
-    /// The database (<c>ConnectionStrings:dispatch</c>) with its owner, app and engine roles, the key ring
+    /// The database (<c>ConnectionStrings:dispatch</c>; unless the host registered one already) with its owner, app and engine roles, the key ring
     /// (<c>Dispatch:Encryption</c>), the store, the migrator, the bootstrapper and the re-encryptor.
     /// </summary>
     public static IServiceCollection AddDispatchStorage(this IServiceCollection services)
     {
-        services.AddSingleton(sp =>
+        services.TryAddSingleton(sp =>
         {
             var connectionString = sp.GetRequiredService<IConfiguration>().GetConnectionString(ConnectionStringName);
-            if (string.IsNullOrWhiteSpace(connectionString))
-                throw new InvalidOperationException(
-                    $"No database configured: set ConnectionStrings__{ConnectionStringName}, or start everything with `dotnet run --project Dispatch.AppHost`.");
+            if (string.IsNullOrWhiteSpace(connectionString)) throw new InvalidOperationException(NoDatabase);
             var loggerFactory = sp.GetRequiredService<ILoggerFactory>();
             return new DispatchDatabase(connectionString, builder => builder.UseLoggerFactory(loggerFactory));
         });

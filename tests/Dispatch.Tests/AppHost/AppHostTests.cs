@@ -36,6 +36,8 @@ public sealed class AppHostTests : IDisposable
             host.Signal(PosixSignal.SIGINT);
             Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(90)));
             await WaitUntilAsync(() => Task.FromResult(AppHostProcess.ProcessesOf(_dataDir).Count == 0), TimeSpan.FromSeconds(30));
+            // PostgreSQL removes its pid file only when it shuts down cleanly (not killed).
+            Assert.False(File.Exists(Path.Combine(_dataDir, "postgres", "data", "postmaster.pid")), "PostgreSQL did not shut down cleanly");
         }
 
         await using (var again = AppHostProcess.Start(_dataDir, LoopbackPort.Free()))

@@ -22,16 +22,17 @@ public sealed partial class AppHostProcess : IAsyncDisposable
     {
         var dll = typeof(AppHostProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(a => a.Key == "Dispatch.AppHost").Value!;
-        // Through env --default-signal: a test run started as a background job of a non-interactive shell has SIGINT ignored,
-        // and a process that starts with SIGINT ignored keeps ignoring it (.NET then installs no handler), unlike a terminal's Ctrl+C.
-        var start = new ProcessStartInfo("env")
+        // In a process group of its own (setsid), so that a signal reaches the AppHost and its orchestrator together, as a
+        // terminal's Ctrl+C does. Through env --default-signal: a test run started as a background job of a non-interactive shell has
+        // SIGINT ignored, and a process that starts with SIGINT ignored keeps ignoring it (.NET then installs no handler).
+        var start = new ProcessStartInfo("setsid")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
         var apiUrl = $"http://127.0.0.1:{apiPort}";
-        foreach (var a in new[] { "--default-signal=INT", "dotnet", dll, "--data-dir", dataDir, "--api-url", apiUrl }) start.ArgumentList.Add(a);
+        foreach (var a in new[] { "env", "--default-signal=INT", "dotnet", dll, "--data-dir", dataDir, "--api-url", apiUrl }) start.ArgumentList.Add(a);
         start.Environment.Remove("ConnectionStrings__dispatch");
         // What the AppHost's http launch profile gives `dotnet run`, on ports of its own: the dashboard, its OTLP receiver and
         // resource service, without TLS.
@@ -92,7 +93,8 @@ public sealed partial class AppHostProcess : IAsyncDisposable
 
     public int LineCount { get { lock (_lines) return _lines.Count; } }
 
-    public void Signal(PosixSignal signal) => _ = Kill(Pid, signal switch
+    /// <summary>Signals the AppHost's process group (it and the orchestrator it started), as a terminal does.</summary>
+    public void Signal(PosixSignal signal) => _ = Kill(-Pid, signal switch
     {
         PosixSignal.SIGINT => 2,
         PosixSignal.SIGTERM => 15,
