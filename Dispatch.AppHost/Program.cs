@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 // The whole system in one `dotnet run`: PostgreSQL (the machine's binaries, or ConnectionStrings__dispatch), the Silo ×N, the Api and
 // the Aspire dashboard. Options (configuration, so `-- --api-url URL`, `--data-dir DIR`, `--silos N` or Dispatch__… variables):
 // the Api's URL (default http://127.0.0.1:5080), the data folder (default .dispatch), the number of silos (default 2).
+DevelopmentCertificate.EnsureTrusted();
 var builder = DistributedApplication.CreateBuilder(AppHostOptions.Translate(args));
 var options = AppHostOptions.From(builder.Configuration);
 var secrets = LocalSecrets.Ensure(options.DataDir);

@@ -32,7 +32,7 @@ public static class Telemetry
             .ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName,
                 serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))
             .WithTracing(tracing => tracing
-                .AddSource(SourcePrefix + "*", "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
+                .AddSource(SourcePrefix + "*", "Microsoft.Orleans.Application") // grain calls; not the runtime's own (membership pings, timers)
                 .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = context =>
                     !context.Request.Path.StartsWithSegments("/health") && !context.Request.Path.StartsWithSegments("/alive"))
                 // .NET's own HttpClient spans; the instrumentation package would also rewrite a caller's traceparent header.
