@@ -4,9 +4,9 @@ using Dispatch.Api.Auth;
 using Dispatch.Api.Escalation;
 using Dispatch.Api.Http;
 using Dispatch.Api.Identity;
-using Dispatch.Api.Incidents;
 using Dispatch.Api.Notifications;
 using Dispatch.Api.Transports;
+using FastEndpoints;
 
 namespace Dispatch.Api;
 
@@ -24,7 +24,9 @@ public static class ApiExtensions
         builder.Services.AddSingleton(Grains.Cfs.CfsInboxRoot.FromConfiguration(builder.Configuration));
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Services.AddSingleton(sp => Grains.Notifications.AckLinks.FromConfiguration(sp.GetRequiredService<IConfiguration>())!);
-        builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer<Http.SecuritySchemes>().AddOperationTransformer<Http.SecuritySchemes>());
+        builder.Services.AddFastEndpoints(options => options.Assemblies = [typeof(ApiExtensions).Assembly]);
+        builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer<Http.SecuritySchemes>().AddOperationTransformer<Http.SecuritySchemes>()
+            .AddOperationTransformer<Http.EndpointParameters>());
         return builder;
     }
 
@@ -46,12 +48,12 @@ public static class ApiExtensions
         app.MapRolesApi();
         app.MapApiKeysApi();
         app.MapCommandConnectionsApi();
-        app.MapIncidentsApi();
         app.MapTransportsApi();
         app.MapAcknowledgementsApi();
         app.MapEscalationRulesApi();
         app.MapCommandAcksApi();
         app.MapCfsApi();
+        app.UseFastEndpoints(FastEndpointsSetup.Configure);
         return app;
     }
 }

@@ -24,6 +24,9 @@ public sealed class BadRequestHandler(IProblemDetailsService problems) : IExcept
             BadHttpRequestException bad when bodyType is not null && (bad.InnerException is JsonException || bad.Message.Contains("request body")) =>
                 (bad.StatusCode, $"The body is not JSON of the expected shape{At(bad.InnerException as JsonException)}: expected {Shape(bodyType)}."),
             BadHttpRequestException bad => (bad.StatusCode, bad.Message),
+            // FastEndpoints lets the serializer's exception through (see FastEndpointsSetup).
+            JsonException json when bodyType is not null =>
+                (StatusCodes.Status400BadRequest, $"The body is not JSON of the expected shape{At(json)}: expected {Shape(bodyType)}."),
             // A NUL or an unpaired surrogate slipped past the edge (e.g. inside a free-form JSON object): PostgreSQL cannot store it.
             PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter } =>
                 (StatusCodes.Status400BadRequest, "The request holds characters that cannot be stored (such as \\u0000)."),
@@ -59,7 +62,8 @@ public sealed class BadRequestHandler(IProblemDetailsService problems) : IExcept
             return $"[{Shape(element, depth + 1)}]";
         }
         if (depth > 3) return "object";
-        var members = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanRead && p.GetIndexParameters().Length == 0)
+        var members = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.CanRead && p.GetIndexParameters().Length == 0 && p.GetCustomAttribute<FastEndpoints.FromHeaderAttribute>() is null)
             .Select(p => $"\"{JsonNamingPolicy.CamelCase.ConvertName(p.Name)}\": {Shape(p.PropertyType, depth + 1)}");
         return $"{{{string.Join(", ", members)}}}";
     }

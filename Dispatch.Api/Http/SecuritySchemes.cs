@@ -40,6 +40,9 @@ public sealed class SecuritySchemes : IOpenApiDocumentTransformer, IOpenApiOpera
             new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyAuthenticationHandler.SchemeName, context.Document)] = [] },
         ];
         operation.Description = $"Requires the `{permission}` permission (a role's, or an API key's scope).";
+        operation.Responses ??= new OpenApiResponses();
+        operation.Responses.TryAdd("401", new OpenApiResponse { Description = "No credentials, or expired or revoked ones (problem details)." });
+        operation.Responses.TryAdd("403", new OpenApiResponse { Description = $"The caller lacks `{permission}` (problem details)." });
         return Task.CompletedTask;
     }
 }

@@ -95,6 +95,22 @@ public sealed class MalformedRequestTests : IdentityHost
     }
 
     [Fact]
+    public async Task Values_that_cannot_be_bound_are_named_in_a_validation_problem()
+    {
+        using var admin = await AsAdminAsync();
+
+        var badPage = await SendAsync(admin, HttpMethod.Get, "/api/v1/incidents?page=abc&pageSize=0");
+        var badBody = await SendAsync(admin, HttpMethod.Post, "/api/v1/incidents", new { priority = "critical", title = "Leak", agencyIds = "gasco" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, badPage.Status);
+        Assert.Contains("abc", badPage.Body!["errors"]!["page"]![0]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.BadRequest, badBody.Status);
+        Assert.Contains("$.agencyIds", badBody.Body!["detail"]!.GetValue<string>());
+        Assert.Contains("\"agencyIds\": [uuid]", badBody.Body!["detail"]!.GetValue<string>());
+        Assert.DoesNotContain("idempotencyKey", badBody.Body!["detail"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_body_of_the_wrong_shape_is_told_the_shape_expected()
     {
         using var admin = await AsAdminAsync();

@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using FastEndpoints;
+using FluentValidation;
+
+namespace Dispatch.Api.Incidents.Assign;
+
+public sealed class AssignCompaniesRequest : IncidentRoute
+{
+    public IReadOnlyList<Guid>? AgencyIds { get; set; }
+}
+
+public sealed class AssignCompaniesValidator : Validator<AssignCompaniesRequest>
+{
+    public AssignCompaniesValidator() =>
+        RuleFor(r => r.AgencyIds).Must(ids => ids is { Count: > 0 }).WithMessage("agencyIds lists at least one company.");
+}
+
+public sealed class AssignCompanies(IClusterClient grains, DispatchStore store)
+    : Endpoint<AssignCompaniesRequest, Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult>>
+{
+    public override void Configure()
+    {
+        Post("/{id:guid}/agencies");
+        Group<IncidentsGroup>();
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.IncidentsManage));
+        Description(d => d.ProducesProblem(StatusCodes.Status409Conflict).WithName("AssignCompanies").WithSummary("Add companies to an incident; they are notified at once."));
+        DontThrowIfValidationFails(); // an incident the caller cannot manage is not found, whatever the body says
+    }
+
+    public override async Task<Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult>> ExecuteAsync(
+        AssignCompaniesRequest request, CancellationToken ct)
+    {
+        var context = User.ToAgencyContext();
+        if (ValidationFailed)
+        {
+            await using var scope = await store.BeginAsync(context);
+            return await IncidentViews.GetAsync(scope, request.Id) is { } seen && seen.Incident.AgencyId == context.AgencyId
+                ? TypedResults.ValidationProblem(ValidationFailures.GroupBy(f => FastEndpointsSetup.FieldName(f.PropertyName))
+                    .ToDictionary(g => g.Key, g => g.Select(f => f.ErrorMessage).ToArray()))
+                : TypedResults.NotFound();
+        }
+        return IncidentAnswers.Answer(await grains.GetGrain<IIncidentGrain>(request.Id).AssignAsync(context, request.AgencyIds!, Activity.Current?.Id));
+    }
+}
