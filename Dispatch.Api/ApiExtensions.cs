@@ -1,7 +1,6 @@
 using Dispatch.Api.Cfs;
 using Dispatch.Api.Commands;
 using Dispatch.Api.Auth;
-using Dispatch.Api.Escalation;
 using Dispatch.Api.Http;
 using Dispatch.Api.Identity;
 using Dispatch.Api.Notifications;
@@ -50,7 +49,6 @@ public static class ApiExtensions
         app.MapCommandConnectionsApi();
         app.MapTransportsApi();
         app.MapAcknowledgementsApi();
-        app.MapEscalationRulesApi();
         app.MapCommandAcksApi();
         app.MapCfsApi();
         app.UseFastEndpoints(FastEndpointsSetup.Configure);

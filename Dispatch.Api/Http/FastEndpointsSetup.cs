@@ -24,11 +24,14 @@ public static class FastEndpointsSetup
             $"{JsonNamingPolicy.CamelCase.ConvertName(name)} cannot be '{value}': expected {BadRequestHandler.Shape(type)}.";
     }
 
+    /// <summary>Failures as field errors: <c>{"field": ["message"]}</c>.</summary>
+    public static Dictionary<string, string[]> Fields(IEnumerable<ValidationFailure> failures) => failures
+        .GroupBy(f => FieldName(f.PropertyName))
+        .ToDictionary(g => g.Key, g => g.Select(f => f.ErrorMessage).Distinct().ToArray());
+
     public static HttpValidationProblemDetails ValidationProblem(IEnumerable<ValidationFailure> failures, HttpContext context, int status)
     {
-        var problem = new HttpValidationProblemDetails(failures
-            .GroupBy(f => FieldName(f.PropertyName))
-            .ToDictionary(g => g.Key, g => g.Select(f => f.ErrorMessage).Distinct().ToArray()))
+        var problem = new HttpValidationProblemDetails(Fields(failures))
         {
             Status = status,
             Type = "https://tools.ietf.org/html/rfc9110#section-15.5.1",

@@ -124,13 +124,13 @@ public static class TransportsApi
         return TypedResults.Ok(paging.Of(await TransportConfiguration.RulesAsync(scope)));
     }
 
-    public static Task<Results<Created<NotificationRule>, Ok<NotificationRule>, NotFound, ValidationProblem>> CreateRuleAsync(
+    public static Task<Results<Created<NotificationRule>, Ok<NotificationRule>, NotFound, ValidationProblem, ProblemHttpResult>> CreateRuleAsync(
         RuleRequest request, ClaimsPrincipal caller, DispatchStore store, IClusterClient grains) => SaveRuleAsync(null, request, caller, store, grains);
 
-    public static Task<Results<Created<NotificationRule>, Ok<NotificationRule>, NotFound, ValidationProblem>> ReplaceRuleAsync(
+    public static Task<Results<Created<NotificationRule>, Ok<NotificationRule>, NotFound, ValidationProblem, ProblemHttpResult>> ReplaceRuleAsync(
         Guid id, RuleRequest request, ClaimsPrincipal caller, DispatchStore store, IClusterClient grains) => SaveRuleAsync(id, request, caller, store, grains);
 
-    private static async Task<Results<Created<NotificationRule>, Ok<NotificationRule>, NotFound, ValidationProblem>> SaveRuleAsync(
+    private static async Task<Results<Created<NotificationRule>, Ok<NotificationRule>, NotFound, ValidationProblem, ProblemHttpResult>> SaveRuleAsync(
         Guid? id, RuleRequest request, ClaimsPrincipal caller, DispatchStore store, IClusterClient grains)
     {
         var context = caller.ToAgencyContext();
@@ -143,13 +143,7 @@ public static class TransportsApi
         var result = await grains.GetGrain<IAgencyGrain>(context.AgencyId).SaveNotificationRuleAsync(context, id, new NotificationRuleChanges(
             request.TransportChannelId!.Value, request.PriorityFilter is { Length: > 0 } p ? p : null, request.TypeFilter is { Length: > 0 } t ? t : null,
             start, end, request.IsActive ?? true));
-        return result.Outcome switch
-        {
-            CommandOutcome.NotFound => TypedResults.NotFound(),
-            CommandOutcome.Invalid => TypedResults.ValidationProblem(result.Errors!),
-            _ when id is null => TypedResults.Created($"/api/v1/notification-rules/{result.Value!.Id}", result.Value),
-            _ => TypedResults.Ok(result.Value!),
-        };
+        return ConfigurationAnswers.Saved(result, id is null ? rule => $"/api/v1/notification-rules/{rule.Id}" : null);
     }
 
     public static async Task<Results<NoContent, NotFound>> DeleteRuleAsync(Guid id, ClaimsPrincipal caller, IClusterClient grains)

@@ -35,8 +35,7 @@ public sealed class AssignCompanies(IClusterClient grains, DispatchStore store)
         {
             await using var scope = await store.BeginAsync(context);
             return await IncidentViews.GetAsync(scope, request.Id) is { } seen && seen.Incident.AgencyId == context.AgencyId
-                ? TypedResults.ValidationProblem(ValidationFailures.GroupBy(f => FastEndpointsSetup.FieldName(f.PropertyName))
-                    .ToDictionary(g => g.Key, g => g.Select(f => f.ErrorMessage).ToArray()))
+                ? TypedResults.ValidationProblem(FastEndpointsSetup.Fields(ValidationFailures))
                 : TypedResults.NotFound();
         }
         return IncidentAnswers.Answer(await grains.GetGrain<IIncidentGrain>(request.Id).AssignAsync(context, request.AgencyIds!, Activity.Current?.Id));
