@@ -4,7 +4,6 @@ using Dispatch.Api.Auth;
 using Dispatch.Api.Http;
 using Dispatch.Api.Identity;
 using Dispatch.Api.Notifications;
-using Dispatch.Api.Transports;
 using FastEndpoints;
 
 namespace Dispatch.Api;
@@ -47,7 +46,6 @@ public static class ApiExtensions
         app.MapRolesApi();
         app.MapApiKeysApi();
         app.MapCommandConnectionsApi();
-        app.MapTransportsApi();
         app.MapAcknowledgementsApi();
         app.MapCommandAcksApi();
         app.MapCfsApi();

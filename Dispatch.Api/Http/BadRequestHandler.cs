@@ -19,6 +19,8 @@ public sealed class BadRequestHandler(IProblemDetailsService problems) : IExcept
         // The exception handler has already cleared the endpoint from the context; its feature keeps it.
         var endpoint = context.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? context.GetEndpoint();
         var bodyType = endpoint?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType;
+        // A FastEndpoints request type also holds the route's values, which are not part of the body.
+        var routeValues = (endpoint as RouteEndpoint)?.RoutePattern.Parameters.Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase) ?? [];
         var (status, detail) = exception switch
         {
             BadHttpRequestException bad when bodyType is not null && (bad.InnerException is JsonException || bad.Message.Contains("request body")) =>
@@ -26,7 +28,7 @@ public sealed class BadRequestHandler(IProblemDetailsService problems) : IExcept
             BadHttpRequestException bad => (bad.StatusCode, bad.Message),
             // FastEndpoints lets the serializer's exception through (see FastEndpointsSetup).
             JsonException json when bodyType is not null =>
-                (StatusCodes.Status400BadRequest, $"The body is not JSON of the expected shape{At(json)}: expected {Shape(bodyType)}."),
+                (StatusCodes.Status400BadRequest, $"The body is not JSON of the expected shape{At(json)}: expected {Shape(bodyType, except: routeValues)}."),
             // A NUL or an unpaired surrogate slipped past the edge (e.g. inside a free-form JSON object): PostgreSQL cannot store it.
             PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter } =>
                 (StatusCodes.Status400BadRequest, "The request holds characters that cannot be stored (such as \\u0000)."),
@@ -44,7 +46,7 @@ public sealed class BadRequestHandler(IProblemDetailsService problems) : IExcept
     private static string At(JsonException? json) => string.IsNullOrEmpty(json?.Path) || json.Path == "$" ? "" : $" (at {json.Path})";
 
     /// <summary>A compact description of what a request type's JSON looks like, e.g. <c>{"preferences": [{"transportChannelId": uuid, …}]}</c>.</summary>
-    public static string Shape(Type type, int depth = 0)
+    public static string Shape(Type type, int depth = 0, IReadOnlySet<string>? except = null)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
         if (type == typeof(string)) return "string";
@@ -63,7 +65,8 @@ public sealed class BadRequestHandler(IProblemDetailsService problems) : IExcept
         }
         if (depth > 3) return "object";
         var members = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(p => p.CanRead && p.GetIndexParameters().Length == 0 && p.GetCustomAttribute<FastEndpoints.FromHeaderAttribute>() is null)
+            .Where(p => p.CanRead && p.GetIndexParameters().Length == 0 && p.GetCustomAttribute<FastEndpoints.FromHeaderAttribute>() is null
+                && except?.Contains(p.Name) != true)
             .Select(p => $"\"{JsonNamingPolicy.CamelCase.ConvertName(p.Name)}\": {Shape(p.PropertyType, depth + 1)}");
         return $"{{{string.Join(", ", members)}}}";
     }

@@ -48,7 +48,7 @@ public sealed class ReplaceEscalationRuleValidator : Validator<ReplaceEscalation
 }
 
 public sealed class CreateEscalationRule(IClusterClient grains)
-    : Endpoint<EscalationRuleRequest, Results<Created<EscalationRule>, Ok<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>>
+    : Endpoint<EscalationRuleRequest, Results<Created<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>>
 {
     public override void Configure()
     {
@@ -59,17 +59,17 @@ public sealed class CreateEscalationRule(IClusterClient grains)
             .WithSummary("Who is told, tier after tier, when nobody acknowledges in time; one active rule per priority."));
     }
 
-    public override async Task<Results<Created<EscalationRule>, Ok<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>> ExecuteAsync(
+    public override async Task<Results<Created<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>> ExecuteAsync(
         EscalationRuleRequest request, CancellationToken ct)
     {
         var context = User.ToAgencyContext();
         var result = await grains.GetGrain<IAgencyGrain>(context.AgencyId).SaveEscalationRuleAsync(context, null, request.ToChanges());
-        return ConfigurationAnswers.Saved(result, rule => $"/api/v1/escalation-rules/{rule.Id}");
+        return ConfigurationAnswers.Created(result, rule => $"/api/v1/escalation-rules/{rule.Id}");
     }
 }
 
 public sealed class ReplaceEscalationRule(IClusterClient grains, DispatchStore store)
-    : Endpoint<ReplaceEscalationRuleRequest, Results<Created<EscalationRule>, Ok<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>>
+    : Endpoint<ReplaceEscalationRuleRequest, Results<Ok<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>>
 {
     public override void Configure()
     {
@@ -80,7 +80,7 @@ public sealed class ReplaceEscalationRule(IClusterClient grains, DispatchStore s
         DontThrowIfValidationFails(); // another agency's rule is not found, whatever the body says
     }
 
-    public override async Task<Results<Created<EscalationRule>, Ok<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>> ExecuteAsync(
+    public override async Task<Results<Ok<EscalationRule>, NotFound, ValidationProblem, ProblemHttpResult>> ExecuteAsync(
         ReplaceEscalationRuleRequest request, CancellationToken ct)
     {
         var context = User.ToAgencyContext();
@@ -88,6 +88,6 @@ public sealed class ReplaceEscalationRule(IClusterClient grains, DispatchStore s
             if ((await EscalationRules.GetAsync(scope, request.Id))?.AgencyId != context.AgencyId) return TypedResults.NotFound();
         if (ValidationFailed) return TypedResults.ValidationProblem(FastEndpointsSetup.Fields(ValidationFailures));
         var result = await grains.GetGrain<IAgencyGrain>(context.AgencyId).SaveEscalationRuleAsync(context, request.Id, request.ToChanges());
-        return ConfigurationAnswers.Saved(result, createdAt: null);
+        return ConfigurationAnswers.Updated(result);
     }
 }
