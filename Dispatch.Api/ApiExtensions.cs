@@ -1,9 +1,7 @@
 using Dispatch.Api.Cfs;
-using Dispatch.Api.Commands;
 using Dispatch.Api.Auth;
 using Dispatch.Api.Http;
 using Dispatch.Api.Identity;
-using Dispatch.Api.Notifications;
 using FastEndpoints;
 
 namespace Dispatch.Api;
@@ -46,8 +44,6 @@ public static class ApiExtensions
         app.MapRolesApi();
         app.MapApiKeysApi();
         app.MapCommandConnectionsApi();
-        app.MapAcknowledgementsApi();
-        app.MapCommandAcksApi();
         app.MapCfsApi();
         app.UseFastEndpoints(FastEndpointsSetup.Configure);
         return app;
