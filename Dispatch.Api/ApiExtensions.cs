@@ -38,9 +38,6 @@ public static class ApiExtensions
         if (app.Environment.IsDevelopment())
             app.UseSwaggerUI(options => options.SwaggerEndpoint("/openapi/v1.json", "Dispatch v1"));
 
-        app.MapAuthApi();
-        app.MapAgenciesApi();
-        app.MapUsersApi();
         app.MapRolesApi();
         app.MapApiKeysApi();
         app.MapCommandConnectionsApi();
