@@ -1,7 +1,6 @@
 using Dispatch.Api.Cfs;
 using Dispatch.Api.Auth;
 using Dispatch.Api.Http;
-using Dispatch.Api.Identity;
 using FastEndpoints;
 
 namespace Dispatch.Api;
@@ -38,9 +37,6 @@ public static class ApiExtensions
         if (app.Environment.IsDevelopment())
             app.UseSwaggerUI(options => options.SwaggerEndpoint("/openapi/v1.json", "Dispatch v1"));
 
-        app.MapRolesApi();
-        app.MapApiKeysApi();
-        app.MapCommandConnectionsApi();
         app.MapCfsApi();
         app.UseFastEndpoints(FastEndpointsSetup.Configure);
         return app;

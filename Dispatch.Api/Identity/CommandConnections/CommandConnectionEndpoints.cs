@@ -1,0 +1,177 @@
+using Dispatch.Grains.Transports;
+using FastEndpoints;
+using FluentValidation;
+
+namespace Dispatch.Api.Identity.CommandConnections;
+
+/// <summary><c>/api/v1/command-connections</c>: the PSAP's CAD systems and how acknowledgements reach them.</summary>
+public sealed class CommandConnectionsGroup : Group
+{
+    public CommandConnectionsGroup() => Configure("/api/v1/command-connections", ep => ep.Description(d => d.WithTags("Command connections")));
+}
+
+public sealed class ConnectionRoute
+{
+    public Guid Id { get; set; }
+}
+
+public sealed class ListConnectionsRequest : IPagedRequest
+{
+    public int? Page { get; set; }
+    public int? PageSize { get; set; }
+}
+
+public sealed class ListConnectionsValidator : Validator<ListConnectionsRequest>
+{
+    public ListConnectionsValidator() => this.AddPagingRules();
+}
+
+public class CommandConnectionRequest
+{
+    public string? Name { get; set; }
+    public string? AckMode { get; set; }
+    public string? PublicUrl { get; set; }
+
+    /// <summary>An absolute https URL (or http on loopback in development) without credentials, and a destination the policy allows.</summary>
+    public async Task<Dictionary<string, string[]>> UrlErrorsAsync(bool development, OutboundPolicy outbound)
+    {
+        if (PublicUrl is null) return [];
+        if (!(Uri.TryCreate(PublicUrl, UriKind.Absolute, out var uri) && string.IsNullOrEmpty(uri.UserInfo) &&
+              (uri.Scheme == Uri.UriSchemeHttps || (development && uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback))))
+            return new()
+            {
+                ["publicUrl"] = [development
+                    ? "publicUrl must be an absolute https URL (or http on a loopback address in development)."
+                    : "publicUrl must be an absolute https URL."],
+            };
+        return await outbound.CheckUrlAsync(uri) is { } refusal ? new() { ["publicUrl"] = [$"The URL is refused: {refusal}"] } : [];
+    }
+}
+
+public sealed class UpdateConnectionRequest : CommandConnectionRequest
+{
+    public Guid Id { get; set; }
+}
+
+public sealed class CreateConnectionValidator : Validator<CommandConnectionRequest>
+{
+    public CreateConnectionValidator()
+    {
+        RuleFor(r => r.Name).Must(n => !string.IsNullOrWhiteSpace(n)).WithMessage("name is required.");
+        RuleFor(r => r.AckMode).Must(m => m is null || Grains.Identity.AckMode.IsValid(m)).WithMessage("ackMode is poll or callback.");
+        RuleFor(r => r.PublicUrl).Must((r, url) => r.AckMode != Grains.Identity.AckMode.Callback || url is not null)
+            .WithMessage("publicUrl is required for callbacks.");
+    }
+}
+
+public sealed class UpdateConnectionValidator : Validator<UpdateConnectionRequest>
+{
+    public UpdateConnectionValidator() =>
+        RuleFor(r => r.AckMode).Must(m => m is null || Grains.Identity.AckMode.IsValid(m)).WithMessage("ackMode is poll or callback.");
+}
+
+/// <summary>The only response that ever holds the connection's key and callback secret.</summary>
+public sealed record CreatedCommandConnection(CommandConnection Connection, string ApiKey, string CallbackSecret);
+
+public sealed class ListCommandConnections(DispatchStore store) : Endpoint<ListConnectionsRequest, Ok<Page<CommandConnection>>>
+{
+    public override void Configure()
+    {
+        Get("/");
+        Group<CommandConnectionsGroup>();
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CommandConnectionsManage));
+        Description(d => d.WithName("ListCommandConnections").WithSummary("The PSAP's CAD system connections."));
+    }
+
+    public override async Task<Ok<Page<CommandConnection>>> ExecuteAsync(ListConnectionsRequest request, CancellationToken ct)
+    {
+        await using var scope = await store.BeginAsync(User.ToAgencyContext());
+        return TypedResults.Ok(request.ToPaging().Of(await Grains.Identity.CommandConnections.ListAsync(scope)));
+    }
+}
+
+public sealed class GetCommandConnection(DispatchStore store) : Endpoint<ConnectionRoute, Results<Ok<CommandConnection>, NotFound>>
+{
+    public override void Configure()
+    {
+        Get("/{id:guid}");
+        Group<CommandConnectionsGroup>();
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CommandConnectionsManage));
+        Description(d => d.WithName("GetCommandConnection").WithSummary("One connection."));
+    }
+
+    public override async Task<Results<Ok<CommandConnection>, NotFound>> ExecuteAsync(ConnectionRoute request, CancellationToken ct)
+    {
+        await using var scope = await store.BeginAsync(User.ToAgencyContext());
+        return await Grains.Identity.CommandConnections.GetAsync(scope, request.Id) is { } c ? TypedResults.Ok(c) : TypedResults.NotFound();
+    }
+}
+
+public sealed class CreateCommandConnection(DispatchStore store, TimeProvider time, IHostEnvironment environment, OutboundPolicy outbound)
+    : Endpoint<CommandConnectionRequest, Results<Created<CreatedCommandConnection>, ValidationProblem>>
+{
+    public override void Configure()
+    {
+        Post("/");
+        Group<CommandConnectionsGroup>();
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CommandConnectionsManage));
+        Description(d => d.WithName("CreateCommandConnection")
+            .WithSummary("Connect a CAD system: its API key and callback secret are in this response only."));
+    }
+
+    public override async Task<Results<Created<CreatedCommandConnection>, ValidationProblem>> ExecuteAsync(
+        CommandConnectionRequest request, CancellationToken ct)
+    {
+        if (await request.UrlErrorsAsync(environment.IsDevelopment(), outbound) is { Count: > 0 } errors) return TypedResults.ValidationProblem(errors);
+        await using var scope = await store.BeginAsync(User.ToAgencyContext());
+        var (connection, secrets) = await Grains.Identity.CommandConnections.CreateAsync(scope, request.Name!.Trim(),
+            request.AckMode ?? Grains.Identity.AckMode.Poll, request.PublicUrl, time.GetUtcNow());
+        await scope.CommitAsync();
+        return TypedResults.Created($"/api/v1/command-connections/{connection.Id}",
+            new CreatedCommandConnection(connection, secrets.ApiKey, secrets.CallbackSecret));
+    }
+}
+
+public sealed class UpdateCommandConnection(DispatchStore store, TimeProvider time, IHostEnvironment environment, OutboundPolicy outbound)
+    : Endpoint<UpdateConnectionRequest, Results<Ok<CommandConnection>, NotFound, ValidationProblem>>
+{
+    public override void Configure()
+    {
+        Patch("/{id:guid}");
+        Group<CommandConnectionsGroup>();
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CommandConnectionsManage));
+        Description(d => d.WithName("UpdateCommandConnection").WithSummary("Rename, or change how acknowledgements reach it."));
+    }
+
+    public override async Task<Results<Ok<CommandConnection>, NotFound, ValidationProblem>> ExecuteAsync(UpdateConnectionRequest request, CancellationToken ct)
+    {
+        if (await request.UrlErrorsAsync(environment.IsDevelopment(), outbound) is { Count: > 0 } errors) return TypedResults.ValidationProblem(errors);
+        await using var scope = await store.BeginAsync(User.ToAgencyContext());
+        if (await Grains.Identity.CommandConnections.GetAsync(scope, request.Id) is not { } existing) return TypedResults.NotFound();
+        if (request.AckMode == Grains.Identity.AckMode.Callback && request.PublicUrl is null && existing.PublicUrl is null)
+            return Problems.Field("publicUrl", "publicUrl is required for callbacks.");
+        var connection = await Grains.Identity.CommandConnections.UpdateAsync(scope, request.Id, request.Name?.Trim(), request.AckMode, request.PublicUrl,
+            time.GetUtcNow());
+        await scope.CommitAsync();
+        return TypedResults.Ok(connection!);
+    }
+}
+
+public sealed class DeactivateCommandConnection(DispatchStore store, TimeProvider time) : Endpoint<ConnectionRoute, Results<NoContent, NotFound>>
+{
+    public override void Configure()
+    {
+        Delete("/{id:guid}");
+        Group<CommandConnectionsGroup>();
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CommandConnectionsManage));
+        Description(d => d.WithName("DeactivateCommandConnection").WithSummary("Disconnect: its key stops working."));
+    }
+
+    public override async Task<Results<NoContent, NotFound>> ExecuteAsync(ConnectionRoute request, CancellationToken ct)
+    {
+        await using var scope = await store.BeginAsync(User.ToAgencyContext());
+        if (await Grains.Identity.CommandConnections.DeactivateAsync(scope, request.Id, time.GetUtcNow()) is null) return TypedResults.NotFound();
+        await scope.CommitAsync();
+        return TypedResults.NoContent();
+    }
+}
