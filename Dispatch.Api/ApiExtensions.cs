@@ -1,4 +1,3 @@
-using Dispatch.Api.Cfs;
 using Dispatch.Api.Auth;
 using Dispatch.Api.Http;
 using FastEndpoints;
@@ -12,13 +11,12 @@ public static class ApiExtensions
         builder.AddDispatchAuth();
         builder.AddSiloClient();
         builder.Services.AddExceptionHandler<Http.BadRequestHandler>();
-        // Binding failures reach BadRequestHandler in every environment (by default only Development throws them).
-        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, Http.PermissionDenied>();
         builder.Services.AddSingleton(sp => Grains.Transports.OutboundPolicy.FromConfiguration(builder.Configuration, builder.Environment.IsDevelopment()));
         builder.Services.AddSingleton(Grains.Cfs.CfsInboxRoot.FromConfiguration(builder.Configuration));
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Services.AddSingleton(sp => Grains.Notifications.AckLinks.FromConfiguration(sp.GetRequiredService<IConfiguration>())!);
+        // Every endpoint is a FastEndpoints class (Dispatch.Api/<Feature>/<UseCase>/); the document describes them as they bind.
         builder.Services.AddFastEndpoints(options => options.Assemblies = [typeof(ApiExtensions).Assembly]);
         builder.Services.AddOpenApi("v1", options => options.AddDocumentTransformer<Http.SecuritySchemes>().AddOperationTransformer<Http.SecuritySchemes>()
             .AddOperationTransformer<Http.EndpointParameters>());
@@ -37,7 +35,6 @@ public static class ApiExtensions
         if (app.Environment.IsDevelopment())
             app.UseSwaggerUI(options => options.SwaggerEndpoint("/openapi/v1.json", "Dispatch v1"));
 
-        app.MapCfsApi();
         app.UseFastEndpoints(FastEndpointsSetup.Configure);
         return app;
     }

@@ -28,16 +28,6 @@ public readonly record struct Paging(int Page, int PageSize)
     /// <summary>This page of a list small enough to read whole (an agency's configuration).</summary>
     public Page<T> Of<T>(IReadOnlyList<T> all) =>
         new(Offset >= all.Count ? [] : all.Skip((int)Offset).Take(PageSize).ToList(), Page, PageSize, all.Count);
-
-    public static bool TryCreate(int? page, int? pageSize, out Paging paging, out Dictionary<string, string[]> errors)
-    {
-        errors = new Errors()
-            .Check(page is null or >= 1, "page", "page starts at 1.")
-            .Check(pageSize is null or (>= 1 and <= MaxPageSize), "pageSize", $"pageSize must be between 1 and {MaxPageSize}.")
-            .ToDictionary();
-        paging = new Paging(page ?? 1, pageSize ?? 50);
-        return errors.Count == 0;
-    }
 }
 
 /// <summary>Field errors gathered for a 400 validation problem.</summary>

@@ -55,7 +55,7 @@ public interface IPagedRequest
 
 public static class PagingRules
 {
-    /// <summary>The rules every paged list shares, as <see cref="Paging.TryCreate"/> states them.</summary>
+    /// <summary>The rules every paged list shares.</summary>
     public static void AddPagingRules<T>(this AbstractValidator<T> validator) where T : IPagedRequest
     {
         validator.RuleFor(r => r.Page).Must(p => p is null or >= 1).WithMessage("page starts at 1.");

@@ -1,0 +1,31 @@
+using FastEndpoints;
+
+namespace Dispatch.Api.Cfs;
+
+/// <summary><c>/api/v1/cfs-configurations</c>: the PSAP's CAD inboxes.</summary>
+public sealed class ConfigurationsGroup : Group
+{
+    public ConfigurationsGroup() => Configure("/api/v1/cfs-configurations", ep => ep.Description(d => d.WithTags("CFS intake")));
+}
+
+/// <summary><c>/api/v1/cfs-incidents</c>: the calls for service read from them.</summary>
+public sealed class CallsGroup : Group
+{
+    public CallsGroup() => Configure("/api/v1/cfs-incidents", ep => ep.Description(d => d.WithTags("CFS intake")));
+}
+
+public sealed class CfsRoute
+{
+    public Guid Id { get; set; }
+}
+
+public sealed class CfsPageRequest : IPagedRequest
+{
+    public int? Page { get; set; }
+    public int? PageSize { get; set; }
+}
+
+public sealed class CfsPageValidator : Validator<CfsPageRequest>
+{
+    public CfsPageValidator() => this.AddPagingRules();
+}

@@ -1,0 +1,231 @@
+using Dispatch.Grains.Cfs;
+using FastEndpoints;
+using FluentValidation;
+
+namespace Dispatch.Api.Cfs.Configurations;
+
+/// <summary>A CAD inbox: its folder (under the server's inbox root, existing and readable on this host, where the Silo runs), glob, parser and mappings.</summary>
+public class CfsConfigurationRequest
+{
+    public string? Name { get; set; }
+    public string? InboxPath { get; set; }
+    public int? PollIntervalSeconds { get; set; }
+    public string? FilePattern { get; set; }
+    public string? ParserClass { get; set; }
+    public CfsMappings? FieldMappings { get; set; }
+    public bool? IsActive { get; set; }
+
+    public CfsConfigurationChanges ToChanges(string inboxPath) => new(Name!.Trim(), inboxPath, PollIntervalSeconds ?? 10,
+        FilePattern ?? "*.xml", ParserClass ?? GenericXmlParser.ParserName, FieldMappings!, IsActive ?? true);
+}
+
+public sealed class UpdateCfsConfigurationRequest : CfsConfigurationRequest
+{
+    public Guid Id { get; set; }
+}
+
+public sealed class CfsConfigurationRules : AbstractValidator<CfsConfigurationRequest>
+{
+    public CfsConfigurationRules()
+    {
+        RuleFor(r => r.Name).Must(n => !string.IsNullOrWhiteSpace(n) && n.Length <= 200).WithMessage("name is required (at most 200 characters).");
+        RuleFor(r => r.PollIntervalSeconds).Must(s => s is null or (>= 1 and <= 86_400)).WithMessage("pollIntervalSeconds is between 1 and 86400.");
+        RuleFor(r => r.FilePattern).Must(p => p is null || (p.Length is > 0 and <= 64 && p.IndexOfAny(['/', '\\']) < 0 && p != ".."))
+            .WithMessage("filePattern is a file-name glob such as *.xml (* and ? only, no folders).");
+        RuleFor(r => r.ParserClass).Must(p => p is null || CfsParsers.Find(p) is not null)
+            .WithMessage($"parserClass is one of: {string.Join(", ", CfsParsers.Names)}.");
+        RuleFor(r => r.FieldMappings).NotNull().WithMessage("fieldMappings is required.");
+        // The mapping language names its own wrong fields (fieldMappings.fields.externalId, …).
+        RuleFor(r => r.FieldMappings).Custom((mappings, context) =>
+        {
+            foreach (var (field, message) in mappings?.Validate() ?? []) context.AddFailure(field, message);
+        });
+    }
+}
+
+public sealed class CreateCfsConfigurationValidator : Validator<CfsConfigurationRequest>
+{
+    public CreateCfsConfigurationValidator() => Include(new CfsConfigurationRules());
+}
+
+public sealed class UpdateCfsConfigurationValidator : Validator<UpdateCfsConfigurationRequest>
+{
+    public UpdateCfsConfigurationValidator() => Include(new CfsConfigurationRules());
+}
+
+internal static class InboxChecks
+{
+    /// <summary>
+    /// The inbox's resolved path, or every field error at once: the request's own, an inbox under the root that no other configuration
+    /// (of any agency) uses, contains or lies in; then automatic creation naming only active companies the PSAP works with.
+    /// </summary>
+    public static async Task<(string? Inbox, ValidationProblem? Problem)> ValidateAsync(AgencyScope scope, Guid? id, CfsConfigurationRequest request,
+        CfsInboxRoot inboxes, Dictionary<string, string[]> errors)
+    {
+        var (inbox, inboxError) = inboxes.Resolve(request.InboxPath);
+        if (inboxError is not null) errors["inboxPath"] = [inboxError];
+        else if (await CfsConfigurations.InboxTakenAsync(scope, inbox!, id))
+            errors["inboxPath"] = ["inboxPath is already another configuration's inbox, or lies inside or around one; each inbox belongs to one configuration."];
+        if (errors.Count > 0) return (null, TypedResults.ValidationProblem(errors));
+        var companies = request.FieldMappings!.AutoCreateCompanies;
+        return companies.Count == 0 || await CfsRecords.CountAssignableAsync(scope, companies) == companies.Count ? (inbox, null)
+            : (null, Problems.Field("fieldMappings.autoCreate.companiesByType", "Every company must be an active company this PSAP works with."));
+    }
+}
+
+public sealed class ListCfsConfigurations(DispatchStore store) : Endpoint<CfsPageRequest, Ok<Page<CfsConfiguration>>>
+{
+    public override void Configure()
+    {
+        Get("/");
+        Group<ConfigurationsGroup>();
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsRead));
+        Description(d => d.WithName("ListCfsConfigurations").WithSummary("The PSAP's CAD inboxes."));
+    }
+
+    public override async Task<Ok<Page<CfsConfiguration>>> ExecuteAsync(CfsPageRequest request, CancellationToken ct)
+    {
+        await using var scope = await store.BeginAsync(User.ToAgencyContext());
+        return TypedResults.Ok(request.ToPaging().Of(await CfsConfigurations.ListAsync(scope)));
+    }
+}
+
+public sealed class GetCfsConfiguration(DispatchStore store) : Endpoint<CfsRoute, Results<Ok<CfsConfiguration>, NotFound>>
+{
+    public override void Configure()
+    {
+        Get("/{id:guid}");
+        Group<ConfigurationsGroup>();
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsRead));
+        Description(d => d.WithName("GetCfsConfiguration").WithSummary("One CAD inbox."));
+    }
+
+    public override async Task<Results<Ok<CfsConfiguration>, NotFound>> ExecuteAsync(CfsRoute request, CancellationToken ct)
+    {
+        await using var scope = await store.BeginAsync(User.ToAgencyContext());
+        return await CfsConfigurations.GetAsync(scope, request.Id) is { } c ? TypedResults.Ok(c) : TypedResults.NotFound();
+    }
+}
+
+public sealed class CreateCfsConfiguration(DispatchStore store, TimeProvider time, CfsInboxRoot inboxes)
+    : Endpoint<CfsConfigurationRequest, Results<Created<CfsConfiguration>, ValidationProblem>>
+{
+    public override void Configure()
+    {
+        Post("/");
+        Group<ConfigurationsGroup>();
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsManage));
+        Description(d => d.WithName("CreateCfsConfiguration")
+            .WithSummary("Add a CAD inbox: folder, glob, parser and field mappings; the Silo starts scanning it within its poll interval."));
+        DontThrowIfValidationFails(); // the inbox's own errors are told beside the request's
+    }
+
+    public override async Task<Results<Created<CfsConfiguration>, ValidationProblem>> ExecuteAsync(CfsConfigurationRequest request, CancellationToken ct)
+    {
+        await using var scope = await store.BeginAsync(User.ToAgencyContext());
+        var (inbox, invalid) = await InboxChecks.ValidateAsync(scope, null, request, inboxes, FastEndpointsSetup.Fields(ValidationFailures));
+        if (invalid is not null) return invalid;
+        var saved = await CfsConfigurations.SaveAsync(scope, null, request.ToChanges(inbox!), time.GetUtcNow());
+        await scope.CommitAsync();
+        return TypedResults.Created($"/api/v1/cfs-configurations/{saved.Id}", saved);
+    }
+}
+
+public sealed class UpdateCfsConfiguration(DispatchStore store, TimeProvider time, CfsInboxRoot inboxes)
+    : Endpoint<UpdateCfsConfigurationRequest, Results<Ok<CfsConfiguration>, NotFound, ValidationProblem>>
+{
+    public override void Configure()
+    {
+        Put("/{id:guid}");
+        Group<ConfigurationsGroup>();
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsManage));
+        Description(d => d.WithName("UpdateCfsConfiguration").WithSummary("Replace a CAD inbox's settings."));
+        DontThrowIfValidationFails(); // another agency's inbox is not found, whatever the body says
+    }
+
+    public override async Task<Results<Ok<CfsConfiguration>, NotFound, ValidationProblem>> ExecuteAsync(UpdateCfsConfigurationRequest request,
+        CancellationToken ct)
+    {
+        await using var scope = await store.BeginAsync(User.ToAgencyContext());
+        if (await CfsConfigurations.GetAsync(scope, request.Id) is null) return TypedResults.NotFound();
+        var (inbox, invalid) = await InboxChecks.ValidateAsync(scope, request.Id, request, inboxes, FastEndpointsSetup.Fields(ValidationFailures));
+        if (invalid is not null) return invalid;
+        var saved = await CfsConfigurations.SaveAsync(scope, request.Id, request.ToChanges(inbox!), time.GetUtcNow());
+        await scope.CommitAsync();
+        return TypedResults.Ok(saved);
+    }
+}
+
+public sealed class DeactivateCfsConfiguration(DispatchStore store, TimeProvider time) : Endpoint<CfsRoute, Results<Ok<CfsConfiguration>, NotFound>>
+{
+    public override void Configure()
+    {
+        Delete("/{id:guid}");
+        Group<ConfigurationsGroup>();
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsManage));
+        Description(d => d.WithName("DeactivateCfsConfiguration").WithSummary("Stop scanning a CAD inbox (its imports stay)."));
+    }
+
+    public override async Task<Results<Ok<CfsConfiguration>, NotFound>> ExecuteAsync(CfsRoute request, CancellationToken ct)
+    {
+        await using var scope = await store.BeginAsync(User.ToAgencyContext());
+        if (await CfsConfigurations.GetAsync(scope, request.Id) is not { } c) return TypedResults.NotFound();
+        var saved = await CfsConfigurations.SaveAsync(scope, request.Id,
+            new CfsConfigurationChanges(c.Name, c.InboxPath, c.PollIntervalSeconds, c.FilePattern, c.ParserClass, c.FieldMappings, false), time.GetUtcNow());
+        await scope.CommitAsync();
+        return TypedResults.Ok(saved);
+    }
+}
+
+/// <summary>What a sample file would import with a configuration: its records, or why the whole file would fail.</summary>
+public sealed record DryRunResult(bool WouldImport, string? Error, int RecordCount, IReadOnlyList<DryRunRecord> Records);
+
+/// <summary>A record as it would be stored, whether it would update a call already imported, and what the mapping could not read.</summary>
+public sealed record DryRunRecord(string ExternalId, string? CallerName, string? CallerPhone, string? Description, string? Address, string? Priority,
+    string? Type, DateTimeOffset? ReceivedAt, bool UpdatesExisting, IReadOnlyList<string> Warnings);
+
+/// <summary>The sample file is the raw request body (any content type), so there is no request object to bind.</summary>
+public sealed class DryRunCfsConfiguration(DispatchStore store) : EndpointWithoutRequest<Results<Ok<DryRunResult>, NotFound, ValidationProblem>>
+{
+    public override void Configure()
+    {
+        Post("/{id:guid}/dry-run");
+        Group<ConfigurationsGroup>();
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsManage));
+        Description(d => d.WithName("DryRunCfsConfiguration")
+            .WithSummary("Parse a sample file (the request body) with this configuration and show what would be imported; nothing is stored."));
+    }
+
+    public override async Task<Results<Ok<DryRunResult>, NotFound, ValidationProblem>> ExecuteAsync(CancellationToken ct)
+    {
+        var id = Route<Guid>("id");
+        await using var scope = await store.BeginAsync(User.ToAgencyContext());
+        if (await CfsConfigurations.GetAsync(scope, id) is not { } configuration) return TypedResults.NotFound();
+        var limit = configuration.FieldMappings.FileLimit;
+        using var body = new MemoryStream();
+        var buffer = new byte[81920];
+        int read;
+        while ((read = await HttpContext.Request.Body.ReadAsync(buffer, ct)) > 0)
+        {
+            if (body.Length + read > limit)
+                return Problems.Field("file", $"The sample is over the configuration's limit of {limit} bytes (maxFileBytes).");
+            body.Write(buffer, 0, read);
+        }
+        if (body.Length == 0) return Problems.Field("file", "Send the sample file as the request body.");
+        body.Position = 0;
+        IReadOnlyList<CfsRecord> records;
+        try
+        {
+            records = CfsParsers.Parse(configuration.ParserClass, body, configuration.FieldMappings);
+        }
+        catch (CfsFileException e)
+        {
+            return TypedResults.Ok(new DryRunResult(false, e.Message, 0, []));
+        }
+        var existing = (await scope.QueryAsync<string>(
+            "select external_cfs_id from cfs_incidents where cfs_configuration_id = @id and external_cfs_id = any(@ids)",
+            new { id, ids = records.Select(r => r.ExternalId).ToArray() })).ToHashSet();
+        return TypedResults.Ok(new DryRunResult(true, null, records.Count, records.Select(r => new DryRunRecord(r.ExternalId, r.CallerName, r.CallerPhone,
+            r.Description, r.Address, r.Priority, r.Type, r.ReceivedAt, existing.Contains(r.ExternalId), r.Warnings)).ToList()));
+    }
+}
