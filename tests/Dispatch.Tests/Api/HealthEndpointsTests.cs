@@ -15,9 +15,11 @@ public sealed class HealthEndpointsTests : TestDatabase
         using var client = api.StartClient();
 
         using var alive = await client.GetAsync("/alive");
+        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+        // Ready once it has reached its silo too (moments after start; Degraded, 503, until then).
+        await ApiHost.WaitReadyAsync(client);
         using var health = await client.GetAsync("/health");
 
-        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         using var body = JsonDocument.Parse(await health.Content.ReadAsStringAsync());
         Assert.Equal("Healthy", body.RootElement.GetProperty("checks").GetProperty("database").GetProperty("status").GetString());
