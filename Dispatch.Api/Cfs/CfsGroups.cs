@@ -14,18 +14,3 @@ public sealed class CallsGroup : Group
     public CallsGroup() => Configure("/api/v1/cfs-incidents", ep => ep.Description(d => d.WithTags("CFS intake")));
 }
 
-public sealed class CfsRoute
-{
-    public Guid Id { get; set; }
-}
-
-public sealed class CfsPageRequest : IPagedRequest
-{
-    public int? Page { get; set; }
-    public int? PageSize { get; set; }
-}
-
-public sealed class CfsPageValidator : Validator<CfsPageRequest>
-{
-    public CfsPageValidator() => this.AddPagingRules();
-}

@@ -20,8 +20,3 @@ internal static class IncidentAnswers
     };
 }
 
-/// <summary>A command on one incident, named by its route.</summary>
-public class IncidentRoute
-{
-    public Guid Id { get; set; }
-}

@@ -20,20 +20,3 @@ public sealed class PreferencesGroup : Group
     public PreferencesGroup() => Configure("/api/v1/users/{id:guid}/transport-preferences", ep => ep.Description(d => d.WithTags("Transports")));
 }
 
-/// <summary>A list of an agency's configuration, read whole and paged here.</summary>
-public sealed class PageRequest : IPagedRequest
-{
-    public int? Page { get; set; }
-    public int? PageSize { get; set; }
-}
-
-public sealed class PageRequestValidator : Validator<PageRequest>
-{
-    public PageRequestValidator() => this.AddPagingRules();
-}
-
-/// <summary>One item of the configuration, named by its route.</summary>
-public sealed class ItemRoute
-{
-    public Guid Id { get; set; }
-}

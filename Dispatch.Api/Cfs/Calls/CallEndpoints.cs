@@ -74,7 +74,7 @@ public sealed class ListCfsIncidents(DispatchStore store) : Endpoint<ListCallsRe
     }
 }
 
-public sealed class GetCfsIncident(DispatchStore store) : Endpoint<CfsRoute, Results<Ok<CfsIncidentView>, NotFound>>
+public sealed class GetCfsIncident(DispatchStore store) : Endpoint<IdRoute, Results<Ok<CfsIncidentView>, NotFound>>
 {
     public override void Configure()
     {
@@ -84,7 +84,7 @@ public sealed class GetCfsIncident(DispatchStore store) : Endpoint<CfsRoute, Res
         Description(d => d.WithName("GetCfsIncident").WithSummary("One imported call, with its raw CAD record."));
     }
 
-    public override async Task<Results<Ok<CfsIncidentView>, NotFound>> ExecuteAsync(CfsRoute request, CancellationToken ct)
+    public override async Task<Results<Ok<CfsIncidentView>, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         return await CfsRecords.GetAsync(scope, request.Id) is { } call ? TypedResults.Ok(call) : TypedResults.NotFound();

@@ -73,7 +73,7 @@ internal static class InboxChecks
     }
 }
 
-public sealed class ListCfsConfigurations(DispatchStore store) : Endpoint<CfsPageRequest, Ok<Page<CfsConfiguration>>>
+public sealed class ListCfsConfigurations(DispatchStore store) : Endpoint<PageRequest, Ok<Page<CfsConfiguration>>>
 {
     public override void Configure()
     {
@@ -83,14 +83,14 @@ public sealed class ListCfsConfigurations(DispatchStore store) : Endpoint<CfsPag
         Description(d => d.WithName("ListCfsConfigurations").WithSummary("The PSAP's CAD inboxes."));
     }
 
-    public override async Task<Ok<Page<CfsConfiguration>>> ExecuteAsync(CfsPageRequest request, CancellationToken ct)
+    public override async Task<Ok<Page<CfsConfiguration>>> ExecuteAsync(PageRequest request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         return TypedResults.Ok(request.ToPaging().Of(await CfsConfigurations.ListAsync(scope)));
     }
 }
 
-public sealed class GetCfsConfiguration(DispatchStore store) : Endpoint<CfsRoute, Results<Ok<CfsConfiguration>, NotFound>>
+public sealed class GetCfsConfiguration(DispatchStore store) : Endpoint<IdRoute, Results<Ok<CfsConfiguration>, NotFound>>
 {
     public override void Configure()
     {
@@ -100,7 +100,7 @@ public sealed class GetCfsConfiguration(DispatchStore store) : Endpoint<CfsRoute
         Description(d => d.WithName("GetCfsConfiguration").WithSummary("One CAD inbox."));
     }
 
-    public override async Task<Results<Ok<CfsConfiguration>, NotFound>> ExecuteAsync(CfsRoute request, CancellationToken ct)
+    public override async Task<Results<Ok<CfsConfiguration>, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         return await CfsConfigurations.GetAsync(scope, request.Id) is { } c ? TypedResults.Ok(c) : TypedResults.NotFound();
@@ -156,7 +156,7 @@ public sealed class UpdateCfsConfiguration(DispatchStore store, TimeProvider tim
     }
 }
 
-public sealed class DeactivateCfsConfiguration(DispatchStore store, TimeProvider time) : Endpoint<CfsRoute, Results<Ok<CfsConfiguration>, NotFound>>
+public sealed class DeactivateCfsConfiguration(DispatchStore store, TimeProvider time) : Endpoint<IdRoute, Results<Ok<CfsConfiguration>, NotFound>>
 {
     public override void Configure()
     {
@@ -166,7 +166,7 @@ public sealed class DeactivateCfsConfiguration(DispatchStore store, TimeProvider
         Description(d => d.WithName("DeactivateCfsConfiguration").WithSummary("Stop scanning a CAD inbox (its imports stay)."));
     }
 
-    public override async Task<Results<Ok<CfsConfiguration>, NotFound>> ExecuteAsync(CfsRoute request, CancellationToken ct)
+    public override async Task<Results<Ok<CfsConfiguration>, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         if (await CfsConfigurations.GetAsync(scope, request.Id) is not { } c) return TypedResults.NotFound();

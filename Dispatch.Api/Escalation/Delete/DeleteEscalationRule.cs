@@ -2,12 +2,7 @@ using FastEndpoints;
 
 namespace Dispatch.Api.Escalation.Delete;
 
-public sealed class DeleteEscalationRuleRequest
-{
-    public Guid Id { get; set; }
-}
-
-public sealed class DeleteEscalationRule(IClusterClient grains) : Endpoint<DeleteEscalationRuleRequest, Results<NoContent, NotFound>>
+public sealed class DeleteEscalationRule(IClusterClient grains) : Endpoint<IdRoute, Results<NoContent, NotFound>>
 {
     public override void Configure()
     {
@@ -17,7 +12,7 @@ public sealed class DeleteEscalationRule(IClusterClient grains) : Endpoint<Delet
         Description(d => d.WithName("DeleteEscalationRule").WithSummary("Delete a rule."));
     }
 
-    public override async Task<Results<NoContent, NotFound>> ExecuteAsync(DeleteEscalationRuleRequest request, CancellationToken ct)
+    public override async Task<Results<NoContent, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         var context = User.ToAgencyContext();
         var result = await grains.GetGrain<IAgencyGrain>(context.AgencyId).DeleteEscalationRuleAsync(context, request.Id);

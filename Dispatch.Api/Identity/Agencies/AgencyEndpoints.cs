@@ -9,23 +9,7 @@ public sealed class AgenciesGroup : Group
     public AgenciesGroup() => Configure("/api/v1/agencies", ep => ep.Description(d => d.WithTags("Agencies")));
 }
 
-public sealed class AgencyRoute
-{
-    public Guid Id { get; set; }
-}
-
-public sealed class ListAgenciesRequest : IPagedRequest
-{
-    public int? Page { get; set; }
-    public int? PageSize { get; set; }
-}
-
-public sealed class ListAgenciesValidator : Validator<ListAgenciesRequest>
-{
-    public ListAgenciesValidator() => this.AddPagingRules();
-}
-
-public sealed class ListAgencies(DispatchStore store) : Endpoint<ListAgenciesRequest, Ok<Page<Agency>>>
+public sealed class ListAgencies(DispatchStore store) : Endpoint<PageRequest, Ok<Page<Agency>>>
 {
     public override void Configure()
     {
@@ -35,7 +19,7 @@ public sealed class ListAgencies(DispatchStore store) : Endpoint<ListAgenciesReq
         Description(d => d.WithName("ListAgencies").WithSummary("The caller's agency and the agencies it is linked with."));
     }
 
-    public override async Task<Ok<Page<Agency>>> ExecuteAsync(ListAgenciesRequest request, CancellationToken ct)
+    public override async Task<Ok<Page<Agency>>> ExecuteAsync(PageRequest request, CancellationToken ct)
     {
         var paging = request.ToPaging();
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
@@ -44,7 +28,7 @@ public sealed class ListAgencies(DispatchStore store) : Endpoint<ListAgenciesReq
     }
 }
 
-public sealed class GetAgency(DispatchStore store) : Endpoint<AgencyRoute, Results<Ok<Agency>, NotFound>>
+public sealed class GetAgency(DispatchStore store) : Endpoint<IdRoute, Results<Ok<Agency>, NotFound>>
 {
     public override void Configure()
     {
@@ -54,7 +38,7 @@ public sealed class GetAgency(DispatchStore store) : Endpoint<AgencyRoute, Resul
         Description(d => d.WithName("GetAgency").WithSummary("One visible agency."));
     }
 
-    public override async Task<Results<Ok<Agency>, NotFound>> ExecuteAsync(AgencyRoute request, CancellationToken ct)
+    public override async Task<Results<Ok<Agency>, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         return await Grains.Identity.Agencies.GetAsync(scope, request.Id) is { } agency ? TypedResults.Ok(agency) : TypedResults.NotFound();
@@ -163,7 +147,7 @@ public sealed class UpdateAgency(DispatchStore store, TimeProvider time)
     }
 }
 
-public sealed class DeactivateAgency(DispatchStore store, TimeProvider time) : Endpoint<AgencyRoute, Results<Ok<Agency>, NotFound, ProblemHttpResult>>
+public sealed class DeactivateAgency(DispatchStore store, TimeProvider time) : Endpoint<IdRoute, Results<Ok<Agency>, NotFound, ProblemHttpResult>>
 {
     public override void Configure()
     {
@@ -173,7 +157,7 @@ public sealed class DeactivateAgency(DispatchStore store, TimeProvider time) : E
         Description(d => d.WithName("DeactivateAgency").WithSummary("A PSAP deactivates a company it onboarded: its users and keys stop working."));
     }
 
-    public override async Task<Results<Ok<Agency>, NotFound, ProblemHttpResult>> ExecuteAsync(AgencyRoute request, CancellationToken ct)
+    public override async Task<Results<Ok<Agency>, NotFound, ProblemHttpResult>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         try

@@ -9,17 +9,6 @@ public sealed class ApiKeysGroup : Group
     public ApiKeysGroup() => Configure("/api/v1/api-keys", ep => ep.Description(d => d.WithTags("API keys")));
 }
 
-public sealed class ListApiKeysRequest : IPagedRequest
-{
-    public int? Page { get; set; }
-    public int? PageSize { get; set; }
-}
-
-public sealed class ListApiKeysValidator : Validator<ListApiKeysRequest>
-{
-    public ListApiKeysValidator() => this.AddPagingRules();
-}
-
 public sealed class NewApiKeyRequest
 {
     public string? Name { get; set; }
@@ -39,12 +28,7 @@ public sealed class NewApiKeyValidator : Validator<NewApiKeyRequest>
 /// <summary>The only response that ever holds the key.</summary>
 public sealed record CreatedApiKey(ApiKey ApiKey, string Key);
 
-public sealed class KeyRoute
-{
-    public Guid Id { get; set; }
-}
-
-public sealed class ListApiKeys(DispatchStore store) : Endpoint<ListApiKeysRequest, Ok<Page<ApiKey>>>
+public sealed class ListApiKeys(DispatchStore store) : Endpoint<PageRequest, Ok<Page<ApiKey>>>
 {
     public override void Configure()
     {
@@ -54,7 +38,7 @@ public sealed class ListApiKeys(DispatchStore store) : Endpoint<ListApiKeysReque
         Description(d => d.WithName("ListApiKeys").WithSummary("The agency's API keys (prefix only; the key is never shown again)."));
     }
 
-    public override async Task<Ok<Page<ApiKey>>> ExecuteAsync(ListApiKeysRequest request, CancellationToken ct)
+    public override async Task<Ok<Page<ApiKey>>> ExecuteAsync(PageRequest request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         return TypedResults.Ok(request.ToPaging().Of(await Grains.Identity.ApiKeys.ListAsync(scope)));
@@ -88,7 +72,7 @@ public sealed class CreateApiKey(DispatchStore store, TimeProvider time) : Endpo
     }
 }
 
-public sealed class RevokeApiKey(DispatchStore store, TimeProvider time) : Endpoint<KeyRoute, Results<NoContent, NotFound>>
+public sealed class RevokeApiKey(DispatchStore store, TimeProvider time) : Endpoint<IdRoute, Results<NoContent, NotFound>>
 {
     public override void Configure()
     {
@@ -98,7 +82,7 @@ public sealed class RevokeApiKey(DispatchStore store, TimeProvider time) : Endpo
         Description(d => d.WithName("RevokeApiKey").WithSummary("Revoke a key at once."));
     }
 
-    public override async Task<Results<NoContent, NotFound>> ExecuteAsync(KeyRoute request, CancellationToken ct)
+    public override async Task<Results<NoContent, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         if (await Grains.Identity.ApiKeys.RevokeAsync(scope, request.Id, time.GetUtcNow()) is null) return TypedResults.NotFound();

@@ -10,22 +10,6 @@ public sealed class CommandConnectionsGroup : Group
     public CommandConnectionsGroup() => Configure("/api/v1/command-connections", ep => ep.Description(d => d.WithTags("Command connections")));
 }
 
-public sealed class ConnectionRoute
-{
-    public Guid Id { get; set; }
-}
-
-public sealed class ListConnectionsRequest : IPagedRequest
-{
-    public int? Page { get; set; }
-    public int? PageSize { get; set; }
-}
-
-public sealed class ListConnectionsValidator : Validator<ListConnectionsRequest>
-{
-    public ListConnectionsValidator() => this.AddPagingRules();
-}
-
 public class CommandConnectionRequest
 {
     public string? Name { get; set; }
@@ -73,7 +57,7 @@ public sealed class UpdateConnectionValidator : Validator<UpdateConnectionReques
 /// <summary>The only response that ever holds the connection's key and callback secret.</summary>
 public sealed record CreatedCommandConnection(CommandConnection Connection, string ApiKey, string CallbackSecret);
 
-public sealed class ListCommandConnections(DispatchStore store) : Endpoint<ListConnectionsRequest, Ok<Page<CommandConnection>>>
+public sealed class ListCommandConnections(DispatchStore store) : Endpoint<PageRequest, Ok<Page<CommandConnection>>>
 {
     public override void Configure()
     {
@@ -83,14 +67,14 @@ public sealed class ListCommandConnections(DispatchStore store) : Endpoint<ListC
         Description(d => d.WithName("ListCommandConnections").WithSummary("The PSAP's CAD system connections."));
     }
 
-    public override async Task<Ok<Page<CommandConnection>>> ExecuteAsync(ListConnectionsRequest request, CancellationToken ct)
+    public override async Task<Ok<Page<CommandConnection>>> ExecuteAsync(PageRequest request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         return TypedResults.Ok(request.ToPaging().Of(await Grains.Identity.CommandConnections.ListAsync(scope)));
     }
 }
 
-public sealed class GetCommandConnection(DispatchStore store) : Endpoint<ConnectionRoute, Results<Ok<CommandConnection>, NotFound>>
+public sealed class GetCommandConnection(DispatchStore store) : Endpoint<IdRoute, Results<Ok<CommandConnection>, NotFound>>
 {
     public override void Configure()
     {
@@ -100,7 +84,7 @@ public sealed class GetCommandConnection(DispatchStore store) : Endpoint<Connect
         Description(d => d.WithName("GetCommandConnection").WithSummary("One connection."));
     }
 
-    public override async Task<Results<Ok<CommandConnection>, NotFound>> ExecuteAsync(ConnectionRoute request, CancellationToken ct)
+    public override async Task<Results<Ok<CommandConnection>, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         return await Grains.Identity.CommandConnections.GetAsync(scope, request.Id) is { } c ? TypedResults.Ok(c) : TypedResults.NotFound();
@@ -157,7 +141,7 @@ public sealed class UpdateCommandConnection(DispatchStore store, TimeProvider ti
     }
 }
 
-public sealed class DeactivateCommandConnection(DispatchStore store, TimeProvider time) : Endpoint<ConnectionRoute, Results<NoContent, NotFound>>
+public sealed class DeactivateCommandConnection(DispatchStore store, TimeProvider time) : Endpoint<IdRoute, Results<NoContent, NotFound>>
 {
     public override void Configure()
     {
@@ -167,7 +151,7 @@ public sealed class DeactivateCommandConnection(DispatchStore store, TimeProvide
         Description(d => d.WithName("DeactivateCommandConnection").WithSummary("Disconnect: its key stops working."));
     }
 
-    public override async Task<Results<NoContent, NotFound>> ExecuteAsync(ConnectionRoute request, CancellationToken ct)
+    public override async Task<Results<NoContent, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         if (await Grains.Identity.CommandConnections.DeactivateAsync(scope, request.Id, time.GetUtcNow()) is null) return TypedResults.NotFound();

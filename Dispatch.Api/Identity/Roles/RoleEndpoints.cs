@@ -9,22 +9,6 @@ public sealed class RolesGroup : Group
     public RolesGroup() => Configure("/api/v1/roles", ep => ep.Description(d => d.WithTags("Roles")));
 }
 
-public sealed class RoleRoute
-{
-    public Guid Id { get; set; }
-}
-
-public sealed class ListRolesRequest : IPagedRequest
-{
-    public int? Page { get; set; }
-    public int? PageSize { get; set; }
-}
-
-public sealed class ListRolesValidator : Validator<ListRolesRequest>
-{
-    public ListRolesValidator() => this.AddPagingRules();
-}
-
 public class RoleRequest
 {
     public string? Name { get; set; }
@@ -56,7 +40,7 @@ public sealed class CreateRoleValidator : Validator<RoleRequest>
     }
 }
 
-public sealed class ListRoles(DispatchStore store) : Endpoint<ListRolesRequest, Ok<Page<Role>>>
+public sealed class ListRoles(DispatchStore store) : Endpoint<PageRequest, Ok<Page<Role>>>
 {
     public override void Configure()
     {
@@ -66,14 +50,14 @@ public sealed class ListRoles(DispatchStore store) : Endpoint<ListRolesRequest, 
         Description(d => d.WithName("ListRoles").WithSummary("Built-in roles for the caller's agency type and its custom roles."));
     }
 
-    public override async Task<Ok<Page<Role>>> ExecuteAsync(ListRolesRequest request, CancellationToken ct)
+    public override async Task<Ok<Page<Role>>> ExecuteAsync(PageRequest request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         return TypedResults.Ok(request.ToPaging().Of(await Grains.Identity.Roles.ListAsync(scope)));
     }
 }
 
-public sealed class GetRole(DispatchStore store) : Endpoint<RoleRoute, Results<Ok<Role>, NotFound>>
+public sealed class GetRole(DispatchStore store) : Endpoint<IdRoute, Results<Ok<Role>, NotFound>>
 {
     public override void Configure()
     {
@@ -83,7 +67,7 @@ public sealed class GetRole(DispatchStore store) : Endpoint<RoleRoute, Results<O
         Description(d => d.WithName("GetRole").WithSummary("One role."));
     }
 
-    public override async Task<Results<Ok<Role>, NotFound>> ExecuteAsync(RoleRoute request, CancellationToken ct)
+    public override async Task<Results<Ok<Role>, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         return await Grains.Identity.Roles.GetAsync(scope, request.Id) is { } role ? TypedResults.Ok(role) : TypedResults.NotFound();
@@ -138,7 +122,7 @@ public sealed class UpdateRole(DispatchStore store, TimeProvider time) : Endpoin
     }
 }
 
-public sealed class DeleteRole(DispatchStore store) : Endpoint<RoleRoute, Results<NoContent, NotFound, ProblemHttpResult>>
+public sealed class DeleteRole(DispatchStore store) : Endpoint<IdRoute, Results<NoContent, NotFound, ProblemHttpResult>>
 {
     public override void Configure()
     {
@@ -148,7 +132,7 @@ public sealed class DeleteRole(DispatchStore store) : Endpoint<RoleRoute, Result
         Description(d => d.ProducesProblem(StatusCodes.Status409Conflict).WithName("DeleteRole").WithSummary("Delete a custom role nobody holds."));
     }
 
-    public override async Task<Results<NoContent, NotFound, ProblemHttpResult>> ExecuteAsync(RoleRoute request, CancellationToken ct)
+    public override async Task<Results<NoContent, NotFound, ProblemHttpResult>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         switch (await Grains.Identity.Roles.DeleteAsync(scope, request.Id))

@@ -9,23 +9,7 @@ public sealed class UsersGroup : Group
     public UsersGroup() => Configure("/api/v1/users", ep => ep.Description(d => d.WithTags("Users")));
 }
 
-public sealed class UserRoute
-{
-    public Guid Id { get; set; }
-}
-
-public sealed class ListUsersRequest : IPagedRequest
-{
-    public int? Page { get; set; }
-    public int? PageSize { get; set; }
-}
-
-public sealed class ListUsersValidator : Validator<ListUsersRequest>
-{
-    public ListUsersValidator() => this.AddPagingRules();
-}
-
-public sealed class ListUsers(DispatchStore store) : Endpoint<ListUsersRequest, Ok<Page<User>>>
+public sealed class ListUsers(DispatchStore store) : Endpoint<PageRequest, Ok<Page<User>>>
 {
     public override void Configure()
     {
@@ -35,7 +19,7 @@ public sealed class ListUsers(DispatchStore store) : Endpoint<ListUsersRequest, 
         Description(d => d.WithName("ListUsers").WithSummary("Users of the caller's agency."));
     }
 
-    public override async Task<Ok<Page<User>>> ExecuteAsync(ListUsersRequest request, CancellationToken ct)
+    public override async Task<Ok<Page<User>>> ExecuteAsync(PageRequest request, CancellationToken ct)
     {
         var paging = request.ToPaging();
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
@@ -44,7 +28,7 @@ public sealed class ListUsers(DispatchStore store) : Endpoint<ListUsersRequest, 
     }
 }
 
-public sealed class GetUser(DispatchStore store) : Endpoint<UserRoute, Results<Ok<User>, NotFound>>
+public sealed class GetUser(DispatchStore store) : Endpoint<IdRoute, Results<Ok<User>, NotFound>>
 {
     public override void Configure()
     {
@@ -54,7 +38,7 @@ public sealed class GetUser(DispatchStore store) : Endpoint<UserRoute, Results<O
         Description(d => d.WithName("GetUser").WithSummary("One user of the caller's agency."));
     }
 
-    public override async Task<Results<Ok<User>, NotFound>> ExecuteAsync(UserRoute request, CancellationToken ct)
+    public override async Task<Results<Ok<User>, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         return await Grains.Identity.Users.GetAsync(scope, request.Id) is { } user ? TypedResults.Ok(user) : TypedResults.NotFound();
@@ -149,7 +133,7 @@ public sealed class UpdateUser(DispatchStore store, TimeProvider time) : Endpoin
     }
 }
 
-public sealed class DeactivateUser(DispatchStore store, TimeProvider time) : Endpoint<UserRoute, Results<Ok<User>, NotFound>>
+public sealed class DeactivateUser(DispatchStore store, TimeProvider time) : Endpoint<IdRoute, Results<Ok<User>, NotFound>>
 {
     public override void Configure()
     {
@@ -159,7 +143,7 @@ public sealed class DeactivateUser(DispatchStore store, TimeProvider time) : End
         Description(d => d.WithName("DeactivateUser").WithSummary("Stop a user: no more logins, refresh tokens revoked."));
     }
 
-    public override async Task<Results<Ok<User>, NotFound>> ExecuteAsync(UserRoute request, CancellationToken ct)
+    public override async Task<Results<Ok<User>, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         if (await Grains.Identity.Users.DeactivateAsync(scope, request.Id, time.GetUtcNow()) is not { } user) return TypedResults.NotFound();

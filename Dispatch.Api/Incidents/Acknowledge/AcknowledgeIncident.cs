@@ -2,7 +2,7 @@ using FastEndpoints;
 
 namespace Dispatch.Api.Incidents.Acknowledge;
 
-public sealed class AcknowledgeIncident(IClusterClient grains) : Endpoint<IncidentRoute, Results<Ok<Acknowledgement>, NotFound>>
+public sealed class AcknowledgeIncident(IClusterClient grains) : Endpoint<IdRoute, Results<Ok<Acknowledgement>, NotFound>>
 {
     public override void Configure()
     {
@@ -13,7 +13,7 @@ public sealed class AcknowledgeIncident(IClusterClient grains) : Endpoint<Incide
             .WithSummary("A company user acknowledges the incident for their company; repeating it reports the first acknowledgement."));
     }
 
-    public override async Task<Results<Ok<Acknowledgement>, NotFound>> ExecuteAsync(IncidentRoute request, CancellationToken ct)
+    public override async Task<Results<Ok<Acknowledgement>, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         var result = await grains.GetGrain<IIncidentGrain>(request.Id).AcknowledgeAsync(User.ToAgencyContext(), null, AckSource.IncidentApi);
         if (result.Acknowledgement is not { } ack) return TypedResults.NotFound();

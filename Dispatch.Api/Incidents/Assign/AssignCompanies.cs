@@ -4,7 +4,7 @@ using FluentValidation;
 
 namespace Dispatch.Api.Incidents.Assign;
 
-public sealed class AssignCompaniesRequest : IncidentRoute
+public sealed class AssignCompaniesRequest : IdRoute
 {
     public IReadOnlyList<Guid>? AgencyIds { get; set; }
 }

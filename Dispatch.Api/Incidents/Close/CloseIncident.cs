@@ -3,7 +3,7 @@ using FastEndpoints;
 namespace Dispatch.Api.Incidents.Close;
 
 public sealed class CloseIncident(IClusterClient grains)
-    : Endpoint<IncidentRoute, Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult>>
+    : Endpoint<IdRoute, Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult>>
 {
     public override void Configure()
     {
@@ -14,6 +14,6 @@ public sealed class CloseIncident(IClusterClient grains)
     }
 
     public override async Task<Results<Ok<IncidentDetail>, NotFound, ValidationProblem, ProblemHttpResult>> ExecuteAsync(
-        IncidentRoute request, CancellationToken ct) =>
+        IdRoute request, CancellationToken ct) =>
         IncidentAnswers.Answer(await grains.GetGrain<IIncidentGrain>(request.Id).CloseAsync(User.ToAgencyContext()));
 }

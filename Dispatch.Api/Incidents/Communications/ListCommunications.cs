@@ -3,7 +3,7 @@ using FluentValidation;
 
 namespace Dispatch.Api.Incidents.Communications;
 
-public sealed class ListCommunicationsRequest : IncidentRoute, IPagedRequest
+public sealed class ListCommunicationsRequest : IdRoute, IPagedRequest
 {
     public int? Page { get; set; }
     public int? PageSize { get; set; }

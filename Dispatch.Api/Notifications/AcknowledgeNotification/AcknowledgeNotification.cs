@@ -2,13 +2,8 @@ using FastEndpoints;
 
 namespace Dispatch.Api.Notifications.AcknowledgeNotification;
 
-public sealed class AcknowledgeNotificationRequest
-{
-    public Guid Id { get; set; }
-}
-
 public sealed class AcknowledgeNotification(DispatchStore store, IClusterClient grains)
-    : Endpoint<AcknowledgeNotificationRequest, Results<Ok<Acknowledgement>, NotFound>>
+    : Endpoint<IdRoute, Results<Ok<Acknowledgement>, NotFound>>
 {
     public override void Configure()
     {
@@ -18,7 +13,7 @@ public sealed class AcknowledgeNotification(DispatchStore store, IClusterClient 
             .WithSummary("A company user acknowledges a notification for their company; repeating it reports the first acknowledgement."));
     }
 
-    public override async Task<Results<Ok<Acknowledgement>, NotFound>> ExecuteAsync(AcknowledgeNotificationRequest request, CancellationToken ct)
+    public override async Task<Results<Ok<Acknowledgement>, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         var ack = await Acknowledging.AcknowledgeNotificationAsync(store, grains, User.ToAgencyContext(), request.Id, AckSource.Api);
         if (ack is null) return TypedResults.NotFound();

@@ -2,7 +2,7 @@ using FastEndpoints;
 
 namespace Dispatch.Api.Transports.DeleteRule;
 
-public sealed class DeleteNotificationRule(IClusterClient grains) : Endpoint<ItemRoute, Results<NoContent, NotFound>>
+public sealed class DeleteNotificationRule(IClusterClient grains) : Endpoint<IdRoute, Results<NoContent, NotFound>>
 {
     public override void Configure()
     {
@@ -12,7 +12,7 @@ public sealed class DeleteNotificationRule(IClusterClient grains) : Endpoint<Ite
         Description(d => d.WithName("DeleteNotificationRule").WithSummary("Delete a rule."));
     }
 
-    public override async Task<Results<NoContent, NotFound>> ExecuteAsync(ItemRoute request, CancellationToken ct)
+    public override async Task<Results<NoContent, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         var context = User.ToAgencyContext();
         var result = await grains.GetGrain<IAgencyGrain>(context.AgencyId).DeleteNotificationRuleAsync(context, request.Id);

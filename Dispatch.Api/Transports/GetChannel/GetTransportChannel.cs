@@ -3,7 +3,7 @@ using FastEndpoints;
 
 namespace Dispatch.Api.Transports.GetChannel;
 
-public sealed class GetTransportChannel(DispatchStore store) : Endpoint<ItemRoute, Results<Ok<TransportChannel>, NotFound>>
+public sealed class GetTransportChannel(DispatchStore store) : Endpoint<IdRoute, Results<Ok<TransportChannel>, NotFound>>
 {
     public override void Configure()
     {
@@ -13,7 +13,7 @@ public sealed class GetTransportChannel(DispatchStore store) : Endpoint<ItemRout
         Description(d => d.WithName("GetTransportChannel").WithSummary("One channel (secrets redacted)."));
     }
 
-    public override async Task<Results<Ok<TransportChannel>, NotFound>> ExecuteAsync(ItemRoute request, CancellationToken ct)
+    public override async Task<Results<Ok<TransportChannel>, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         return await TransportConfiguration.ChannelAsync(scope, request.Id) is { } channel ? TypedResults.Ok(channel) : TypedResults.NotFound();

@@ -3,7 +3,7 @@ using FastEndpoints;
 
 namespace Dispatch.Api.Transports.GetPreferences;
 
-public sealed class GetTransportPreferences(DispatchStore store) : Endpoint<ItemRoute, Results<Ok<IReadOnlyList<TransportPreference>>, NotFound>>
+public sealed class GetTransportPreferences(DispatchStore store) : Endpoint<IdRoute, Results<Ok<IReadOnlyList<TransportPreference>>, NotFound>>
 {
     public override void Configure()
     {
@@ -14,7 +14,7 @@ public sealed class GetTransportPreferences(DispatchStore store) : Endpoint<Item
             .WithSummary("A user's channels in order, with delivery mode and personal addresses (their own, or any in the agency for an admin)."));
     }
 
-    public override async Task<Results<Ok<IReadOnlyList<TransportPreference>>, NotFound>> ExecuteAsync(ItemRoute request, CancellationToken ct)
+    public override async Task<Results<Ok<IReadOnlyList<TransportPreference>>, NotFound>> ExecuteAsync(IdRoute request, CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         if (!await Preferences.MayManageAsync(scope, User, request.Id)) return TypedResults.NotFound();

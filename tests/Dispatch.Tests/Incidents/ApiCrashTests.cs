@@ -11,7 +11,9 @@ namespace Dispatch.Tests.Incidents;
 /// <summary>The Api as a real process, killed while creates are in flight; the client repeats them with their idempotency keys.</summary>
 public sealed class ApiCrashTests : DeliveryWorld
 {
-    private const int Creates = 24;
+    // Sent 8 at a time: the client is still sending when the third has been committed, however fast the Api answers each one.
+    private const int Creates = 96;
+    private const int InFlight = 8;
 
     [Fact]
     public async Task An_api_killed_mid_request_loses_no_incident_and_the_repeats_make_none_twice()
@@ -34,8 +36,10 @@ public sealed class ApiCrashTests : DeliveryWorld
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         var api = HostProcess.Start("Dispatch.Api", this, new Dictionary<string, string?>(), port);
         await ApiHost.WaitReadyAsync(http, () => api.Output);
+        using var slots = new SemaphoreSlim(InFlight);
         var sends = Enumerable.Range(0, Creates).Select(i => Task.Run(async () =>
         {
+            await slots.WaitAsync();
             try
             {
                 using var response = await http.SendAsync(Create(i));
@@ -43,7 +47,11 @@ public sealed class ApiCrashTests : DeliveryWorld
             }
             catch (HttpRequestException)
             {
-                return (HttpStatusCode)0; // the Api died under the request
+                return (HttpStatusCode)0; // the Api died under the request, or before it
+            }
+            finally
+            {
+                slots.Release();
             }
         })).ToList();
         await Wait.UntilAsync(async () =>

@@ -8,8 +8,8 @@ public static class HostProcess
     public static ExternalProcess Start(string project, TestDatabase database, IReadOnlyDictionary<string, string?> settings, int? httpPort = null)
     {
         var dll = typeof(HostProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == project).Value!;
-        var environment = database.HostSettings().Concat(settings)
-            .ToDictionary(kv => kv.Key.Replace(":", "__"), kv => kv.Value);
+        var environment = database.HostSettings().Concat(settings) // a setting given here overrides the database's own
+            .GroupBy(kv => kv.Key).ToDictionary(g => g.Key.Replace(":", "__"), g => g.Last().Value);
         environment["DOTNET_ENVIRONMENT"] = "Development";
         environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         environment["DOTNET_gcServer"] = "0"; // several hosts share two cores in a test run: one heap each, not one per core
