@@ -8,8 +8,7 @@ public static class IdentityRules
     public static bool IsEmail(string? value) =>
         value is not null && value.Length <= 254 && System.Net.Mail.MailAddress.TryCreate(value.Trim(), out var address) && address.Address == value.Trim();
 
-    public static bool IsTimezone(string zone) =>
-        zone.Contains('/') || zone == "UTC" ? TimeZoneInfo.TryFindSystemTimeZoneById(zone, out var tz) && tz.HasIanaId : false;
+    public static bool IsTimezone(string zone) => Time.Zone(zone) is not null;
 }
 
 public class NewUserRequest

@@ -46,6 +46,10 @@ public static class CfsConfigurations
         return after;
     }
 
+    /// <summary>Where an agency's zone-less CAD times are local unless its mappings say otherwise: the agency's time zone (UTC if it names none).</summary>
+    public static async Task<TimeZoneInfo> AgencyZoneAsync(StoreScope scope, Guid agencyId) =>
+        Time.Zone(await scope.ExecuteScalarAsync<string?>("select timezone from agencies where id = @agencyId", new { agencyId })) ?? TimeZoneInfo.Utc;
+
     /// <summary>Whether another configuration, of any agency, has this inbox, one inside it or one around it.</summary>
     public static Task<bool> InboxTakenAsync(AgencyScope scope, string inboxPath, Guid? except) =>
         scope.ExecuteScalarAsync<bool>("select dispatch_cfs_inbox_taken(@inboxPath, @except)", new { inboxPath, except });

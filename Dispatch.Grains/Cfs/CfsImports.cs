@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.Json;
 using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
 using Dispatch.Grains.Storage.Encryption;
@@ -62,7 +63,8 @@ public static class CfsImports
         {
             if (configuration.Mappings.SizeError(content.LongLength) is { } tooLarge) throw new CfsFileException(tooLarge);
             using var stream = new MemoryStream(content, writable: false);
-            records = CfsParsers.Parse(configuration.ParserClass, stream, configuration.Mappings);
+            records = CfsParsers.Parse(configuration.ParserClass, stream, configuration.Mappings,
+                await CfsConfigurations.AgencyZoneAsync(scope, configuration.AgencyId));
         }
         catch (CfsFileException e)
         {
@@ -91,51 +93,47 @@ public static class CfsImports
         return new CfsImportOutcome(id, status, count, 0, error);
     }
 
-    /// <summary>Inserts a new call, or updates the one with the same external id; a linked incident keeps the change in its history.</summary>
+    private const string Write = """
+        cfs_import_id = @importId, call_number = @CallNumber, caller_name = @CallerName, caller_phone = @CallerPhone, description = @Description,
+        address = @Address, cross_streets = @CrossStreets, raw_xml = @raw, priority = @Priority, incident_type = @Type, nature = @Nature,
+        status = @Status, received_at = coalesce(@ReceivedAt, received_at), received_at_text = coalesce(@ReceivedAtText, received_at_text),
+        latitude = @Latitude, longitude = @Longitude, units = @units, narrative = @narrative::jsonb, extra = @extra::jsonb,
+        warnings = @warnings::jsonb, updated_at = @now
+        """;
+
+    /// <summary>
+    /// Inserts a new call, or updates the one with the same external id. A linked incident keeps every change in its history; a
+    /// new address or priority also changes the incident and tells everyone notified of it.
+    /// </summary>
     private static async Task<bool> UpsertAsync(AgencyScope scope, InboxConfiguration configuration, Guid importId, CfsRecord r, DateTimeOffset now)
     {
         var existing = await scope.QuerySingleOrDefaultAsync<ExistingRow>("""
-            select id, caller_name, caller_phone, description, address, priority, incident_type, linked_incident_id
+            select id, call_number, caller_name, caller_phone, description, address, cross_streets, priority, incident_type, nature, status,
+                   latitude, longitude, array_to_json(units)::text as units, narrative::text as narrative, linked_incident_id
             from cfs_incidents where cfs_configuration_id = @Id and external_cfs_id = @ExternalId for update
             """, new { configuration.Id, r.ExternalId });
-        var raw = scope.Cipher.EncryptText(r.RawXml, EncryptedColumns.CfsRawXml.Context);
+        var id = existing?.Id ?? Guid.CreateVersion7();
+        var values = new
+        {
+            id, configurationId = configuration.Id, importId, r.ExternalId, r.CallNumber, r.CallerName, r.CallerPhone, r.Description, r.Address,
+            r.CrossStreets, raw = scope.Cipher.EncryptText(r.RawXml, EncryptedColumns.CfsRawXml.Context), r.Priority, r.Type, r.Nature, r.Status,
+            r.ReceivedAt, r.ReceivedAtText, r.Latitude, r.Longitude, units = r.Units.ToArray(),
+            narrative = CfsRecords.SealNarrative(scope.Cipher, r.Narrative), extra = CfsRecords.SealExtra(scope.Cipher, r.Extra),
+            warnings = JsonSerializer.Serialize(r.Warnings), now,
+        };
         if (existing is null)
         {
-            var id = Guid.CreateVersion7();
-            await scope.ExecuteAsync("""
-                insert into cfs_incidents (id, cfs_configuration_id, cfs_import_id, external_cfs_id, caller_name, caller_phone, description, address,
-                                           raw_xml, priority, incident_type, received_at, created_at, updated_at)
-                values (@id, @configurationId, @importId, @ExternalId, @CallerName, @CallerPhone, @Description, @Address, @raw, @Priority, @Type,
-                        @ReceivedAt, @now, @now)
-                """, new
-            {
-                id, configurationId = configuration.Id, importId, r.ExternalId, r.CallerName, r.CallerPhone, r.Description,
-                r.Address, raw, r.Priority, r.Type, r.ReceivedAt, now,
-            });
+            await scope.ExecuteAsync($"""
+                insert into cfs_incidents (id, cfs_configuration_id, external_cfs_id, raw_xml, created_at) values (@id, @configurationId, @ExternalId, @raw, @now);
+                update cfs_incidents set {Write} where id = @id
+                """, values);
             await AutoCreateAsync(scope, configuration, id, r, now);
             return false;
         }
 
-        await scope.ExecuteAsync("""
-            update cfs_incidents set cfs_import_id = @importId, caller_name = @CallerName, caller_phone = @CallerPhone, description = @Description,
-                   address = @Address, raw_xml = @raw, priority = @Priority, incident_type = @Type, received_at = coalesce(@ReceivedAt, received_at),
-                   version = version + 1, updated_at = @now
-            where id = @Id
-            """, new { importId, r.CallerName, r.CallerPhone, r.Description, r.Address, raw, r.Priority, r.Type, r.ReceivedAt, now, existing.Id });
+        await scope.ExecuteAsync($"update cfs_incidents set {Write}, version = version + 1 where id = @id", values);
         if (existing.LinkedIncidentId is { } incidentId)
-        {
-            var changes = new (string Field, string? Before, string? After)[]
-            {
-                ("caller name", existing.CallerName, r.CallerName), ("caller phone", existing.CallerPhone, r.CallerPhone),
-                ("description", existing.Description, r.Description), ("address", existing.Address, r.Address),
-                ("priority", existing.Priority, r.Priority), ("type", existing.IncidentType, r.Type),
-            }.Where(c => c.Before != c.After).ToList();
-            // The values go into the encrypted content only; the snapshot names the fields that changed.
-            await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, configuration.AgencyId, "cfs_update", "inbound",
-                changes.Count == 0 ? $"CAD sent call {r.ExternalId} again without changes."
-                    : $"CAD updated call {r.ExternalId}: " + string.Join("; ", changes.Select(c => $"{c.Field}: '{c.Before}' → '{c.After}'")),
-                new { cfs_incident_id = existing.Id, cfs_import_id = importId, changed = changes.Select(c => c.Field) }, SenderType: "command_system"));
-        }
+            await CfsUpdates.RecordAsync(scope, incidentId, existing.ToRecord(scope.Cipher), r, existing.Id, importId, now);
         return true;
     }
 
@@ -171,6 +169,16 @@ public static class CfsImports
             new(Id, AgencyId, InboxPath, PollIntervalSeconds, FilePattern, ParserClass, CfsMappings.FromJson(FieldMappings));
     }
 
-    private sealed record ExistingRow(Guid Id, string? CallerName, string? CallerPhone, string? Description, string? Address, string? Priority,
-        string? IncidentType, Guid? LinkedIncidentId);
+    private sealed record ExistingRow(Guid Id, string? CallNumber, string? CallerName, string? CallerPhone, string? Description, string? Address,
+        string? CrossStreets, string? Priority, string? IncidentType, string? Nature, string? Status, double? Latitude, double? Longitude,
+        string Units, string? Narrative, Guid? LinkedIncidentId)
+    {
+        /// <summary>The call as it stood before this import, in the parser's terms, for comparison.</summary>
+        public CfsRecord ToRecord(FieldCipher cipher) => new()
+        {
+            ExternalId = "", RawXml = "", CallNumber = CallNumber, CallerName = CallerName, CallerPhone = CallerPhone, Description = Description,
+            Address = Address, CrossStreets = CrossStreets, Priority = Priority, Type = IncidentType, Nature = Nature, Status = Status,
+            Latitude = Latitude, Longitude = Longitude, Units = JsonSerializer.Deserialize<string[]>(Units) ?? [], Narrative = CfsRecords.OpenNarrative(cipher, Narrative),
+        };
+    }
 }

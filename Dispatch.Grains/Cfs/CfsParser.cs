@@ -3,12 +3,46 @@ using System.Text;
 using System.Xml;
 using System.Xml.XPath;
 using Dispatch.Grains.Incidents;
+using Dispatch.Grains.Storage;
 
 namespace Dispatch.Grains.Cfs;
 
-/// <summary>One call for service read from a CAD file, with the record's own XML kept for the encrypted <c>raw_xml</c>.</summary>
-public sealed record CfsRecord(string ExternalId, string? CallerName, string? CallerPhone, string? Description, string? Address, string? Priority,
-    string? Type, DateTimeOffset? ReceivedAt, string RawXml, IReadOnlyList<string> Warnings);
+/// <summary>One narrative entry: its text, and its time where the CAD gives one (as written, and as read).</summary>
+public sealed record CfsNarrativeEntry(string Text, DateTimeOffset? At = null, string? AtText = null);
+
+/// <summary>
+/// One call for service read from a CAD file, with the record's own XML kept for the encrypted <c>raw_xml</c>, and every warning
+/// about what the mapping could not read (kept on the imported record and shown by the dry run).
+/// </summary>
+public sealed record CfsRecord
+{
+    public required string ExternalId { get; init; }
+    public string? CallNumber { get; init; }
+    public string? CallerName { get; init; }
+    public string? CallerPhone { get; init; }
+    public string? Description { get; init; }
+    public string? Address { get; init; }
+    public string? CrossStreets { get; init; }
+    public string? Priority { get; init; }
+    public string? Type { get; init; }
+    public string? Nature { get; init; }
+    public string? Status { get; init; }
+    public DateTimeOffset? ReceivedAt { get; init; }
+
+    /// <summary>receivedAt as the CAD wrote it.</summary>
+    public string? ReceivedAtText { get; init; }
+
+    public double? Latitude { get; init; }
+    public double? Longitude { get; init; }
+    public IReadOnlyList<string> Units { get; init; } = [];
+    public IReadOnlyList<CfsNarrativeEntry> Narrative { get; init; } = [];
+
+    /// <summary>The mapping's extra fields: a string each, or a list of strings for <c>combine: all</c>.</summary>
+    public IReadOnlyDictionary<string, object> Extra { get; init; } = new Dictionary<string, object>();
+
+    public required string RawXml { get; init; }
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>A file that cannot be imported, with a reason an administrator can act on.</summary>
 public sealed class CfsFileException(string reason) : Exception(reason);
@@ -18,7 +52,8 @@ public interface ICfsParser
 {
     string Name { get; }
 
-    IReadOnlyList<CfsRecord> Parse(Stream file, CfsMappings mappings);
+    /// <param name="zone">Where zone-less times are local when neither the field nor the mappings name a zone: the agency's.</param>
+    IReadOnlyList<CfsRecord> Parse(Stream file, CfsMappings mappings, TimeZoneInfo zone);
 }
 
 /// <summary>The registered parsers; a configuration names one.</summary>
@@ -31,8 +66,8 @@ public static class CfsParsers
     public static ICfsParser? Find(string? name) => name is not null && Registered.TryGetValue(name, out var parser) ? parser : null;
 
     /// <summary>Reads <paramref name="file"/> with the parser named <paramref name="parserClass"/>; an unknown name fails the file like bad content.</summary>
-    public static IReadOnlyList<CfsRecord> Parse(string parserClass, Stream file, CfsMappings mappings) =>
-        (Find(parserClass) ?? throw new CfsFileException($"No parser named '{parserClass}'.")).Parse(file, mappings);
+    public static IReadOnlyList<CfsRecord> Parse(string parserClass, Stream file, CfsMappings mappings, TimeZoneInfo zone) =>
+        (Find(parserClass) ?? throw new CfsFileException($"No parser named '{parserClass}'.")).Parse(file, mappings, zone);
 }
 
 /// <summary>
@@ -48,33 +83,9 @@ public sealed class GenericXmlParser : ICfsParser
 
     public string Name => ParserName;
 
-    public IReadOnlyList<CfsRecord> Parse(Stream file, CfsMappings mappings)
+    public IReadOnlyList<CfsRecord> Parse(Stream file, CfsMappings mappings, TimeZoneInfo zone)
     {
-        var settings = new XmlReaderSettings
-        {
-            DtdProcessing = DtdProcessing.Prohibit,
-            XmlResolver = null,
-            MaxCharactersFromEntities = 1024,
-            MaxCharactersInDocument = mappings.FileLimit, // characters never outnumber bytes in any supported encoding
-            IgnoreComments = true,
-            IgnoreProcessingInstructions = true,
-            CloseInput = false,
-        };
-        XPathDocument document;
-        try
-        {
-            using var reader = XmlReader.Create(file, settings);
-            document = new XPathDocument(reader);
-        }
-        catch (XmlException e)
-        {
-            throw new CfsFileException($"Unreadable XML: {e.Message}");
-        }
-        catch (ArgumentException e) // an encoding the declaration names but this system does not know
-        {
-            throw new CfsFileException($"Unsupported encoding: {e.Message}");
-        }
-
+        var document = Load(file, mappings.FileLimit);
         var namespaces = mappings.NamespaceManager();
         var root = document.CreateNavigator();
         var nodes = new List<XPathNavigator>();
@@ -96,54 +107,175 @@ public sealed class GenericXmlParser : ICfsParser
             nodes.Add(root);
         }
 
-        var fields = mappings.Fields.ToDictionary(f => f.Key, f => (Mapping: f.Value, XPath: XPathExpression.Compile(f.Value.XPath, namespaces)));
+        var reader = new RecordReader(mappings, namespaces, mappings.TimeZone is { } named ? Time.Zone(named) ?? zone : zone);
         var records = new List<CfsRecord>(nodes.Count);
         var seen = new HashSet<string>();
         for (var i = 0; i < nodes.Count; i++)
         {
+            var record = reader.Read(nodes[i], i + 1);
+            if (!seen.Add(record.ExternalId))
+                throw new CfsFileException($"Record {i + 1} repeats external id '{record.ExternalId}' within the file.");
+            records.Add(record);
+        }
+        return records;
+    }
+
+    /// <summary>The hardened read of a whole file into a navigable document.</summary>
+    public static XPathDocument Load(Stream file, long maxCharacters)
+    {
+        var settings = new XmlReaderSettings
+        {
+            DtdProcessing = DtdProcessing.Prohibit,
+            XmlResolver = null,
+            MaxCharactersFromEntities = 1024,
+            MaxCharactersInDocument = maxCharacters, // characters never outnumber bytes in any supported encoding
+            IgnoreComments = true,
+            IgnoreProcessingInstructions = true,
+            CloseInput = false,
+        };
+        try
+        {
+            using var reader = XmlReader.Create(file, settings);
+            return new XPathDocument(reader);
+        }
+        catch (XmlException e)
+        {
+            throw new CfsFileException($"Unreadable XML: {e.Message}");
+        }
+        catch (ArgumentException e) // an encoding the declaration names but this system does not know
+        {
+            throw new CfsFileException($"Unsupported encoding: {e.Message}");
+        }
+    }
+
+    /// <summary>Reads records with one configuration's compiled mappings.</summary>
+    private sealed class RecordReader(CfsMappings mappings, XmlNamespaceManager namespaces, TimeZoneInfo zone)
+    {
+        private readonly Dictionary<string, Compiled> _fields = mappings.Fields.ToDictionary(f => f.Key, f => new Compiled(f.Value, namespaces));
+        private readonly Dictionary<string, Compiled> _extra = (mappings.Extra ?? new Dictionary<string, FieldMapping>())
+            .ToDictionary(f => f.Key, f => new Compiled(f.Value, namespaces));
+
+        public CfsRecord Read(XPathNavigator node, int number)
+        {
             var warnings = new List<string>();
-            string? Read(string field) =>
-                fields.TryGetValue(field, out var f) ? Apply(f.Mapping, Evaluate(nodes[i], f.XPath)) : null;
-            var externalId = Read("externalId");
+            string? Text(string field) =>
+                _fields.TryGetValue(field, out var f) ? Combine(field, f, Values(node, f), CfsMappings.Targets[field], warnings) : null;
+
+            var externalId = Text("externalId");
             if (string.IsNullOrWhiteSpace(externalId))
-                throw new CfsFileException($"Record {i + 1} has no external id (fields.externalId matched nothing).");
-            if (!seen.Add(externalId))
-                throw new CfsFileException($"Record {i + 1} repeats external id '{externalId}' within the file.");
-            var priority = Read("priority");
+                throw new CfsFileException($"Record {number} has no external id (fields.externalId matched nothing).");
+            var priority = Text("priority");
             if (priority is not null && !IncidentPriority.IsValid(priority))
             {
                 warnings.Add($"priority '{priority}' is not one of {string.Join(", ", IncidentPriority.All)}; map the CAD code with fields.priority.map.");
                 priority = null;
             }
-            var receivedText = Read("receivedAt");
-            DateTimeOffset? receivedAt = null;
-            if (receivedText is not null)
+            var received = Text("receivedAt") is { } receivedText ? ReadTime("receivedAt", _fields["receivedAt"], receivedText, warnings) : null;
+            var (latitude, longitude) = Position(Text("latitude"), Text("longitude"), Text("location"), warnings);
+            return new CfsRecord
             {
-                if (DateTimeOffset.TryParse(receivedText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed)) receivedAt = parsed.ToUniversalTime();
-                else warnings.Add($"receivedAt '{receivedText}' is not a date and time.");
-            }
-            records.Add(new CfsRecord(externalId, Read("callerName"), Read("callerPhone"), Read("description"), Read("address"), priority,
-                Read("type"), receivedAt, nodes[i].OuterXml, warnings));
+                ExternalId = externalId,
+                CallNumber = Text("callNumber"),
+                CallerName = Text("callerName"),
+                CallerPhone = Text("callerPhone"),
+                Description = Text("description"),
+                Address = Text("address"),
+                CrossStreets = Text("crossStreets"),
+                Priority = priority,
+                Type = Text("type"),
+                Nature = Text("nature"),
+                Status = Text("status"),
+                ReceivedAt = received?.Instant,
+                ReceivedAtText = received?.Text,
+                Latitude = latitude,
+                Longitude = longitude,
+                Units = _fields.TryGetValue("units", out var units) ? List(units, Values(node, units)) : [],
+                Narrative = _fields.TryGetValue("narrative", out var narrative) ? Narrative(node, narrative, warnings) : [],
+                Extra = _extra.ToDictionary(e => e.Key, e => Extra(e.Value, Values(node, e.Value))).Where(e => e.Value is not null)
+                    .ToDictionary(e => e.Key, e => e.Value!),
+                RawXml = node.OuterXml,
+                Warnings = warnings,
+            };
         }
-        return records;
-    }
 
-    private static string? Evaluate(XPathNavigator record, XPathExpression xpath)
-    {
-        var result = record.Evaluate(xpath);
-        return result switch
+        private (double?, double?) Position(string? latitudeText, string? longitudeText, string? pointText, List<string> warnings)
         {
-            XPathNodeIterator nodes => nodes.MoveNext() ? nodes.Current!.Value : null,
-            string s => s.Length == 0 ? null : s,
-            double d => double.IsNaN(d) ? null : d.ToString(CultureInfo.InvariantCulture),
-            bool b => b ? "true" : "false",
-            _ => null,
-        };
-    }
+            double? latitude = latitudeText is null ? null : CfsValues.ReadNumber("latitude", latitudeText, CultureOf(_fields["latitude"]), warnings);
+            double? longitude = longitudeText is null ? null : CfsValues.ReadNumber("longitude", longitudeText, CultureOf(_fields["longitude"]), warnings);
+            if (pointText is not null && CfsValues.ReadPoint("location", pointText, warnings) is { } point && latitude is null && longitude is null)
+                (latitude, longitude) = point;
+            return CfsValues.OnTheGlobe(latitude, longitude, warnings) ? (latitude, longitude) : (null, null);
+        }
 
-    private static string? Apply(FieldMapping mapping, string? value)
-    {
-        if (value is not null)
+        private CfsTime ReadTime(string field, Compiled f, string text, List<string> warnings) =>
+            CfsValues.ReadTime(field, text, f.Mapping.Formats, CultureOf(f), f.Mapping.TimeZone is { } own ? Time.Zone(own) ?? zone : zone, warnings);
+
+        private static CultureInfo CultureOf(Compiled f) =>
+            f.Mapping.Culture is { } name ? CfsValues.Culture(name) ?? CultureInfo.InvariantCulture : CultureInfo.InvariantCulture;
+
+        private static string? Combine(string field, Compiled f, IReadOnlyList<string> values, CfsFieldKind kind, List<string> warnings)
+        {
+            if (values.Count == 0) return f.Mapping.Default;
+            var mode = f.Mapping.Combine ?? (kind == CfsFieldKind.Text ? CfsCombine.Join : null);
+            if (mode is null && values.Count > 1)
+                warnings.Add($"{field} matched {values.Count} values; the first was kept (say \"combine\": \"first\" or \"join\" in its mapping).");
+            return mode == CfsCombine.Join ? string.Join(f.Mapping.Separator ?? CfsMappings.DefaultSeparator(field), values) : values[0];
+        }
+
+        private static IReadOnlyList<string> List(Compiled f, IReadOnlyList<string> values) =>
+            f.Mapping.Combine == CfsCombine.First ? values.Take(1).ToList()
+            : values.Count == 0 && f.Mapping.Default is { } fallback ? [fallback] : values.Distinct().ToList();
+
+        private static object? Extra(Compiled f, IReadOnlyList<string> values) => (f.Mapping.Combine ?? CfsCombine.Join) switch
+        {
+            CfsCombine.All => values.ToList(),
+            _ when values.Count == 0 => f.Mapping.Default,
+            CfsCombine.First => values[0],
+            _ => string.Join(f.Mapping.Separator ?? ", ", values),
+        };
+
+        private IReadOnlyList<CfsNarrativeEntry> Narrative(XPathNavigator node, Compiled f, List<string> warnings)
+        {
+            var entries = new List<CfsNarrativeEntry>();
+            if (node.Evaluate(f.XPath) is not XPathNodeIterator matches) return Values(node, f).Select(t => new CfsNarrativeEntry(t)).ToList();
+            while (matches.MoveNext())
+            {
+                var entry = matches.Current!;
+                var text = f.Text is null ? Apply(f.Mapping, entry.Value) : string.Join(" ", Values(entry, f.Text, f.Mapping));
+                if (string.IsNullOrEmpty(text)) continue;
+                var time = f.Time is not null && Values(entry, f.Time, null).FirstOrDefault() is { } timeText
+                    ? ReadTime("narrative time", f, timeText, warnings) : null;
+                entries.Add(new CfsNarrativeEntry(text, time?.Instant, time?.Text));
+            }
+            return entries;
+        }
+
+        private static IReadOnlyList<string> Values(XPathNavigator node, Compiled f) => Values(node, f.XPath, f.Mapping);
+
+        /// <summary>Every matched node's value (or the expression's one value), transformed and mapped, in document order; empty ones dropped.</summary>
+        private static IReadOnlyList<string> Values(XPathNavigator node, XPathExpression xpath, FieldMapping? mapping)
+        {
+            var raw = new List<string>();
+            switch (node.Evaluate(xpath))
+            {
+                case XPathNodeIterator nodes:
+                    while (nodes.MoveNext()) raw.Add(nodes.Current!.Value);
+                    break;
+                case string s:
+                    raw.Add(s);
+                    break;
+                case double d when !double.IsNaN(d):
+                    raw.Add(d.ToString(CultureInfo.InvariantCulture));
+                    break;
+                case bool b:
+                    raw.Add(b ? "true" : "false");
+                    break;
+            }
+            return raw.Select(v => mapping is null ? v.Trim() : Apply(mapping, v)).Where(v => !string.IsNullOrEmpty(v)).ToList()!;
+        }
+
+        private static string? Apply(FieldMapping mapping, string value)
+        {
             foreach (var t in mapping.Transforms ?? ["trim"])
                 value = t switch
                 {
@@ -154,8 +286,17 @@ public sealed class GenericXmlParser : ICfsParser
                     "digits" => new string(value.Where(c => char.IsAsciiDigit(c) || c == '+').ToArray()),
                     _ => value,
                 };
-        if (value is not null && mapping.Map is { } map)
-            value = map.TryGetValue(value, out var mapped) ? mapped : map.TryGetValue("*", out var otherwise) ? otherwise : value;
-        return string.IsNullOrEmpty(value) ? mapping.Default : value;
+            if (value.Length > 0 && mapping.Map is { } map)
+                value = map.TryGetValue(value, out var mapped) ? mapped : map.TryGetValue("*", out var otherwise) ? otherwise : value;
+            return value;
+        }
+
+        private sealed class Compiled(FieldMapping mapping, XmlNamespaceManager namespaces)
+        {
+            public FieldMapping Mapping { get; } = mapping;
+            public XPathExpression XPath { get; } = XPathExpression.Compile(mapping.XPath, namespaces);
+            public XPathExpression? Text { get; } = mapping.TextXPath is null ? null : XPathExpression.Compile(mapping.TextXPath, namespaces);
+            public XPathExpression? Time { get; } = mapping.TimeXPath is null ? null : XPathExpression.Compile(mapping.TimeXPath, namespaces);
+        }
     }
 }

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
@@ -8,9 +11,14 @@ namespace Dispatch.Grains.Cfs;
 public sealed record CfsImportView(Guid Id, Guid CfsConfigurationId, string Filename, string FileHash, int RecordCount, string Status, string? Error,
     DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
 
-/// <summary>A call for service as imported; <see cref="RawXml"/> (decrypted) only in the single-record view.</summary>
-public sealed record CfsIncidentView(Guid Id, Guid CfsConfigurationId, Guid? CfsImportId, string ExternalCfsId, string? CallerName, string? CallerPhone,
-    string? Description, string? Address, string? Priority, string? IncidentType, DateTimeOffset? ReceivedAt, Guid? LinkedIncidentId, int Version,
+/// <summary>
+/// A call for service as imported, with what the mapping could not read (<see cref="Warnings"/>); the encrypted parts (its
+/// narrative, extra fields and <see cref="RawXml"/>, decrypted) only in the single-record view.
+/// </summary>
+public sealed record CfsIncidentView(Guid Id, Guid CfsConfigurationId, Guid? CfsImportId, string ExternalCfsId, string? CallNumber, string? CallerName,
+    string? CallerPhone, string? Description, string? Address, string? CrossStreets, string? Priority, string? IncidentType, string? Nature, string? Status,
+    DateTimeOffset? ReceivedAt, string? ReceivedAtText, double? Latitude, double? Longitude, IReadOnlyList<string> Units,
+    IReadOnlyList<CfsNarrativeEntry>? Narrative, JsonObject? Extra, IReadOnlyList<string> Warnings, Guid? LinkedIncidentId, int Version,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? RawXml);
 
 /// <summary>The CAD link is refused: the record already belongs to another incident.</summary>
@@ -36,9 +44,13 @@ public static class CfsRecords
     }
 
     private const string Columns = """
-        id, cfs_configuration_id, cfs_import_id, external_cfs_id, caller_name, caller_phone, description, address, priority, incident_type,
-        received_at, linked_incident_id, version, created_at, updated_at
+        id, cfs_configuration_id, cfs_import_id, external_cfs_id, call_number, caller_name, caller_phone, description, address, cross_streets,
+        priority, incident_type, nature, status, received_at, received_at_text, latitude, longitude, array_to_json(units)::text as units, warnings::text as warnings,
+        linked_incident_id, version, created_at, updated_at
         """;
+
+    private const string Sealed = "narrative::text as narrative, extra::text as extra, raw_xml";
+    private const string Unsealed = "null::text as narrative, null::text as extra, null::bytea as raw_xml";
 
     public static async Task<(IReadOnlyList<CfsIncidentView> Items, long Total)> ListAsync(AgencyScope scope, bool? linked, Guid? configurationId,
         long offset, int limit)
@@ -47,22 +59,22 @@ public static class CfsRecords
             where (@linked::boolean is null or (linked_incident_id is not null) = @linked)
               and (@configurationId::uuid is null or cfs_configuration_id = @configurationId)
             """;
-        var rows = await scope.QueryAsync<Row>($"select {Columns}, null::bytea as raw_xml from cfs_incidents {where} order by created_at desc, id offset @offset limit @limit",
+        var rows = await scope.QueryAsync<Row>($"select {Columns}, {Unsealed} from cfs_incidents {where} order by created_at desc, id offset @offset limit @limit",
             new { linked, configurationId, offset, limit });
         var total = await scope.ExecuteScalarAsync<long>($"select count(*) from cfs_incidents {where}", new { linked, configurationId });
-        return (rows.Select(r => r.ToView(null)).ToList(), total);
+        return (rows.Select(r => r.ToView(scope.Cipher)).ToList(), total);
     }
 
     public static async Task<CfsIncidentView?> GetAsync(AgencyScope scope, Guid id)
     {
-        var row = await scope.QuerySingleOrDefaultAsync<Row>($"select {Columns}, raw_xml from cfs_incidents where id = @id", new { id });
-        return row?.ToView(scope.Cipher.DecryptText(row.RawXml, EncryptedColumns.CfsRawXml.Context));
+        var row = await scope.QuerySingleOrDefaultAsync<Row>($"select {Columns}, {Sealed} from cfs_incidents where id = @id", new { id });
+        return row?.ToView(scope.Cipher);
     }
 
     /// <summary>Links a call to an incident of this PSAP; null when either is not the PSAP's. Linking again to the same incident is harmless.</summary>
     public static async Task<CfsIncidentView?> LinkAsync(AgencyScope scope, Guid id, Guid incidentId, DateTimeOffset now)
     {
-        var call = await scope.QuerySingleOrDefaultAsync<Row>($"select {Columns}, null::bytea as raw_xml from cfs_incidents where id = @id for update", new { id });
+        var call = await scope.QuerySingleOrDefaultAsync<Row>($"select {Columns}, {Unsealed} from cfs_incidents where id = @id for update", new { id });
         var incident = await IncidentStore.GetAsync(scope, incidentId);
         if (call is null || incident is null || incident.AgencyId != scope.Context.AgencyId) return null;
         if (call.LinkedIncidentId is { } linked)
@@ -88,11 +100,30 @@ public static class CfsRecords
     private sealed record ImportRow(Guid Id, Guid CfsConfigurationId, string Filename, string FileHash, int RecordCount, string Status, string? Error,
         DateTime CreatedAt, DateTime? CompletedAt);
 
-    private sealed record Row(Guid Id, Guid CfsConfigurationId, Guid? CfsImportId, string ExternalCfsId, string? CallerName, string? CallerPhone,
-        string? Description, string? Address, string? Priority, string? IncidentType, DateTime? ReceivedAt, Guid? LinkedIncidentId, int Version,
-        DateTime CreatedAt, DateTime UpdatedAt, byte[]? RawXml)
+    /// <summary>A narrative as stored: encrypted JSON, null when there is none.</summary>
+    public static string? SealNarrative(FieldCipher cipher, IReadOnlyList<CfsNarrativeEntry> narrative) => narrative.Count == 0 ? null
+        : cipher.EncryptJson(JsonSerializer.Serialize(narrative, Json), EncryptedColumns.CfsNarrative.Context);
+
+    public static IReadOnlyList<CfsNarrativeEntry> OpenNarrative(FieldCipher cipher, string? sealedNarrative) =>
+        cipher.DecryptJson(sealedNarrative, EncryptedColumns.CfsNarrative.Context) is { } json
+            ? JsonSerializer.Deserialize<List<CfsNarrativeEntry>>(json, Json) ?? [] : [];
+
+    /// <summary>Extra fields as stored: encrypted JSON, null when the mapping names none or none matched.</summary>
+    public static string? SealExtra(FieldCipher cipher, IReadOnlyDictionary<string, object> extra) => extra.Count == 0 ? null
+        : cipher.EncryptJson(JsonSerializer.Serialize(extra, Json), EncryptedColumns.CfsExtra.Context);
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    private sealed record Row(Guid Id, Guid CfsConfigurationId, Guid? CfsImportId, string ExternalCfsId, string? CallNumber, string? CallerName,
+        string? CallerPhone, string? Description, string? Address, string? CrossStreets, string? Priority, string? IncidentType, string? Nature,
+        string? Status, DateTime? ReceivedAt, string? ReceivedAtText, double? Latitude, double? Longitude, string Units, string Warnings,
+        Guid? LinkedIncidentId, int Version, DateTime CreatedAt, DateTime UpdatedAt, string? Narrative, string? Extra, byte[]? RawXml)
     {
-        public CfsIncidentView ToView(string? raw) => new(Id, CfsConfigurationId, CfsImportId, ExternalCfsId, CallerName, CallerPhone, Description, Address,
-            Priority, IncidentType, Time.Utc(ReceivedAt), LinkedIncidentId, Version, Time.Utc(CreatedAt), Time.Utc(UpdatedAt), raw);
+        public CfsIncidentView ToView(FieldCipher cipher) => new(Id, CfsConfigurationId, CfsImportId, ExternalCfsId, CallNumber, CallerName, CallerPhone,
+            Description, Address, CrossStreets, Priority, IncidentType, Nature, Status, Time.Utc(ReceivedAt), ReceivedAtText, Latitude, Longitude, JsonSerializer.Deserialize<string[]>(Units) ?? [],
+            RawXml is null ? null : OpenNarrative(cipher, Narrative),
+            RawXml is null ? null : cipher.DecryptJson(Extra, EncryptedColumns.CfsExtra.Context) is { } extra ? JsonNode.Parse(extra)!.AsObject() : new JsonObject(),
+            JsonSerializer.Deserialize<List<string>>(Warnings) ?? [], LinkedIncidentId, Version, Time.Utc(CreatedAt), Time.Utc(UpdatedAt),
+            cipher.DecryptText(RawXml, EncryptedColumns.CfsRawXml.Context));
     }
 }

@@ -83,6 +83,13 @@ public sealed record IncidentState(
         return this with { Priority = priority };
     }
 
+    /// <summary>The incident's place changed (the CAD moved the call); not once it is closed.</summary>
+    public IncidentState Relocate(string address)
+    {
+        if (Status == IncidentStatus.Closed) throw new IllegalTransitionException(Status, Status);
+        return this with { Address = address };
+    }
+
     public IncidentState AmendDescription(string description)
     {
         if (Status == IncidentStatus.Closed) throw new IllegalTransitionException(Status, Status);

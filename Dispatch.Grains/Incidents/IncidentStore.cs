@@ -22,7 +22,7 @@ public static class IncidentStore
 
     private const string Update = """
         update incidents
-        set priority = @Priority, status = @Status, description = @Description,
+        set priority = @Priority, status = @Status, description = @Description, address = @Address,
             acknowledged_at = @AcknowledgedAt, resolved_at = @ResolvedAt, closed_at = @ClosedAt,
             version = version + 1, updated_at = now()
         where id = @Id and version = @Version
@@ -65,7 +65,12 @@ public static class IncidentStore
         if (before.Id != after.Id || before.Version != after.Version)
             throw new ArgumentException("after must be a transition of before.", nameof(after));
         if (before == after) return before;
-        var changed = await scope.ExecuteAsync(Update, after);
+        var changed = await scope.ExecuteAsync(Update, new
+        {
+            after.Id, after.Version, after.Priority, after.Status, after.Description,
+            Address = scope.Cipher.EncryptText(after.Address, EncryptedColumns.IncidentAddress.Context),
+            after.AcknowledgedAt, after.ResolvedAt, after.ClosedAt,
+        });
         if (changed == 0) throw new ConcurrencyConflictException("incident", after.Id, after.Version);
         var saved = after with { Version = after.Version + 1 };
         await scope.AuditAsync("incident.updated", "incident", after.Id, before, saved);

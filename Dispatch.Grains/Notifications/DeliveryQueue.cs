@@ -59,7 +59,7 @@ public static class DeliveryQueue
         """;
 
     private const string Load = """
-        select d.id, d.idempotency_key, d.attempt_count, d.transport_type_slug, d.agency_id, d.trace_parent,
+        select d.id, d.idempotency_key, d.attempt_count, d.transport_type_slug, d.agency_id, d.trace_parent, d.update_fields,
                n.id as notification_id, n.notified_user_id as user_id,
                i.id as incident_id, i.agency_id as psap_agency_id, i.priority, i.title, i.description, i.address,
                u.email, trim(u.first_name || ' ' || u.last_name) as user_name,
@@ -81,7 +81,8 @@ public static class DeliveryQueue
         if (ids.Length == 0) return [];
         var rows = await scope.QueryAsync<Row>(Load, new { ids });
         return rows.Select(r => new ClaimedDelivery(
-            new OutboundMessage(r.Id, r.IdempotencyKey, r.AttemptCount, r.IncidentId, r.NotificationId, r.Priority, r.Title, r.Description,
+            new OutboundMessage(r.Id, r.IdempotencyKey, r.AttemptCount, r.IncidentId, r.NotificationId, r.Priority,
+                r.UpdateFields is { Length: > 0 } changed ? $"UPDATE ({string.Join(" and ", changed)} changed by the CAD): {r.Title}" : r.Title, r.Description,
                 scope.Cipher.DecryptText(r.Address, EncryptedColumns.IncidentAddress.Context),
                 string.IsNullOrWhiteSpace(r.UserName) ? r.Email : r.UserName, r.Email,
                 JsonNode.Parse(scope.Cipher.DecryptJson(r.ChannelConfig, EncryptedColumns.ChannelConfig.Context)!)!.AsObject(),
@@ -125,9 +126,11 @@ public static class DeliveryQueue
         {
             await scope.ExecuteAsync("""
                 update notification_deliveries set send_status = 'queued', next_attempt_at = @now, updated_at = @now
-                where id = (select id from notification_deliveries
-                            where notification_id = @NotificationId and send_status = 'waiting' order by sequence limit 1)
-                """, new { now, m.NotificationId });
+                where id = (select id from notification_deliveries w
+                            where notification_id = @NotificationId and send_status = 'waiting'
+                              and w.update_fields is not distinct from (select update_fields from notification_deliveries where id = @DeliveryId)
+                            order by sequence limit 1)
+                """, new { now, m.NotificationId, m.DeliveryId });
             var stillTrying = await scope.ExecuteScalarAsync<bool>("""
                 select exists (select 1 from notification_deliveries where notification_id = @NotificationId
                                and send_status in ('queued', 'sending', 'waiting', 'sent'))
@@ -165,7 +168,7 @@ public static class DeliveryQueue
 
     private static string EmailContent(OutboundMessage m) => $"[{m.Priority}] {m.Title} to {m.RecipientEmail}: {m.Description}";
 
-    private sealed record Row(Guid Id, Guid IdempotencyKey, int AttemptCount, string TransportTypeSlug, Guid AgencyId, string? TraceParent,
+    private sealed record Row(Guid Id, Guid IdempotencyKey, int AttemptCount, string TransportTypeSlug, Guid AgencyId, string? TraceParent, string[]? UpdateFields,
         Guid NotificationId, Guid UserId, Guid IncidentId, Guid PsapAgencyId, string Priority, string Title, string Description, byte[]? Address,
         string Email, string UserName, string ChannelConfig, string? Override);
 }

@@ -6,4 +6,8 @@ public static class Time
     public static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 
     public static DateTimeOffset? Utc(DateTime? value) => value is null ? null : Utc(value.Value);
+
+    /// <summary>An IANA time zone (such as America/Chicago, or UTC) by its id; null for anything else, Windows ids included.</summary>
+    public static TimeZoneInfo? Zone(string? id) =>
+        id is not null && (id.Contains('/') || id == "UTC") && TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone) && zone.HasIanaId ? zone : null;
 }

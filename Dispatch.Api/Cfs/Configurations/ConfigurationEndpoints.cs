@@ -177,12 +177,69 @@ public sealed class DeactivateCfsConfiguration(DispatchStore store, TimeProvider
     }
 }
 
-/// <summary>What a sample file would import with a configuration: its records, or why the whole file would fail.</summary>
-public sealed record DryRunResult(bool WouldImport, string? Error, int RecordCount, IReadOnlyList<DryRunRecord> Records);
+/// <summary>What a sample file would import with a mapping: its records, or why the whole file would fail; zone-less times were read in <see cref="TimeZone"/>.</summary>
+public sealed record DryRunResult(bool WouldImport, string? Error, int RecordCount, int WarningCount, string TimeZone, IReadOnlyList<DryRunRecord> Records)
+{
+    public static DryRunResult Failed(string error, TimeZoneInfo zone) => new(false, error, 0, 0, zone.Id, []);
 
-/// <summary>A record as it would be stored, whether it would update a call already imported, and what the mapping could not read.</summary>
-public sealed record DryRunRecord(string ExternalId, string? CallerName, string? CallerPhone, string? Description, string? Address, string? Priority,
-    string? Type, DateTimeOffset? ReceivedAt, bool UpdatesExisting, IReadOnlyList<string> Warnings);
+    public static DryRunResult Of(IReadOnlyList<CfsRecord> records, TimeZoneInfo zone, IReadOnlySet<string> existing) =>
+        new(true, null, records.Count, records.Sum(r => r.Warnings.Count), zone.Id,
+            records.Select(r => DryRunRecord.From(r, existing.Contains(r.ExternalId))).ToList());
+}
+
+/// <summary>
+/// A record as it would be stored, whether it would update a call already imported, and every warning about what the mapping could
+/// not read; times show the text the CAD wrote beside the instant it became.
+/// </summary>
+public sealed record DryRunRecord(string ExternalId, string? CallNumber, string? CallerName, string? CallerPhone, string? Description, string? Address,
+    string? CrossStreets, string? Priority, string? Type, string? Nature, string? Status, DateTimeOffset? ReceivedAt, string? ReceivedAtText,
+    double? Latitude, double? Longitude, IReadOnlyList<string> Units, IReadOnlyList<CfsNarrativeEntry> Narrative, IReadOnlyDictionary<string, object> Extra,
+    bool UpdatesExisting, IReadOnlyList<string> Warnings)
+{
+    public static DryRunRecord From(CfsRecord r, bool updatesExisting) => new(r.ExternalId, r.CallNumber, r.CallerName, r.CallerPhone, r.Description,
+        r.Address, r.CrossStreets, r.Priority, r.Type, r.Nature, r.Status, r.ReceivedAt, r.ReceivedAtText, r.Latitude, r.Longitude, r.Units, r.Narrative,
+        r.Extra, updatesExisting, r.Warnings);
+}
+
+/// <summary>A sample file sent as the raw request body (any content type), read up to a limit.</summary>
+internal static class Samples
+{
+    public static async Task<(MemoryStream? Sample, ValidationProblem? Problem)> ReadAsync(HttpRequest request, long limit, CancellationToken ct)
+    {
+        var body = new MemoryStream();
+        var buffer = new byte[81920];
+        int read;
+        while ((read = await request.Body.ReadAsync(buffer, ct)) > 0)
+        {
+            if (body.Length + read > limit)
+                return (null, Problems.Field("file", $"The sample is over the limit of {limit} bytes (maxFileBytes)."));
+            body.Write(buffer, 0, read);
+        }
+        if (body.Length == 0) return (null, Problems.Field("file", "Send the sample file as the request body."));
+        body.Position = 0;
+        return (body, null);
+    }
+
+    /// <summary>Parses a sample with a mapping, and says which of its records would update a call already imported by <paramref name="configurationId"/>.</summary>
+    public static async Task<DryRunResult> DryRunAsync(AgencyScope scope, Guid? configurationId, string parserClass, CfsMappings mappings, Stream sample)
+    {
+        var zone = await CfsConfigurations.AgencyZoneAsync(scope, scope.Context.AgencyId);
+        zone = Time.Zone(mappings.TimeZone) ?? zone;
+        IReadOnlyList<CfsRecord> records;
+        try
+        {
+            records = CfsParsers.Parse(parserClass, sample, mappings, zone);
+        }
+        catch (CfsFileException e)
+        {
+            return DryRunResult.Failed(e.Message, zone);
+        }
+        var existing = configurationId is null ? [] : (await scope.QueryAsync<string>(
+            "select external_cfs_id from cfs_incidents where cfs_configuration_id = @configurationId and external_cfs_id = any(@ids)",
+            new { configurationId, ids = records.Select(r => r.ExternalId).ToArray() })).ToHashSet();
+        return DryRunResult.Of(records, zone, existing);
+    }
+}
 
 /// <summary>The sample file is the raw request body (any content type), so there is no request object to bind.</summary>
 public sealed class DryRunCfsConfiguration(DispatchStore store) : EndpointWithoutRequest<Results<Ok<DryRunResult>, NotFound, ValidationProblem>>
@@ -193,7 +250,7 @@ public sealed class DryRunCfsConfiguration(DispatchStore store) : EndpointWithou
         Group<ConfigurationsGroup>();
         Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsManage));
         Description(d => d.WithName("DryRunCfsConfiguration")
-            .WithSummary("Parse a sample file (the request body) with this configuration and show what would be imported; nothing is stored."));
+            .WithSummary("Parse a sample file (the request body) with this configuration and show what would be imported, with every warning; nothing is stored."));
     }
 
     public override async Task<Results<Ok<DryRunResult>, NotFound, ValidationProblem>> ExecuteAsync(CancellationToken ct)
@@ -201,31 +258,49 @@ public sealed class DryRunCfsConfiguration(DispatchStore store) : EndpointWithou
         var id = Route<Guid>("id");
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         if (await CfsConfigurations.GetAsync(scope, id) is not { } configuration) return TypedResults.NotFound();
-        var limit = configuration.FieldMappings.FileLimit;
-        using var body = new MemoryStream();
-        var buffer = new byte[81920];
-        int read;
-        while ((read = await HttpContext.Request.Body.ReadAsync(buffer, ct)) > 0)
+        var (sample, problem) = await Samples.ReadAsync(HttpContext.Request, configuration.FieldMappings.FileLimit, ct);
+        if (problem is not null) return problem;
+        using (sample)
+            return TypedResults.Ok(await Samples.DryRunAsync(scope, id, configuration.ParserClass, configuration.FieldMappings, sample!));
+    }
+}
+
+/// <summary>A proposed mapping, and what the sample would import with it (when it found an external id).</summary>
+public sealed record ProposalResult(CfsMappingProposal Proposal, DryRunResult? DryRun);
+
+/// <summary>A dry run with no mapping: the sample file (the raw request body) is read for a mapping to propose.</summary>
+public sealed class ProposeCfsMapping(DispatchStore store) : EndpointWithoutRequest<Results<Ok<ProposalResult>, ValidationProblem>>
+{
+    public override void Configure()
+    {
+        Post("/dry-run");
+        Group<ConfigurationsGroup>();
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsManage));
+        Description(d => d.WithName("ProposeCfsMapping")
+            .WithSummary("Propose field mappings from a sample file (the request body): the record element and candidate paths per target field, "
+                + "found by name and value shape, with a dry run of the proposal. Nothing is stored."));
+    }
+
+    public override async Task<Results<Ok<ProposalResult>, ValidationProblem>> ExecuteAsync(CancellationToken ct)
+    {
+        await using var scope = await store.BeginAsync(User.ToAgencyContext());
+        var (sample, problem) = await Samples.ReadAsync(HttpContext.Request, CfsMappings.DefaultMaxFileBytes, ct);
+        if (problem is not null) return problem;
+        using (sample)
         {
-            if (body.Length + read > limit)
-                return Problems.Field("file", $"The sample is over the configuration's limit of {limit} bytes (maxFileBytes).");
-            body.Write(buffer, 0, read);
+            CfsMappingProposal proposal;
+            try
+            {
+                proposal = CfsMappingProposer.Propose(sample!, CfsMappings.DefaultMaxFileBytes);
+            }
+            catch (CfsFileException e)
+            {
+                return Problems.Field("file", e.Message);
+            }
+            if (!proposal.Mappings.Fields.ContainsKey("externalId")) return TypedResults.Ok(new ProposalResult(proposal, null));
+            sample!.Position = 0;
+            return TypedResults.Ok(new ProposalResult(proposal,
+                await Samples.DryRunAsync(scope, null, GenericXmlParser.ParserName, proposal.Mappings, sample)));
         }
-        if (body.Length == 0) return Problems.Field("file", "Send the sample file as the request body.");
-        body.Position = 0;
-        IReadOnlyList<CfsRecord> records;
-        try
-        {
-            records = CfsParsers.Parse(configuration.ParserClass, body, configuration.FieldMappings);
-        }
-        catch (CfsFileException e)
-        {
-            return TypedResults.Ok(new DryRunResult(false, e.Message, 0, []));
-        }
-        var existing = (await scope.QueryAsync<string>(
-            "select external_cfs_id from cfs_incidents where cfs_configuration_id = @id and external_cfs_id = any(@ids)",
-            new { id, ids = records.Select(r => r.ExternalId).ToArray() })).ToHashSet();
-        return TypedResults.Ok(new DryRunResult(true, null, records.Count, records.Select(r => new DryRunRecord(r.ExternalId, r.CallerName, r.CallerPhone,
-            r.Description, r.Address, r.Priority, r.Type, r.ReceivedAt, existing.Contains(r.ExternalId), r.Warnings)).ToList()));
     }
 }

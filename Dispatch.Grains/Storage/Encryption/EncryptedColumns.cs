@@ -15,11 +15,16 @@ public sealed record EncryptedColumn(string Table, string Column, EncryptedKind 
     public string Context => $"{Table}.{Column}";
 }
 
-/// <summary>Every column encrypted at rest: the spec's starred and "(jsonb, encrypted)" columns, and the callback secret.</summary>
+/// <summary>
+/// Every column encrypted at rest: the spec's starred and "(jsonb, encrypted)" columns, the callback secret, and what a CAD call
+/// carries beyond the spec's columns that may be personal (its narrative and extra fields).
+/// </summary>
 public static class EncryptedColumns
 {
     public static readonly EncryptedColumn IncidentAddress = new("incidents", "address", EncryptedKind.Text);
     public static readonly EncryptedColumn CfsRawXml = new("cfs_incidents", "raw_xml", EncryptedKind.Text);
+    public static readonly EncryptedColumn CfsNarrative = new("cfs_incidents", "narrative", EncryptedKind.Json);
+    public static readonly EncryptedColumn CfsExtra = new("cfs_incidents", "extra", EncryptedKind.Json);
     public static readonly EncryptedColumn CommunicationContent = new("incident_communications", "content", EncryptedKind.Text);
     public static readonly EncryptedColumn CallbackSecret = new("command_connections", "callback_secret", EncryptedKind.Text);
     public static readonly EncryptedColumn PreferenceConfigOverride = new("user_transport_preferences", "config_override", EncryptedKind.Json);
@@ -28,7 +33,7 @@ public static class EncryptedColumns
 
     public static IReadOnlyList<EncryptedColumn> All { get; } =
     [
-        IncidentAddress, CfsRawXml, CommunicationContent, CallbackSecret,
+        IncidentAddress, CfsRawXml, CfsNarrative, CfsExtra, CommunicationContent, CallbackSecret,
         PreferenceConfigOverride, TransportPlatformConfig, ChannelConfig,
     ];
 }

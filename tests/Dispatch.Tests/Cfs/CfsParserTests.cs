@@ -11,7 +11,7 @@ public sealed class CfsParserTests
     private static IReadOnlyList<CfsRecord> Parse(byte[] file, CfsMappings mappings)
     {
         Assert.Empty(mappings.Validate());
-        return Parser.Parse(new MemoryStream(file), mappings);
+        return Parser.Parse(new MemoryStream(file), mappings, TimeZoneInfo.Utc);
     }
 
     private static byte[] Utf8(string xml, bool bom = false) => [.. bom ? Encoding.UTF8.GetPreamble() : [], .. Encoding.UTF8.GetBytes(xml)];

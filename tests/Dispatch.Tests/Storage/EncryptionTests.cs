@@ -31,8 +31,8 @@ public sealed class EncryptionTests : TestDatabase
             insert into command_connections (psap_agency_id, api_key_hash, api_key_prefix, callback_secret)
                 values (@psap, 'hash', @prefix, @secret);
             insert into cfs_configurations (agency_id, inbox_path) values (@psap, '/tmp/in');
-            insert into cfs_incidents (cfs_configuration_id, external_cfs_id, raw_xml)
-                select id, 'CFS-1', @xml from cfs_configurations where agency_id = @psap;
+            insert into cfs_incidents (cfs_configuration_id, external_cfs_id, raw_xml, narrative, extra)
+                select id, 'CFS-1', @xml, @narrative::jsonb, @extra::jsonb from cfs_configurations where agency_id = @psap;
             update transport_types set platform_config = @platform::jsonb;
             """, new
         {
@@ -41,6 +41,8 @@ public sealed class EncryptionTests : TestDatabase
             json = cipher.EncryptJson($$"""{"to":"{{Marker}}"}""", EncryptedColumns.PreferenceConfigOverride.Context),
             secret = cipher.EncryptText(Marker, EncryptedColumns.CallbackSecret.Context),
             xml = cipher.EncryptText($"<call><addr>{Marker}</addr></call>", EncryptedColumns.CfsRawXml.Context),
+            narrative = cipher.EncryptJson($$"""[{"text":"caller {{Marker}} says"}]""", EncryptedColumns.CfsNarrative.Context),
+            extra = cipher.EncryptJson($$"""{"beat":"{{Marker}}"}""", EncryptedColumns.CfsExtra.Context),
             platform = cipher.EncryptJson($$"""{"botToken":"{{Marker}}"}""", EncryptedColumns.TransportPlatformConfig.Context),
         });
     }
