@@ -27,12 +27,13 @@ public static partial class CfsMappingProposer
     /// <summary>Words that name each target, matched against the words of a path's steps (camelCase, snake_case and compounds split).</summary>
     private static readonly Dictionary<string, string[]> Words = new()
     {
-        ["externalId"] = ["id", "guid", "uuid", "key", "cfs", "event", "incident", "einsatz", "einsatzid", "vorgang"],
+        ["externalId"] = ["id", "guid", "uuid", "key", "cfs", "event", "incident", "einsatz", "einsatzid", "einsatznummer", "vorgang", "vorgangsnummer"],
         ["callNumber"] = ["number", "nr", "no", "num", "callnumber", "casenumber", "case", "ticket", "einsatznummer", "vorgangsnummer"],
         ["callerName"] = ["caller", "reporter", "complainant", "rp", "anrufer", "melder", "meldender", "mitteiler", "name", "fullname"],
         ["callerPhone"] = ["phone", "tel", "telephone", "telefon", "callback", "ani", "rufnummer", "mobile"],
-        ["description"] = ["description", "details", "summary", "beschreibung", "sachverhalt", "meldung", "info", "information"],
-        ["address"] = ["address", "addr", "street", "location", "place", "strasse", "straße", "adresse", "einsatzort", "ort", "city", "house"],
+        ["description"] = ["description", "details", "summary", "comment", "comments", "remarks", "notes", "beschreibung", "sachverhalt", "meldung", "info"],
+        ["address"] = ["address", "addr", "street", "location", "place", "city", "house", "housenumber", "zip", "postcode",
+            "strasse", "straße", "adresse", "einsatzort", "ort", "hausnummer", "hnr", "plz"],
         ["crossStreets"] = ["cross", "crossstreet", "crossstreets", "xstreet", "intersection", "querstrasse", "kreuzung"],
         ["priority"] = ["priority", "prio", "priorität", "prioritaet", "urgency", "severity", "dringlichkeit"],
         ["type"] = ["type", "code", "category", "kind", "calltype", "incidenttype", "einsatzart", "art", "stichwort", "einsatzstichwort"],
@@ -99,6 +100,18 @@ public static partial class CfsMappingProposer
             fields[s.Field] = s.Mapping;
             used.Add(s.Candidate.XPath);
             used.Add(s.Leaf.Path);
+            if (s.Mapping.TimeXPath is { } time) used.Add($"{s.Candidate.XPath}/{time}");
+        }
+        // A place written in parts (street, house number, city; two cross streets): the equally named siblings, joined in document order.
+        foreach (var field in new[] { "address", "crossStreets" })
+        {
+            if (!fields.TryGetValue(field, out var chosen)) continue;
+            var best = scored.First(s => s.Field == field && s.Candidate.XPath == chosen.XPath);
+            var parts = scored.Where(s => s.Field == field && s.Candidate.Score == best.Candidate.Score && !used.Contains(s.Leaf.Path)
+                && Parent(s.Leaf.Path) == Parent(chosen.XPath)).Select(s => s.Leaf.Path).ToList();
+            if (parts.Count == 0) continue;
+            fields[field] = chosen with { XPath = string.Join(" | ", [chosen.XPath, .. parts]) };
+            used.UnionWith(parts);
         }
         if (fields.ContainsKey("location")) { fields.Remove("latitude"); fields.Remove("longitude"); }
         if (!fields.ContainsKey("externalId"))
@@ -116,6 +129,8 @@ public static partial class CfsMappingProposer
         var mappings = new CfsMappings(recordPath, names.Count == 0 ? null : names.Declared(), fields);
         return new CfsMappingProposal(recordPath, records.Count, mappings, candidates, unmapped, notes);
     }
+
+    private static string Parent(string path) => path.Contains('/') ? path[..path.LastIndexOf('/')] : "";
 
     /// <summary>The outermost element that repeats under one parent and has structure of its own; else the single chain's end, or the document element.</summary>
     private static string? RecordPath(XPathNavigator root, Prefixes names)
@@ -237,6 +252,10 @@ public static partial class CfsMappingProposer
                 if (repeats || (records > 1 && values.Distinct().Count() < leaf.Records)) return null;
                 if (records > 1) { score += 3; reasons.Add("its value differs in every record"); }
                 break;
+            case "address":
+                if (score > 0 && values.All(v => v.Any(char.IsAsciiDigit) && v.Any(char.IsLetter))) { score += 2; reasons.Add("its values hold a number and a name"); }
+                if (TimeFormat(values) is not null) return null;
+                break;
             case "units":
                 if (repeats) { score += 2; reasons.Add("it repeats within a record"); }
                 break;
@@ -251,18 +270,32 @@ public static partial class CfsMappingProposer
         return (new CfsFieldCandidate(leaf.Path, score, reasons, values.Distinct().Take(3).ToList()), mapping);
     }
 
-    /// <summary>Repeating entries with a text and (optionally) a time child: a narrative with timeXPath and textXPath.</summary>
+    /// <summary>
+    /// Repeating entries with a text and (optionally) a time: an element whose children are the text and the time (textXPath and
+    /// timeXPath relative to it), or a repeating text element carrying its time in an attribute.
+    /// </summary>
     private static IEnumerable<(string, Leaf, CfsFieldCandidate, FieldMapping)> NarrativeCandidates(Dictionary<string, Leaf> leaves, int records)
     {
+        foreach (var text in leaves.Values.Where(l => !l.Path.Contains('@') && l.MaxPerRecord > 1 && TimeFormat(l.Values) is null))
+        {
+            var time = leaves.Values.FirstOrDefault(l => Parent(l.Path) == text.Path && l.Path.Contains('@') && TimeFormat(l.Values) is not null);
+            if (time is null) continue;
+            var formats = TimeFormat(time.Values);
+            var named = Tokens(Step(text.Path)).Overlaps(Words["narrative"]) || Tokens(Step(Parent(text.Path))).Overlaps(Words["narrative"]);
+            yield return ("narrative", text, new CfsFieldCandidate(text.Path, (named ? 10 : 0) + 5,
+                    [.. named ? new[] { $"its name ({text.Path})" } : [], "its entries repeat within a record", $"each entry has a time ({time.Path})"],
+                    text.Values.Distinct().Take(3).ToList()),
+                new FieldMapping(text.Path, TimeXPath: time.Path[(text.Path.Length + 1)..], Formats: formats is { Length: > 0 } ? formats : null));
+        }
         foreach (var group in leaves.Values.Where(l => !l.Path.Contains('@')).GroupBy(l => l.Path.Contains('/') ? l.Path[..l.Path.LastIndexOf('/')] : ""))
         {
             var entryPath = group.Key;
-            var entryWords = entryPath.Split('/').SelectMany(s => Tokens(s.Contains(':') ? s[(s.IndexOf(':') + 1)..] : s)).ToHashSet();
+            var entryWords = entryPath.Split('/').SelectMany(s => Tokens(Step(s))).ToHashSet();
             var texts = group.Where(l => TimeFormat(l.Values) is null).OrderByDescending(l => l.Values.Average(v => v.Length)).ToList();
             var time = group.FirstOrDefault(l => TimeFormat(l.Values) is not null);
             if (texts.Count == 0 || entryPath.Length == 0) continue;
             var text = texts[0];
-            var named = entryWords.Overlaps(Words["narrative"]) || Tokens(text.Path[(text.Path.LastIndexOf('/') + 1)..]).Overlaps(Words["narrative"]);
+            var named = entryWords.Overlaps(Words["narrative"]) || Tokens(Step(text.Path)).Overlaps(Words["narrative"]);
             if (!named && text.MaxPerRecord < 2) continue;
             var score = (named ? 10 : 0) + (text.MaxPerRecord > 1 ? 3 : 0) + (time is null ? 0 : 2);
             var reasons = new List<string>();
@@ -290,6 +323,13 @@ public static partial class CfsMappingProposer
         return null;
     }
 
+    /// <summary>A path's last step without its prefix.</summary>
+    private static string Step(string path)
+    {
+        var step = path[(path.LastIndexOf('/') + 1)..].TrimStart('@');
+        return step.Contains(':') ? step[(step.IndexOf(':') + 1)..] : step;
+    }
+
     /// <summary>A step's words: camelCase, snake_case, kebab-case and digits split, lower-cased, with the whole step too.</summary>
     private static HashSet<string> Tokens(string step)
     {
@@ -298,7 +338,7 @@ public static partial class CfsMappingProposer
         return words;
     }
 
-    [GeneratedRegex(@"(?<=[a-zäöü])(?=[A-ZÄÖÜ])|[_\-.\s\d]+")]
+    [GeneratedRegex(@"(?<=[a-zäöü])(?=[A-ZÄÖÜ])|(?<=[A-Z])(?=[A-Z][a-z])|[_\-.\s\d]+")]
     private static partial Regex WordSplit();
 
     [GeneratedRegex(@"^\+?[\d\s().\-/]+$")]

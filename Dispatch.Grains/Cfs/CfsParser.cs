@@ -204,6 +204,11 @@ public sealed class GenericXmlParser : ICfsParser
             double? longitude = longitudeText is null ? null : CfsValues.ReadNumber("longitude", longitudeText, CultureOf(_fields["longitude"]), warnings);
             if (pointText is not null && CfsValues.ReadPoint("location", pointText, warnings) is { } point && latitude is null && longitude is null)
                 (latitude, longitude) = point;
+            if (latitude is null != longitude is null)
+            {
+                warnings.Add("Only one of latitude and longitude was read; a position needs both, so none is stored.");
+                return (null, null);
+            }
             return CfsValues.OnTheGlobe(latitude, longitude, warnings) ? (latitude, longitude) : (null, null);
         }
 
