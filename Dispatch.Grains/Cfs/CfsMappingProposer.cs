@@ -110,7 +110,8 @@ public static partial class CfsMappingProposer
             var parts = scored.Where(s => s.Field == field && s.Candidate.Score == best.Candidate.Score && !used.Contains(s.Leaf.Path)
                 && Parent(s.Leaf.Path) == Parent(chosen.XPath)).Select(s => s.Leaf.Path).ToList();
             if (parts.Count == 0) continue;
-            fields[field] = chosen with { XPath = string.Join(" | ", [chosen.XPath, .. parts]) };
+            var order = leaves.Keys.ToList(); // document order of the first record that had each
+            fields[field] = chosen with { XPath = string.Join(" | ", new[] { chosen.XPath }.Concat(parts).OrderBy(order.IndexOf)) };
             used.UnionWith(parts);
         }
         if (fields.ContainsKey("location")) { fields.Remove("latitude"); fields.Remove("longitude"); }
@@ -119,8 +120,8 @@ public static partial class CfsMappingProposer
         if (fields.TryGetValue("priority", out var priorityField) && leaves.TryGetValue(priorityField.XPath, out var priorityLeaf))
             notes.Add($"priority values seen: {string.Join(", ", priorityLeaf.Values.Distinct().Take(10))}; map each CAD code to one of "
                 + "irod, critical, dangerous, routine_special with fields.priority.map (\"*\" for the rest).");
-        if (fields.TryGetValue("receivedAt", out var received) && received.Formats is null)
-            notes.Add("receivedAt is ISO 8601; a value without an offset is read in the configuration's time zone (fieldMappings.timeZone, else the agency's).");
+        if (fields.ContainsKey("receivedAt") || fields.ContainsKey("narrative"))
+            notes.Add("A time without an offset is read in the configuration's time zone (fieldMappings.timeZone, else the agency's); check it in the dry run.");
         if (records.Count > SampledRecords) notes.Add($"The sample holds {records.Count} records; the first {SampledRecords} were read for the proposal.");
 
         var candidates = scored.GroupBy(s => s.Field).ToDictionary(g => g.Key,
@@ -244,7 +245,7 @@ public static partial class CfsMappingProposer
                 reasons.Add("its values are WKT points");
                 break;
             case "callerPhone":
-                if (values.All(v => Phone().IsMatch(v) && v.Count(char.IsAsciiDigit) is >= 6 and <= 15 && TimeFormat([v]) is null)) { score += 6; reasons.Add("its values look like phone numbers"); }
+                if (values.All(v => Phone().IsMatch(v) && v.Count(char.IsAsciiDigit) is >= 6 and <= 15 && TimeFormat([v]) is null && !Coordinate().IsMatch(v))) { score += 6; reasons.Add("its values look like phone numbers"); }
                 else if (score == 0) return null;
                 else score -= 4;
                 break;

@@ -138,7 +138,10 @@ public sealed record CfsMappings(
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
+    [JsonIgnore]
     public int RecordLimit => MaxRecords ?? DefaultMaxRecords;
+
+    [JsonIgnore]
     public long FileLimit => MaxFileBytes ?? DefaultMaxFileBytes;
 
     /// <summary>Why a file of <paramref name="length"/> bytes is refused unread, or null when it is within <see cref="FileLimit"/>.</summary>
@@ -189,6 +192,7 @@ public sealed record CfsMappings(
     }
 
     /// <summary>Every company the automatic creation may assign.</summary>
+    [JsonIgnore]
     public IReadOnlyList<Guid> AutoCreateCompanies => AutoCreate?.CompaniesByType?.Values.SelectMany(v => v ?? []).Distinct().ToList() ?? [];
 
     /// <summary>One field's mapping; <paramref name="kind"/> is null for an extra field (text, any combine mode).</summary>
