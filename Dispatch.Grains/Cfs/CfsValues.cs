@@ -51,7 +51,7 @@ public static partial class CfsValues
 
     /// <summary>
     /// Reads <paramref name="text"/> as a time: in one of <paramref name="formats"/> (ISO 8601 when none), in <paramref name="culture"/>;
-    /// an explicit offset or <c>Z</c> is kept, a zone-less time is local to <paramref name="zone"/>. Adds a warning naming
+    /// an explicit offset or <c>Z</c> is kept, a zone-less time is local to <paramref name="zone"/>; the instant is given in UTC, as it is stored. Adds a warning naming
     /// <paramref name="field"/> when the text matches no format, or names a local time that does not exist or exists twice.
     /// </summary>
     public static CfsTime ReadTime(string field, string text, IReadOnlyList<string>? formats, CultureInfo culture, TimeZoneInfo zone, List<string> warnings)
@@ -68,7 +68,7 @@ public static partial class CfsValues
         {
             // The text says its own offset (or Z): kept as given.
             return DateTimeOffset.TryParseExact(text, patterns, culture, Styles, out var explicitly)
-                ? new CfsTime(text, explicitly)
+                ? new CfsTime(text, explicitly.ToUniversalTime())
                 : new CfsTime(text, new DateTimeOffset(parsed.ToUniversalTime(), TimeSpan.Zero));
         }
         if (zone.IsInvalidTime(parsed))
@@ -78,7 +78,7 @@ public static partial class CfsValues
         }
         if (zone.IsAmbiguousTime(parsed))
             warnings.Add($"{field} '{text}' happened twice in {zone.Id} (the clocks went back); read as standard time.");
-        return new CfsTime(text, new DateTimeOffset(parsed, zone.GetUtcOffset(parsed)));
+        return new CfsTime(text, new DateTimeOffset(parsed, zone.GetUtcOffset(parsed)).ToUniversalTime());
     }
 
     /// <summary>A decimal number in <paramref name="culture"/>, or a warning.</summary>

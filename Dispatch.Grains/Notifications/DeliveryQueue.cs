@@ -59,7 +59,7 @@ public static class DeliveryQueue
         """;
 
     private const string Load = """
-        select d.id, d.idempotency_key, d.attempt_count, d.transport_type_slug, d.agency_id, d.trace_parent, d.update_fields,
+        select d.id, d.idempotency_key, d.attempt_count, d.transport_type_slug, d.agency_id, d.trace_parent, array_to_string(d.update_fields, ' and ') as update_fields,
                n.id as notification_id, n.notified_user_id as user_id,
                i.id as incident_id, i.agency_id as psap_agency_id, i.priority, i.title, i.description, i.address,
                u.email, trim(u.first_name || ' ' || u.last_name) as user_name,
@@ -82,7 +82,7 @@ public static class DeliveryQueue
         var rows = await scope.QueryAsync<Row>(Load, new { ids });
         return rows.Select(r => new ClaimedDelivery(
             new OutboundMessage(r.Id, r.IdempotencyKey, r.AttemptCount, r.IncidentId, r.NotificationId, r.Priority,
-                r.UpdateFields is { Length: > 0 } changed ? $"UPDATE ({string.Join(" and ", changed)} changed by the CAD): {r.Title}" : r.Title, r.Description,
+                r.UpdateFields is { Length: > 0 } changed ? $"UPDATE ({changed} changed by the CAD): {r.Title}" : r.Title, r.Description,
                 scope.Cipher.DecryptText(r.Address, EncryptedColumns.IncidentAddress.Context),
                 string.IsNullOrWhiteSpace(r.UserName) ? r.Email : r.UserName, r.Email,
                 JsonNode.Parse(scope.Cipher.DecryptJson(r.ChannelConfig, EncryptedColumns.ChannelConfig.Context)!)!.AsObject(),
@@ -168,7 +168,7 @@ public static class DeliveryQueue
 
     private static string EmailContent(OutboundMessage m) => $"[{m.Priority}] {m.Title} to {m.RecipientEmail}: {m.Description}";
 
-    private sealed record Row(Guid Id, Guid IdempotencyKey, int AttemptCount, string TransportTypeSlug, Guid AgencyId, string? TraceParent, string[]? UpdateFields,
+    private sealed record Row(Guid Id, Guid IdempotencyKey, int AttemptCount, string TransportTypeSlug, Guid AgencyId, string? TraceParent, string? UpdateFields,
         Guid NotificationId, Guid UserId, Guid IncidentId, Guid PsapAgencyId, string Priority, string Title, string Description, byte[]? Address,
         string Email, string UserName, string ChannelConfig, string? Override);
 }

@@ -134,6 +134,88 @@ public sealed class CfsIntakeTests : DeliveryWorld
     }
 
     [Fact]
+    public async Task A_county_export_is_read_as_dispatchers_need_it_and_a_moved_or_reprioritised_call_reaches_everyone_notified()
+    {
+        var (gasco, gascoAdmin, _) = await OnboardCompanyAsync("gasco");
+        await RuleAsync(gasco, await ChannelAsync(gasco, "email", "ops email", "{}"), null);
+        await using (var c = new NpgsqlConnection(ConnectionString)) // the PSAP's zone: where its CAD's zone-less times are local
+            await c.ExecuteAsync("update agencies set timezone = 'America/Chicago' where id = (select agency_id from users where email = @AdminEmail)",
+                new { AdminEmail });
+        var mappings = CfsMappingLanguageTests.County(timeZone: null) with
+        {
+            AutoCreate = new CfsAutoCreate(new Dictionary<string, IReadOnlyList<Guid>> { ["GASLK"] = [gasco] }),
+        };
+        var configuration = await ConfigureAsync(_inbox, mappings);
+
+        // The dry run shows the CAD's text beside the instant it became, in the agency's zone, and every warning.
+        var county = CfsMappingLanguageTests.Sample("county-cad-export.xml");
+        var dry = await PostSampleAsync($"/api/v1/cfs-configurations/{configuration}/dry-run", county);
+        Assert.Equal(("America/Chicago", 1), (dry["timeZone"]!.GetValue<string>(), dry["warningCount"]!.GetValue<int>()));
+        var first = dry["records"]![0]!;
+        Assert.Equal(("2026-01-26T09:51:20", new DateTimeOffset(2026, 1, 26, 15, 51, 20, TimeSpan.Zero)),
+            (first["receivedAtText"]!.GetValue<string>(), first["receivedAt"]!.GetValue<DateTimeOffset>()));
+        Assert.Contains("callerPhone matched 2 values", dry["records"]![1]!["warnings"]![0]!.GetValue<string>());
+
+        // No mapping at all: a proposal from the sample, with what it would import.
+        var proposed = await PostSampleAsync("/api/v1/cfs-configurations/dry-run", CfsMappingLanguageTests.Sample("leitstelle-einsatzdaten.xml"));
+        Assert.Equal("/ELS:Einsatzdaten/ELS:Einsatz", proposed["proposal"]!["recordXPath"]!.GetValue<string>());
+        Assert.Equal("yyyyMMddHHmmss", proposed["proposal"]!["mappings"]!["fields"]!["receivedAt"]!["formats"]![0]!.GetValue<string>());
+        Assert.Equal(("20211106213230", 2), (proposed["dryRun"]!["records"]![0]!["receivedAtText"]!.GetValue<string>(), proposed["dryRun"]!["recordCount"]!.GetValue<int>()));
+        var notXml = await PostSampleAsync("/api/v1/cfs-configurations/dry-run", "not xml"u8.ToArray(), HttpStatusCode.BadRequest);
+        Assert.Contains("Unreadable XML", notXml["errors"]!["file"]![0]!.GetValue<string>());
+
+        // Imported: the gas call raises an incident for gasco, whose admin is emailed.
+        await File.WriteAllBytesAsync(Path.Combine(_inbox, "export-1.xml"), county);
+        await WaitForImportsAsync(1);
+        var calls = (await SendAsync(Admin, HttpMethod.Get, "/api/v1/cfs-incidents")).Body!["items"]!.AsArray();
+        var gasId = calls.Single(c => c!["externalCfsId"]!.GetValue<string>() == "CFS26-004417")!["id"]!.GetValue<Guid>();
+        var gas = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/cfs-incidents/{gasId}")).Body!;
+        Assert.Equal(("2026-0000881", "N LOOMIS ST / N ADA ST", "DISP"), (gas["callNumber"]!.GetValue<string>(), gas["crossStreets"]!.GetValue<string>(), gas["status"]!.GetValue<string>()));
+        Assert.Equal(["E5", "TRK2"], gas["units"]!.AsArray().Select(u => u!.GetValue<string>()));
+        Assert.Equal("HISSING SOUND AUDIBLE, CALLER EVACUATED BUILDING", gas["narrative"]![1]!["text"]!.GetValue<string>());
+        Assert.Equal("1224", gas["extra"]!["beat"]!.GetValue<string>());
+        Assert.Equal(41.88439, gas["latitude"]!.GetValue<double>());
+        var wires = calls.Single(c => c!["externalCfsId"]!.GetValue<string>() == "CFS26-004418")!;
+        Assert.Contains("callerPhone matched 2 values", wires["warnings"]![0]!.GetValue<string>()); // kept on the imported record
+        await using (var c = new NpgsqlConnection(ConnectionString))
+        {
+            var stored = await c.QuerySingleAsync<(string Narrative, string Extra)>("select narrative::text, extra::text from cfs_incidents where id = @gasId", new { gasId });
+            Assert.DoesNotContain("HISSING", stored.Narrative); // encrypted at rest
+            Assert.DoesNotContain("1224", stored.Extra);
+        }
+        var incident = gas["linkedIncidentId"]!.GetValue<Guid>();
+        await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == gascoAdmin)), TimeSpan.FromSeconds(60), () => Silo!.Output);
+
+        // The CAD moves the call and raises its priority: the log says what changed, the incident follows, and the admin is told.
+        var moved = Encoding.UTF8.GetString(county).Replace("1400 W RANDOLPH ST", "1410 W RANDOLPH ST").Replace("<Priority>1</Priority>", "<Priority>2</Priority>")
+            .Replace("</Entry>\n    </Narrative>", "</Entry>\n      <Entry><Time>2026-01-26T09:58:00</Time><Operator>D114</Operator><Text>UTILITY EN ROUTE</Text></Entry>\n    </Narrative>");
+        await File.WriteAllTextAsync(Path.Combine(_inbox, "export-2.xml"), moved);
+        await WaitForImportsAsync(2);
+        var log = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/incidents/{incident}/communications?pageSize=100")).Body!["items"]!.AsArray();
+        var update = log.Single(e => e!["communicationType"]!.GetValue<string>() == "cfs_update")!["content"]!.GetValue<string>();
+        Assert.Contains("address: '1400 W RANDOLPH ST, CHICAGO' → '1410 W RANDOLPH ST, CHICAGO'", update);
+        Assert.Contains("priority: 'irod' → 'critical'", update);
+        Assert.Contains("narrative: 1 new entry: [2026-01-26 15:58:00Z] UTILITY EN ROUTE", update);
+        var now = (await IncidentAsync(incident))["incident"]!;
+        Assert.Equal(("critical", "1410 W RANDOLPH ST, CHICAGO"), (now["priority"]!.GetValue<string>(), now["address"]!.GetValue<string>()));
+        await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == gascoAdmin && m.Subject.Contains("UPDATE"))),
+            TimeSpan.FromSeconds(60), () => Silo!.Output);
+        var notice = Smtp.Messages().Single(m => m.Subject.Contains("UPDATE"));
+        Assert.Contains("UPDATE (address and priority changed by the CAD)", notice.Subject);
+        Assert.Contains("1410 W RANDOLPH ST", notice.Decoded);
+    }
+
+    private async Task<JsonNode> PostSampleAsync(string path, byte[] sample, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        using var content = new ByteArrayContent(sample);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/xml");
+        using var response = await Admin.PostAsync(path, content);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, body);
+        return JsonNode.Parse(body)!;
+    }
+
+    [Fact]
     public async Task A_mapping_with_automatic_creation_raises_and_assigns_an_incident_in_the_import_transaction()
     {
         var (gasco, _, _) = await OnboardCompanyAsync("gasco");
