@@ -25,6 +25,8 @@ public static class CfsUpdates
                 : $"CAD updated call {after.ExternalId}: " + string.Join("; ", changes.Select(c => $"{c.Field}: {c.Text}")),
             new { cfs_incident_id = callId, cfs_import_id = importId, changed = changes.Select(c => c.Field) }, SenderType: "command_system"));
 
+        // Taken as acknowledgements take it, so neither finds the incident's version moved under it.
+        await scope.ExecuteAsync("select 1 from incidents where id = @incidentId for no key update", new { incidentId });
         if (await IncidentStore.GetAsync(scope, incidentId) is not { } incident) return;
         var moved = changes.Any(c => c.Field == "address") && after.Address is { } address && address != incident.Address;
         var reprioritised = changes.Any(c => c.Field == "priority") && after.Priority is { } priority && priority != incident.Priority;
