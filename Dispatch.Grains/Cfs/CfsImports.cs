@@ -93,12 +93,25 @@ public static class CfsImports
         return new CfsImportOutcome(id, status, count, 0, error);
     }
 
-    private const string Write = """
-        cfs_import_id = @importId, call_number = @CallNumber, caller_name = @CallerName, caller_phone = @CallerPhone, description = @Description,
-        address = @Address, cross_streets = @CrossStreets, raw_xml = @raw, priority = @Priority, incident_type = @Type, nature = @Nature,
-        status = @Status, received_at = coalesce(@ReceivedAt, received_at), received_at_text = coalesce(@ReceivedAtText, received_at_text),
-        latitude = @Latitude, longitude = @Longitude, units = @units, narrative = @narrative::jsonb, extra = @extra::jsonb,
-        warnings = @warnings::jsonb, updated_at = @now
+    // Every column an import writes, and the parameter each takes; received_at keeps its value when a re-export omits it.
+    private static readonly (string Column, string Value)[] Written =
+    [
+        ("cfs_import_id", "@importId"), ("call_number", "@CallNumber"), ("caller_name", "@CallerName"), ("caller_phone", "@CallerPhone"),
+        ("description", "@Description"), ("address", "@Address"), ("cross_streets", "@CrossStreets"), ("raw_xml", "@raw"), ("priority", "@Priority"),
+        ("incident_type", "@Type"), ("nature", "@Nature"), ("status", "@Status"), ("received_at", "@ReceivedAt"), ("received_at_text", "@ReceivedAtText"),
+        ("latitude", "@Latitude"), ("longitude", "@Longitude"), ("units", "@units"), ("narrative", "@narrative::jsonb"), ("extra", "@extra::jsonb"),
+        ("warnings", "@warnings::jsonb"), ("updated_at", "@now"),
+    ];
+
+    private static readonly string Insert = $"""
+        insert into cfs_incidents (id, cfs_configuration_id, external_cfs_id, created_at, {string.Join(", ", Written.Select(w => w.Column))})
+        values (@id, @configurationId, @ExternalId, @now, {string.Join(", ", Written.Select(w => w.Value))})
+        """;
+
+    private static readonly string Update = $"""
+        update cfs_incidents set version = version + 1, {string.Join(", ", Written.Select(w => w.Column is "received_at" or "received_at_text"
+            ? $"{w.Column} = coalesce({w.Value}, {w.Column})" : $"{w.Column} = {w.Value}"))}
+        where id = @id
         """;
 
     /// <summary>
@@ -123,15 +136,12 @@ public static class CfsImports
         };
         if (existing is null)
         {
-            await scope.ExecuteAsync($"""
-                insert into cfs_incidents (id, cfs_configuration_id, external_cfs_id, raw_xml, created_at) values (@id, @configurationId, @ExternalId, @raw, @now);
-                update cfs_incidents set {Write} where id = @id
-                """, values);
+            await scope.ExecuteAsync(Insert, values);
             await AutoCreateAsync(scope, configuration, id, r, now);
             return false;
         }
 
-        await scope.ExecuteAsync($"update cfs_incidents set {Write}, version = version + 1 where id = @id", values);
+        await scope.ExecuteAsync(Update, values);
         if (existing.LinkedIncidentId is { } incidentId)
             await CfsUpdates.RecordAsync(scope, incidentId, existing.ToRecord(scope.Cipher), r, existing.Id, importId, now);
         return true;
