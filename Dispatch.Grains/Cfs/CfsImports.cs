@@ -154,7 +154,7 @@ public static class CfsImports
         var companies = auto.CompaniesFor(r.Type);
         if (companies.Count == 0) return;
         var incident = await Incidents.IncidentStore.CreateAsync(scope, Guid.CreateVersion7(), new Incidents.NewIncident(r.Priority,
-            r.Type is null ? $"CAD call {r.ExternalId}" : $"{r.Type} (CAD call {r.ExternalId})", r.Description ?? "", r.Address, r.Type), now);
+            (r.Nature ?? r.Type) is { } what ? $"{what} (CAD call {r.ExternalId})" : $"CAD call {r.ExternalId}", r.Description ?? "", r.Address, r.Type), now);
         foreach (var company in companies)
         {
             try

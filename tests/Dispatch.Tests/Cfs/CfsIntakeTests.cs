@@ -197,6 +197,7 @@ public sealed class CfsIntakeTests : DeliveryWorld
         Assert.Contains("priority: 'irod' → 'critical'", update);
         Assert.Contains("narrative: 1 new entry: [2026-01-26 15:58:00Z] UTILITY EN ROUTE", update);
         var now = (await IncidentAsync(incident))["incident"]!;
+        Assert.Equal("GAS LEAK - OUTSIDE (CAD call CFS26-004417)", now["title"]!.GetValue<string>()); // the nature, not the code
         Assert.Equal(("critical", "1410 W RANDOLPH ST, CHICAGO"), (now["priority"]!.GetValue<string>(), now["address"]!.GetValue<string>()));
         await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == gascoAdmin && m.Subject.Contains("UPDATE"))),
             TimeSpan.FromSeconds(60), () => Silo!.Output);
