@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Dispatch.Grains.Cfs;
 using FastEndpoints;
 using FluentValidation;
@@ -265,10 +266,15 @@ public sealed class DryRunCfsConfiguration(DispatchStore store) : EndpointWithou
     }
 }
 
-/// <summary>A proposed mapping, and what the sample would import with it (when it found an external id).</summary>
-public sealed record ProposalResult(CfsMappingProposal Proposal, DryRunResult? DryRun);
+/// <summary>A proposed mapping (when none was sent), and what the sample would import with the mapping sent or proposed.</summary>
+public sealed record ProposalResult(CfsMappingProposal? Proposal, DryRunResult? DryRun);
 
-/// <summary>A dry run with no mapping: the sample file (the raw request body) is read for a mapping to propose.</summary>
+/// <summary>
+/// A dry run without a configuration. The sample alone (the raw request body): a mapping is proposed from it, and the sample is
+/// dry-run with the proposal. Or a form (<c>multipart/form-data</c>) with the sample as <c>file</c> and, optionally, a mapping as
+/// <c>fieldMappings</c> (JSON, as a configuration holds it): the sample is dry-run with that mapping — a proposal edited before it
+/// is saved.
+/// </summary>
 public sealed class ProposeCfsMapping(DispatchStore store) : EndpointWithoutRequest<Results<Ok<ProposalResult>, ValidationProblem>>
 {
     public override void Configure()
@@ -278,16 +284,47 @@ public sealed class ProposeCfsMapping(DispatchStore store) : EndpointWithoutRequ
         Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsManage));
         Description(d => d.WithName("ProposeCfsMapping")
             .WithSummary("Propose field mappings from a sample file (the request body): the record element and candidate paths per target field, "
-                + "found by name and value shape, with a dry run of the proposal. Nothing is stored."));
+                + "found by name and value shape, with a dry run of the proposal; or, as a form with file and fieldMappings, dry-run an edited mapping. "
+                + "Nothing is stored."));
     }
 
     public override async Task<Results<Ok<ProposalResult>, ValidationProblem>> ExecuteAsync(CancellationToken ct)
     {
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
-        var (sample, problem) = await Samples.ReadAsync(HttpContext.Request, CfsMappings.DefaultMaxFileBytes, ct);
-        if (problem is not null) return problem;
+        CfsMappings? mappings = null;
+        MemoryStream? sample;
+        if (HttpContext.Request.HasFormContentType)
+        {
+            var form = await HttpContext.Request.ReadFormAsync(ct);
+            if (form["fieldMappings"] is [{ } json] && !string.IsNullOrWhiteSpace(json))
+            {
+                try
+                {
+                    mappings = CfsMappings.FromJson(json);
+                }
+                catch (JsonException e)
+                {
+                    return Problems.Field("fieldMappings", $"fieldMappings is not a mapping: {e.Message}");
+                }
+                if (mappings.Validate() is { Count: > 0 } errors)
+                    return TypedResults.ValidationProblem(errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()));
+            }
+            if (form.Files.GetFile("file") is not { } file) return Problems.Field("file", "Send the sample file as the form's file.");
+            var limit = mappings?.FileLimit ?? CfsMappings.DefaultMaxFileBytes;
+            if (file.Length > limit) return Problems.Field("file", $"The sample is over the limit of {limit} bytes (maxFileBytes).");
+            sample = new MemoryStream();
+            await file.CopyToAsync(sample, ct);
+            sample.Position = 0;
+        }
+        else
+        {
+            (sample, var problem) = await Samples.ReadAsync(HttpContext.Request, CfsMappings.DefaultMaxFileBytes, ct);
+            if (problem is not null) return problem;
+        }
         using (sample)
         {
+            if (mappings is not null)
+                return TypedResults.Ok(new ProposalResult(null, await Samples.DryRunAsync(scope, null, GenericXmlParser.ParserName, mappings, sample!)));
             CfsMappingProposal proposal;
             try
             {

@@ -163,6 +163,15 @@ public sealed class CfsIntakeTests : DeliveryWorld
         Assert.Equal(("20211106213230", 2), (proposed["dryRun"]!["records"]![0]!["receivedAtText"]!.GetValue<string>(), proposed["dryRun"]!["recordCount"]!.GetValue<int>()));
         var notXml = await PostSampleAsync("/api/v1/cfs-configurations/dry-run", "not xml"u8.ToArray(), HttpStatusCode.BadRequest);
         Assert.Contains("Unreadable XML", notXml["errors"]!["file"]![0]!.GetValue<string>());
+        // The proposal edited (the alarm time instead, in Berlin) and tried as a form with the sample, before it is saved.
+        var edited = CfsMappingLanguageTests.Leitstelle(["dd.MM.yyyy HH:mm:ss"]);
+        var tried = await PostFormAsync(edited.ToJson(), CfsMappingLanguageTests.Sample("leitstelle-einsatzdaten.xml"));
+        Assert.Null(tried["proposal"]);
+        Assert.Equal(("Europe/Berlin", "2021-11-06T20:32:30Z"), (tried["dryRun"]!["timeZone"]!.GetValue<string>(),
+            tried["dryRun"]!["records"]![0]!["receivedAt"]!.GetValue<DateTimeOffset>().ToString("yyyy-MM-ddTHH:mm:ssZ")));
+        var invalid = await PostFormAsync("""{"fields": {"receivedAt": {"xpath": "x", "formats": ["%"]}}}""", county, HttpStatusCode.BadRequest);
+        Assert.Equal(["fieldMappings.fields.externalId", "fieldMappings.fields.receivedAt.formats"],
+            invalid["errors"]!.AsObject().Select(e => e.Key).Order());
 
         // Imported: the gas call raises an incident for gasco, whose admin is emailed.
         await File.WriteAllBytesAsync(Path.Combine(_inbox, "export-1.xml"), county);
@@ -204,6 +213,15 @@ public sealed class CfsIntakeTests : DeliveryWorld
         var notice = Smtp.Messages().Single(m => m.Subject.Contains("UPDATE"));
         Assert.Contains("UPDATE (address and priority changed by the CAD)", notice.Subject);
         Assert.Contains("1410 W RANDOLPH ST", notice.Decoded);
+    }
+
+    private async Task<JsonNode> PostFormAsync(string fieldMappings, byte[] sample, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        using var form = new MultipartFormDataContent { { new StringContent(fieldMappings), "fieldMappings" }, { new ByteArrayContent(sample), "file", "sample.xml" } };
+        using var response = await Admin.PostAsync("/api/v1/cfs-configurations/dry-run", form);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, body);
+        return JsonNode.Parse(body)!;
     }
 
     private async Task<JsonNode> PostSampleAsync(string path, byte[] sample, HttpStatusCode expected = HttpStatusCode.OK)
