@@ -15,7 +15,7 @@ public static class CfsImportStatus
 }
 
 /// <summary>What became of one file.</summary>
-public sealed record CfsImportOutcome(Guid ImportId, string Status, int RecordCount, int Updated, string? Error);
+public sealed record CfsImportOutcome(Guid ImportId, string Status, int RecordCount, int Updated, string? Error, int WarningCount = 0);
 
 /// <summary>An active configuration, with what scanning its inbox needs.</summary>
 public sealed record InboxConfiguration(Guid Id, Guid AgencyId, string InboxPath, int PollIntervalSeconds, string FilePattern, string ParserClass,
@@ -71,11 +71,12 @@ public static class CfsImports
             return await RecordAsync(scope, importId, configuration.Id, filename, hash, CfsImportStatus.Failed, 0, e.Message, now);
         }
 
-        await RecordAsync(scope, importId, configuration.Id, filename, hash, CfsImportStatus.Imported, records.Count, null, now);
+        var warnings = records.Sum(r => r.Warnings.Count);
+        await RecordAsync(scope, importId, configuration.Id, filename, hash, CfsImportStatus.Imported, records.Count, null, now, warnings);
         var updated = 0;
         foreach (var record in records)
             if (await UpsertAsync(scope, configuration, importId, record, now)) updated++;
-        return new CfsImportOutcome(importId, CfsImportStatus.Imported, records.Count, updated, null);
+        return new CfsImportOutcome(importId, CfsImportStatus.Imported, records.Count, updated, null, warnings);
     }
 
     /// <summary>Records a file that is too large to read at all, without reading it.</summary>
@@ -84,12 +85,12 @@ public static class CfsImports
         RecordAsync(scope, Guid.CreateVersion7(), configuration.Id, filename, hash, CfsImportStatus.Failed, 0, error, now);
 
     private static async Task<CfsImportOutcome> RecordAsync(AgencyScope scope, Guid id, Guid configurationId, string filename, string hash, string status,
-        int count, string? error, DateTimeOffset now)
+        int count, string? error, DateTimeOffset now, int warnings = 0)
     {
         await scope.ExecuteAsync("""
-            insert into cfs_imports (id, cfs_configuration_id, filename, file_hash, record_count, status, error, created_at, completed_at)
-            values (@id, @configurationId, @filename, @hash, @count, @status, @error, @now, @now)
-            """, new { id, configurationId, filename, hash, count, status, error, now });
+            insert into cfs_imports (id, cfs_configuration_id, filename, file_hash, record_count, warning_count, status, error, created_at, completed_at)
+            values (@id, @configurationId, @filename, @hash, @count, @warnings, @status, @error, @now, @now)
+            """, new { id, configurationId, filename, hash, count, warnings, status, error, now });
         return new CfsImportOutcome(id, status, count, 0, error);
     }
 

@@ -149,7 +149,8 @@ public sealed class CfsInboxGrain(DispatchStore store, CfsInboxRoot inboxes, Tim
         if (outcome.Status == CfsImportStatus.Failed)
             logger.LogWarning("CFS file {File} failed: {Reason}", name, outcome.Error);
         else
-            logger.LogInformation("CFS file {File}: {Status}, {Records} record(s), {Updated} update(s)", name, outcome.Status, outcome.RecordCount, outcome.Updated);
+            logger.LogInformation("CFS file {File}: {Status}, {Records} record(s), {Updated} update(s), {Warnings} warning(s)", name, outcome.Status,
+                outcome.RecordCount, outcome.Updated, outcome.WarningCount);
     }
 
     // The import runs as the configuration's PSAP: row-level security keeps it to that agency's rows.

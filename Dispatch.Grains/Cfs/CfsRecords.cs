@@ -8,8 +8,9 @@ using Dispatch.Grains.Storage.Encryption;
 
 namespace Dispatch.Grains.Cfs;
 
-public sealed record CfsImportView(Guid Id, Guid CfsConfigurationId, string Filename, string FileHash, int RecordCount, string Status, string? Error,
-    DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
+/// <summary>A file read from an inbox; <see cref="WarningCount"/> counts what its records' mappings could not read (each call lists its own).</summary>
+public sealed record CfsImportView(Guid Id, Guid CfsConfigurationId, string Filename, string FileHash, int RecordCount, int WarningCount, string Status,
+    string? Error, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
 
 /// <summary>
 /// A call for service as imported, with what the mapping could not read (<see cref="Warnings"/>); the encrypted parts (its
@@ -35,11 +36,11 @@ public static class CfsRecords
     {
         const string where = "where (@status::text is null or status = @status) and (@configurationId::uuid is null or cfs_configuration_id = @configurationId)";
         var rows = await scope.QueryAsync<ImportRow>($"""
-            select id, cfs_configuration_id, filename, file_hash, record_count, status, error, created_at, completed_at
+            select id, cfs_configuration_id, filename, file_hash, record_count, warning_count, status, error, created_at, completed_at
             from cfs_imports {where} order by created_at desc, id offset @offset limit @limit
             """, new { status, configurationId, offset, limit });
         var total = await scope.ExecuteScalarAsync<long>($"select count(*) from cfs_imports {where}", new { status, configurationId });
-        return (rows.Select(r => new CfsImportView(r.Id, r.CfsConfigurationId, r.Filename, r.FileHash, r.RecordCount, r.Status, r.Error,
+        return (rows.Select(r => new CfsImportView(r.Id, r.CfsConfigurationId, r.Filename, r.FileHash, r.RecordCount, r.WarningCount, r.Status, r.Error,
             Time.Utc(r.CreatedAt), Time.Utc(r.CompletedAt))).ToList(), total);
     }
 
@@ -97,7 +98,7 @@ public static class CfsRecords
         where a.id = any(@ids) and a.agency_type = 'company' and a.is_active
         """, new { ids = companyIds.ToArray() });
 
-    private sealed record ImportRow(Guid Id, Guid CfsConfigurationId, string Filename, string FileHash, int RecordCount, string Status, string? Error,
+    private sealed record ImportRow(Guid Id, Guid CfsConfigurationId, string Filename, string FileHash, int RecordCount, int WarningCount, string Status, string? Error,
         DateTime CreatedAt, DateTime? CompletedAt);
 
     /// <summary>A narrative as stored: encrypted JSON, null when there is none.</summary>

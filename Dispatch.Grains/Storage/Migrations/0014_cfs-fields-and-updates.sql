@@ -12,6 +12,8 @@ alter table cfs_incidents add column narrative jsonb;
 alter table cfs_incidents add column extra jsonb;
 alter table cfs_incidents add column received_at_text text;
 alter table cfs_incidents add column warnings jsonb not null default '[]';
+-- How many warnings a file's records carried, so an import that read with warnings stands out in the list of imports.
+alter table cfs_imports add column warning_count integer not null default 0;
 alter table cfs_incidents add constraint cfs_incidents_position_check
     check ((latitude is null or latitude between -90 and 90) and (longitude is null or longitude between -180 and 180));
 

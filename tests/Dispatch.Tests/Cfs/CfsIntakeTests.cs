@@ -176,6 +176,7 @@ public sealed class CfsIntakeTests : DeliveryWorld
         // Imported: the gas call raises an incident for gasco, whose admin is emailed.
         await File.WriteAllBytesAsync(Path.Combine(_inbox, "export-1.xml"), county);
         await WaitForImportsAsync(1);
+        Assert.Equal(1, (await ImportsAsync()).Single()["warningCount"]!.GetValue<int>()); // the import stands out in the list
         var calls = (await SendAsync(Admin, HttpMethod.Get, "/api/v1/cfs-incidents")).Body!["items"]!.AsArray();
         var gasId = calls.Single(c => c!["externalCfsId"]!.GetValue<string>() == "CFS26-004417")!["id"]!.GetValue<Guid>();
         var gas = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/cfs-incidents/{gasId}")).Body!;
