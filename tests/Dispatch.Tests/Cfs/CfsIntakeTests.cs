@@ -182,6 +182,7 @@ public sealed class CfsIntakeTests : DeliveryWorld
         var gas = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/cfs-incidents/{gasId}")).Body!;
         Assert.Equal(("2026-0000881", "N LOOMIS ST / N ADA ST", "DISP"), (gas["callNumber"]!.GetValue<string>(), gas["crossStreets"]!.GetValue<string>(), gas["status"]!.GetValue<string>()));
         Assert.Equal(["E5", "TRK2"], gas["units"]!.AsArray().Select(u => u!.GetValue<string>()));
+        Assert.Equal(new DateTimeOffset(2026, 1, 26, 15, 51, 20, TimeSpan.Zero), gas["receivedAt"]!.GetValue<DateTimeOffset>()); // the Silo too reads in Chicago
         Assert.Equal("HISSING SOUND AUDIBLE, CALLER EVACUATED BUILDING", gas["narrative"]![1]!["text"]!.GetValue<string>());
         Assert.Equal("1224", gas["extra"]!["beat"]!.GetValue<string>());
         Assert.Equal(41.88439, gas["latitude"]!.GetValue<double>());
