@@ -148,6 +148,9 @@ public sealed record CfsMappings(
     public string? SizeError(long length) =>
         length > FileLimit ? $"The file is {length} bytes, over the limit of {FileLimit} (maxFileBytes)." : null;
 
+    /// <summary>Where zone-less times are local: the mappings' own <see cref="TimeZone"/>, else <paramref name="agencyZone"/>.</summary>
+    public TimeZoneInfo ZoneOr(TimeZoneInfo agencyZone) => Time.Zone(TimeZone) ?? agencyZone;
+
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     public static CfsMappings FromJson(string json) => JsonSerializer.Deserialize<CfsMappings>(json, Json)

@@ -107,7 +107,7 @@ public sealed class GenericXmlParser : ICfsParser
             nodes.Add(root);
         }
 
-        var reader = new RecordReader(mappings, namespaces, mappings.TimeZone is { } named ? Time.Zone(named) ?? zone : zone);
+        var reader = new RecordReader(mappings, namespaces, mappings.ZoneOr(zone));
         var records = new List<CfsRecord>(nodes.Count);
         var seen = new HashSet<string>();
         for (var i = 0; i < nodes.Count; i++)
@@ -191,7 +191,7 @@ public sealed class GenericXmlParser : ICfsParser
                 Longitude = longitude,
                 Units = _fields.TryGetValue("units", out var units) ? List(units, Values(node, units)) : [],
                 Narrative = _fields.TryGetValue("narrative", out var narrative) ? Narrative(node, narrative, warnings) : [],
-                Extra = _extra.ToDictionary(e => e.Key, e => Extra(e.Value, Values(node, e.Value))).Where(e => e.Value is not null)
+                Extra = _extra.Select(e => (e.Key, Value: Extra(e.Value, Values(node, e.Value)))).Where(e => e.Value is not null)
                     .ToDictionary(e => e.Key, e => e.Value!),
                 RawXml = node.OuterXml,
                 Warnings = warnings,

@@ -224,8 +224,7 @@ internal static class Samples
     /// <summary>Parses a sample with a mapping, and says which of its records would update a call already imported by <paramref name="configurationId"/>.</summary>
     public static async Task<DryRunResult> DryRunAsync(AgencyScope scope, Guid? configurationId, string parserClass, CfsMappings mappings, Stream sample)
     {
-        var zone = await CfsConfigurations.AgencyZoneAsync(scope, scope.Context.AgencyId);
-        zone = Time.Zone(mappings.TimeZone) ?? zone;
+        var zone = mappings.ZoneOr(await CfsConfigurations.AgencyZoneAsync(scope, scope.Context.AgencyId));
         IReadOnlyList<CfsRecord> records;
         try
         {
