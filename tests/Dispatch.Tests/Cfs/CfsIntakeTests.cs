@@ -215,6 +215,17 @@ public sealed class CfsIntakeTests : DeliveryWorld
         var notice = Smtp.Messages().Single(m => m.Subject.Contains("UPDATE"));
         Assert.Contains("UPDATE (address and priority changed by the CAD)", notice.Subject);
         Assert.Contains("1410 W RANDOLPH ST", notice.Decoded);
+
+        // Once the incident is resolved, a CAD move is logged but changes nothing and tells nobody.
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(Admin, HttpMethod.Post, $"/api/v1/incidents/{incident}/resolve")).Status);
+        await File.WriteAllTextAsync(Path.Combine(_inbox, "export-3.xml"), moved.Replace("1410 W RANDOLPH ST", "1500 W RANDOLPH ST"));
+        await WaitForImportsAsync(3);
+        log = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/incidents/{incident}/communications?pageSize=100")).Body!["items"]!.AsArray();
+        Assert.Contains("but the incident is resolved", log.Single(e => e!["communicationType"]!.GetValue<string>() == "cfs_update_not_sent")!["content"]!.GetValue<string>());
+        Assert.Equal("1410 W RANDOLPH ST, CHICAGO", (await IncidentAsync(incident))["incident"]!["address"]!.GetValue<string>());
+        await using (var c = new NpgsqlConnection(ConnectionString)) // the one notice is the earlier move's: none was queued for this one
+            Assert.Equal(1, await c.ExecuteScalarAsync<int>(
+                "select count(*) from notification_deliveries where incident_id = @incident and update_fields is not null", new { incident }));
     }
 
     private async Task<JsonNode> PostFormAsync(string fieldMappings, byte[] sample, HttpStatusCode expected = HttpStatusCode.OK)
