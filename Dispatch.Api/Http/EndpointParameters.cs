@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using System.Text.Json;
 using FastEndpoints;
 using Microsoft.AspNetCore.OpenApi;
@@ -11,7 +12,7 @@ namespace Dispatch.Api.Http;
 /// properties as headers, the rest from the query on a GET or DELETE and from the JSON body otherwise (the API explorer sees only
 /// "a body of the request type", even for a GET).
 /// </summary>
-public sealed class EndpointParameters : IOpenApiOperationTransformer
+public sealed partial class EndpointParameters : IOpenApiOperationTransformer
 {
     public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
@@ -34,10 +35,19 @@ public sealed class EndpointParameters : IOpenApiOperationTransformer
             else
                 inBody.Add(property);
         }
+        // Route values an endpoint reads itself (one without a request object) are parameters all the same.
+        foreach (Match match in RouteValue().Matches(path))
+            if (!parameters.Any(p => p.In == ParameterLocation.Path && p.Name == match.Groups["name"].Value))
+                parameters.Add(Parameter(match.Groups["name"].Value, ParameterLocation.Path,
+                    match.Groups["constraint"].Value == "guid" ? typeof(Guid) : typeof(string), required: true));
         operation.Parameters = parameters;
-        if (inBody.Count == 0) operation.RequestBody = null;
+        if (context.Description.ActionDescriptor.EndpointMetadata.OfType<FileBody>().FirstOrDefault() is { } file) operation.RequestBody = file.Describe();
+        else if (inBody.Count == 0) operation.RequestBody = null;
         return Task.CompletedTask;
     }
+
+    [GeneratedRegex(@"\{(?<name>\w+)(?::(?<constraint>\w+))?\}")]
+    private static partial Regex RouteValue();
 
     private static OpenApiParameter Parameter(string name, ParameterLocation location, Type type, bool required) => new()
     {
@@ -55,4 +65,29 @@ public sealed class EndpointParameters : IOpenApiOperationTransformer
         _ when type == typeof(DateTimeOffset) || type == typeof(DateTime) => new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" },
         _ => new OpenApiSchema { Type = JsonSchemaType.String },
     };
+}
+
+/// <summary>
+/// Endpoint metadata: the request body is a file read as it comes (a CAD sample), not JSON; with <see cref="FormFields"/> it may
+/// also come as a form holding the file as <c>file</c> and those text fields.
+/// </summary>
+public sealed record FileBody(string Description, params string[] FormFields)
+{
+    public OpenApiRequestBody Describe()
+    {
+        var content = new Dictionary<string, OpenApiMediaType>
+        {
+            ["application/xml"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } },
+        };
+        if (FormFields.Length > 0)
+        {
+            var properties = new Dictionary<string, IOpenApiSchema> { ["file"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } };
+            foreach (var field in FormFields) properties[field] = new OpenApiSchema { Type = JsonSchemaType.String };
+            content["multipart/form-data"] = new OpenApiMediaType
+            {
+                Schema = new OpenApiSchema { Type = JsonSchemaType.Object, Properties = properties, Required = new HashSet<string> { "file" } },
+            };
+        }
+        return new OpenApiRequestBody { Required = true, Description = Description, Content = content };
+    }
 }

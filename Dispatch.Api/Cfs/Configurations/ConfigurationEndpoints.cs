@@ -248,7 +248,7 @@ public sealed class DryRunCfsConfiguration(DispatchStore store) : EndpointWithou
     {
         Post("/{id:guid}/dry-run");
         Group<ConfigurationsGroup>();
-        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsManage));
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsManage).WithMetadata(new FileBody("A sample CAD file, as the inbox would receive it.")));
         Description(d => d.WithName("DryRunCfsConfiguration")
             .WithSummary("Parse a sample file (the request body) with this configuration and show what would be imported, with every warning; nothing is stored."));
     }
@@ -280,7 +280,8 @@ public sealed class ProposeCfsMapping(DispatchStore store) : EndpointWithoutRequ
     {
         Post("/dry-run");
         Group<ConfigurationsGroup>();
-        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsManage));
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsManage)
+            .WithMetadata(new FileBody("A sample CAD file; or a form with the sample as file and a mapping (JSON) as fieldMappings.", "fieldMappings")));
         Description(d => d.WithName("ProposeCfsMapping")
             .WithSummary("Propose field mappings from a sample file (the request body): the record element and candidate paths per target field, "
                 + "found by name and value shape, with a dry run of the proposal; or, as a form with file and fieldMappings, dry-run an edited mapping. "
@@ -294,7 +295,15 @@ public sealed class ProposeCfsMapping(DispatchStore store) : EndpointWithoutRequ
         MemoryStream? sample;
         if (HttpContext.Request.HasFormContentType)
         {
-            var form = await HttpContext.Request.ReadFormAsync(ct);
+            IFormCollection form;
+            try
+            {
+                form = await HttpContext.Request.ReadFormAsync(ct);
+            }
+            catch (InvalidDataException e) // a malformed multipart body, or one over the form limits
+            {
+                return Problems.Field("file", $"The form could not be read: {e.Message}");
+            }
             if (form["fieldMappings"] is [{ } json] && !string.IsNullOrWhiteSpace(json))
             {
                 try

@@ -211,5 +211,16 @@ public sealed class IdentityApiTests : IdentityHost
             Assert.True(operation["security"]?.AsArray().Count == 2, $"{method} {path} declares no security");
             Assert.Contains("permission", operation["description"]?.GetValue<string>() ?? "");
         }
+        // Every route value is a declared path parameter, also where the endpoint reads it itself.
+        foreach (var (path, method, operation) in operations)
+            foreach (var name in System.Text.RegularExpressions.Regex.Matches(path, @"\{(\w+)\}").Select(m => m.Groups[1].Value))
+                Assert.True(operation["parameters"]?.AsArray().Any(p => p!["in"]!.GetValue<string>() == "path" && p["name"]!.GetValue<string>() == name) == true,
+                    $"{method} {path} does not declare {name}");
+        // CAD samples are files, not JSON; the configuration-less dry run also takes a form.
+        var dryRun = operations.Single(o => o.Path == "/api/v1/cfs-configurations/{id}/dry-run").Operation["requestBody"]!["content"]!.AsObject();
+        Assert.Equal(["application/xml"], dryRun.Select(c => c.Key));
+        var propose = operations.Single(o => o.Path == "/api/v1/cfs-configurations/dry-run").Operation["requestBody"]!["content"]!.AsObject();
+        Assert.Equal(["application/xml", "multipart/form-data"], propose.Select(c => c.Key));
+        Assert.Equal(["fieldMappings", "file"], propose["multipart/form-data"]!["schema"]!["properties"]!.AsObject().Select(p => p.Key).Order());
     }
 }
