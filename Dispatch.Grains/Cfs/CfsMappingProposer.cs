@@ -57,9 +57,7 @@ public static partial class CfsMappingProposer
 
     public static CfsMappingProposal Propose(Stream sample, long maxCharacters)
     {
-        var root = GenericXmlParser.Load(sample, maxCharacters).CreateNavigator();
-        root.MoveToFirstChild();
-        while (root.NodeType != XPathNodeType.Element && root.MoveToNext()) { }
+        var root = GenericXmlParser.DocumentElement(GenericXmlParser.Load(sample, maxCharacters));
         var names = new Prefixes();
         var notes = new List<string>();
 
@@ -215,7 +213,7 @@ public static partial class CfsMappingProposer
     {
         var reasons = new List<string>();
         var score = 0;
-        var steps = leaf.Path.Split('/').Select(s => s.TrimStart('@')).Select(s => s.Contains(':') ? s[(s.IndexOf(':') + 1)..] : s).ToList();
+        var steps = leaf.Path.Split('/').Select(Bare).ToList();
         var last = Tokens(steps[^1]);
         var parents = steps.SkipLast(1).SelectMany(Tokens).ToHashSet();
         if (last.Overlaps(Words[field])) { score += 10; reasons.Add($"its name ({steps[^1]})"); }
@@ -227,7 +225,7 @@ public static partial class CfsMappingProposer
         switch (field)
         {
             case "receivedAt":
-                if (TimeFormat(values) is not { } formats) return null;
+                if (leaf.Times is not { } formats) return null;
                 score += 3;
                 reasons.Add(formats.Length == 0 ? "its values are ISO 8601 times" : $"its values are times in the format {formats[0]}");
                 mapping = mapping with { Formats = formats.Length == 0 ? null : formats };
@@ -255,7 +253,7 @@ public static partial class CfsMappingProposer
                 break;
             case "address":
                 if (score > 0 && values.All(v => v.Any(char.IsAsciiDigit) && v.Any(char.IsLetter))) { score += 2; reasons.Add("its values hold a number and a name"); }
-                if (TimeFormat(values) is not null) return null;
+                if (leaf.Times is not null) return null;
                 break;
             case "units":
                 if (repeats) { score += 2; reasons.Add("it repeats within a record"); }
@@ -264,7 +262,7 @@ public static partial class CfsMappingProposer
                 return null; // entries are found from their structure (NarrativeCandidates); a lone text leaf is a description
             default:
                 if (CfsMappings.Targets[field] is CfsFieldKind.Single && repeats) mapping = mapping with { Combine = CfsCombine.First };
-                if (field != "callNumber" && TimeFormat(values) is not null) return null; // a time is not a name, an address or a code
+                if (field != "callNumber" && leaf.Times is not null) return null; // a time is not a name, an address or a code
                 break;
         }
         if (score == 0) return null;
@@ -277,11 +275,11 @@ public static partial class CfsMappingProposer
     /// </summary>
     private static IEnumerable<(string, Leaf, CfsFieldCandidate, FieldMapping)> NarrativeCandidates(Dictionary<string, Leaf> leaves, int records)
     {
-        foreach (var text in leaves.Values.Where(l => !l.Path.Contains('@') && l.MaxPerRecord > 1 && TimeFormat(l.Values) is null))
+        foreach (var text in leaves.Values.Where(l => !l.Path.Contains('@') && l.MaxPerRecord > 1 && l.Times is null))
         {
-            var time = leaves.Values.FirstOrDefault(l => Parent(l.Path) == text.Path && l.Path.Contains('@') && TimeFormat(l.Values) is not null);
+            var time = leaves.Values.FirstOrDefault(l => Parent(l.Path) == text.Path && l.Path.Contains('@') && l.Times is not null);
             if (time is null) continue;
-            var formats = TimeFormat(time.Values);
+            var formats = time.Times;
             var named = Tokens(Step(text.Path)).Overlaps(Words["narrative"]) || Tokens(Step(Parent(text.Path))).Overlaps(Words["narrative"]);
             yield return ("narrative", text, new CfsFieldCandidate(text.Path, (named ? 10 : 0) + 5,
                     [.. named ? new[] { $"its name ({text.Path})" } : [], "its entries repeat within a record", $"each entry has a time ({time.Path})"],
@@ -291,9 +289,9 @@ public static partial class CfsMappingProposer
         foreach (var group in leaves.Values.Where(l => !l.Path.Contains('@')).GroupBy(l => l.Path.Contains('/') ? l.Path[..l.Path.LastIndexOf('/')] : ""))
         {
             var entryPath = group.Key;
-            var entryWords = entryPath.Split('/').SelectMany(s => Tokens(Step(s))).ToHashSet();
-            var texts = group.Where(l => TimeFormat(l.Values) is null).OrderByDescending(l => l.Values.Average(v => v.Length)).ToList();
-            var time = group.FirstOrDefault(l => TimeFormat(l.Values) is not null);
+            var entryWords = entryPath.Split('/').SelectMany(s => Tokens(Bare(s))).ToHashSet();
+            var texts = group.Where(l => l.Times is null).OrderByDescending(l => l.Values.Average(v => v.Length)).ToList();
+            var time = group.FirstOrDefault(l => l.Times is not null);
             if (texts.Count == 0 || entryPath.Length == 0) continue;
             var text = texts[0];
             var named = entryWords.Overlaps(Words["narrative"]) || Tokens(Step(text.Path)).Overlaps(Words["narrative"]);
@@ -303,7 +301,7 @@ public static partial class CfsMappingProposer
             if (named) reasons.Add($"its name ({entryPath})");
             if (text.MaxPerRecord > 1) reasons.Add("its entries repeat within a record");
             if (time is not null) reasons.Add($"each entry has a time ({time.Path})");
-            var timeFormats = time is null ? null : TimeFormat(time.Values);
+            var timeFormats = time?.Times;
             yield return ("narrative", text, new CfsFieldCandidate(entryPath, score, reasons, text.Values.Distinct().Take(3).ToList()),
                 new FieldMapping(entryPath, TextXPath: text.Path[(entryPath.Length + 1)..], TimeXPath: time?.Path[(entryPath.Length + 1)..],
                     Formats: timeFormats is { Length: > 0 } ? timeFormats : null));
@@ -325,9 +323,12 @@ public static partial class CfsMappingProposer
     }
 
     /// <summary>A path's last step without its prefix.</summary>
-    private static string Step(string path)
+    private static string Step(string path) => Bare(path[(path.LastIndexOf('/') + 1)..]);
+
+    /// <summary>A step's name without its attribute sign and namespace prefix.</summary>
+    private static string Bare(string step)
     {
-        var step = path[(path.LastIndexOf('/') + 1)..].TrimStart('@');
+        step = step.TrimStart('@');
         return step.Contains(':') ? step[(step.IndexOf(':') + 1)..] : step;
     }
 
@@ -354,6 +355,20 @@ public static partial class CfsMappingProposer
         public List<string> Values { get; } = [];
         public int Records { get; set; }
         public int MaxPerRecord { get; set; }
+
+        /// <summary>The format that reads every value as a time (empty: ISO 8601), or null; tried once, after the values are collected.</summary>
+        public string[]? Times
+        {
+            get
+            {
+                if (!_timesRead) _times = TimeFormat(Values);
+                _timesRead = true;
+                return _times;
+            }
+        }
+
+        private bool _timesRead;
+        private string[]? _times;
     }
 
     /// <summary>Prefixes for the sample's namespaces: the document's own where it has one, else d, d2, …</summary>

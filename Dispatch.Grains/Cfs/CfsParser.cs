@@ -100,12 +100,7 @@ public sealed class GenericXmlParser : ICfsParser
             }
             if (nodes.Count == 0) throw new CfsFileException($"No record matches the record XPath '{recordXPath}'.");
         }
-        else
-        {
-            root.MoveToFirstChild();
-            while (root.NodeType != XPathNodeType.Element && root.MoveToNext()) { }
-            nodes.Add(root);
-        }
+        else nodes.Add(DocumentElement(document));
 
         var reader = new RecordReader(mappings, namespaces, mappings.ZoneOr(zone));
         var records = new List<CfsRecord>(nodes.Count);
@@ -118,6 +113,15 @@ public sealed class GenericXmlParser : ICfsParser
             records.Add(record);
         }
         return records;
+    }
+
+    /// <summary>The document's root element (past any comment or processing instruction before it).</summary>
+    public static XPathNavigator DocumentElement(XPathDocument document)
+    {
+        var root = document.CreateNavigator();
+        root.MoveToFirstChild();
+        while (root.NodeType != XPathNodeType.Element && root.MoveToNext()) { }
+        return root;
     }
 
     /// <summary>The hardened read of a whole file into a navigable document.</summary>
