@@ -22,9 +22,9 @@ public sealed class AspireAppHostTests : IAsyncLifetime
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "dispatch-aspire-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly Uri _apiUrl = new($"http://127.0.0.1:{LoopbackPort.Free()}");
     private readonly CancellationTokenSource _patience = new(TimeSpan.FromMinutes(4));
-    private SmtpServer _smtp = null!;
+    private MailServer _smtp = null!;
 
-    public async Task InitializeAsync() => _smtp = await SmtpServer.StartAsync();
+    public async Task InitializeAsync() => _smtp = await MailServer.StartAsync();
 
     [Fact]
     public async Task The_default_system_lets_the_bootstrap_admin_raise_an_incident_that_reaches_a_company_by_email()

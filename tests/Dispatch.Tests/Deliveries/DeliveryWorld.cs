@@ -10,7 +10,7 @@ namespace Dispatch.Tests.Deliveries;
 /// <summary>The real Api in process, a real Silo process, a real SMTP server and a webhook receiver, around one database.</summary>
 public class DeliveryWorld : IdentityHost
 {
-    public SmtpServer Smtp { get; private set; } = null!;
+    public MailServer Smtp { get; private set; } = null!;
     public WebhookReceiver Webhooks { get; private set; } = null!;
     public ExternalProcess? Silo { get; private set; }
     public HttpClient Admin { get; private set; } = null!;
@@ -31,7 +31,7 @@ public class DeliveryWorld : IdentityHost
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        Smtp = await SmtpServer.StartAsync();
+        Smtp = await MailServer.StartAsync();
         Webhooks = await WebhookReceiver.StartAsync();
         Admin = await AsAdminAsync();
         if (RunsSilo) await StartSiloAsync();

@@ -1,40 +1,68 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
+using SmtpServer;
+using SmtpServer.Protocol;
+using SmtpServer.Storage;
 
 namespace Dispatch.Tests.Infrastructure;
 
-/// <summary>A real SMTP server process (Debian's python3-aiosmtpd) delivering into a maildir the test reads.</summary>
-public sealed partial class SmtpServer : IAsyncDisposable
+/// <summary>
+/// A real SMTP server (the SmtpServer library, in this process, on a loopback port) keeping every message it is sent, as
+/// received. Hosts the tests start as processes reach it over TCP like any mail relay.
+/// </summary>
+public sealed partial class MailServer : IAsyncDisposable
 {
-    private readonly ExternalProcess _process;
-    private readonly string _maildir = Path.Combine(Path.GetTempPath(), "dispatch-mail-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly SmtpServer.SmtpServer _server;
+    private readonly Task _running;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentQueue<string> _received = new();
 
     public int Port { get; } = Dispatch.Testing.LoopbackPort.Free();
 
-    private SmtpServer()
+    private MailServer()
     {
-        _process = new ExternalProcess("/usr/bin/python3",
-            ["-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{Port}", "-c", "aiosmtpd.handlers.Mailbox", _maildir]);
+        var options = new SmtpServerOptionsBuilder()
+            .ServerName("localhost")
+            .Endpoint(e => e.Endpoint(new IPEndPoint(IPAddress.Loopback, Port)))
+            .Build();
+        var services = new SmtpServer.ComponentModel.ServiceProvider();
+        services.Add(new Keeper(_received));
+        _server = new SmtpServer.SmtpServer(options, services);
+        _running = _server.StartAsync(_stop.Token);
     }
 
-    public static async Task<SmtpServer> StartAsync()
+    public static async Task<MailServer> StartAsync()
     {
-        var server = new SmtpServer();
+        var server = new MailServer();
         await Wait.UntilAsync(async () =>
         {
+            if (server._running.IsFaulted) await server._running; // a bind failure, said as it is
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", server.Port);
+                await client.ConnectAsync(IPAddress.Loopback, server.Port);
                 return true;
             }
             catch (SocketException)
             {
                 return false;
             }
-        }, TimeSpan.FromSeconds(20), () => "aiosmtpd did not listen: " + server._process.Output);
+        }, TimeSpan.FromSeconds(20), () => $"The SMTP server did not listen on port {server.Port}.");
         return server;
+    }
+
+    private sealed class Keeper(ConcurrentQueue<string> received) : MessageStore
+    {
+        public override Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction,
+            ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+        {
+            received.Enqueue(Encoding.UTF8.GetString(buffer.ToArray()));
+            return Task.FromResult(SmtpResponse.Ok);
+        }
     }
 
     public sealed record Mail(string To, string Subject, string MessageId, string DeliveryId, string Raw)
@@ -63,12 +91,7 @@ public sealed partial class SmtpServer : IAsyncDisposable
         }
     }
 
-    public IReadOnlyList<Mail> Messages()
-    {
-        var dir = Path.Combine(_maildir, "new");
-        if (!Directory.Exists(dir)) return [];
-        return Directory.GetFiles(dir).Select(f => Parse(File.ReadAllText(f))).ToList();
-    }
+    public IReadOnlyList<Mail> Messages() => _received.Select(Parse).ToList();
 
     private static Mail Parse(string raw)
     {
@@ -95,7 +118,10 @@ public sealed partial class SmtpServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _process.DisposeAsync();
-        try { Directory.Delete(_maildir, true); } catch (IOException) { }
+        _server.Shutdown();
+        await _stop.CancelAsync();
+        try { await _running.WaitAsync(TimeSpan.FromSeconds(10)); }
+        catch (OperationCanceledException) { }
+        _stop.Dispose();
     }
 }
