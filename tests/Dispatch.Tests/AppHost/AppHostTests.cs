@@ -15,7 +15,7 @@ public sealed class AppHostTests : IDisposable
 {
     private static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(150);
     private const string Ready = @"Press Ctrl\+C to stop\.";
-    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "dispatch-apphost-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly string _dataDir = Dispatch.Testing.TestRun.NewFolder("apphost-");
 
     [Fact]
     public async Task Runs_two_silos_and_the_api_healthy_stops_everything_on_ctrl_c_and_reuses_its_data()

@@ -19,7 +19,7 @@ namespace Dispatch.Tests.AppHost;
 /// </summary>
 public sealed class AspireAppHostTests : IAsyncLifetime
 {
-    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "dispatch-aspire-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly string _dataDir = Dispatch.Testing.TestRun.NewFolder("aspire-");
     private readonly Uri _apiUrl = new($"http://127.0.0.1:{LoopbackPort.Free()}");
     private readonly CancellationTokenSource _patience = new(TimeSpan.FromMinutes(4));
     private MailServer _smtp = null!;

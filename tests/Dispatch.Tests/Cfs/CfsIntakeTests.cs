@@ -13,7 +13,7 @@ namespace Dispatch.Tests.Cfs;
 /// <summary>CAD inboxes end to end: the real Api, real Silo processes scanning a real folder, one database.</summary>
 public sealed class CfsIntakeTests : DeliveryWorld
 {
-    private readonly string _inbox = Directory.CreateTempSubdirectory("dispatch-cfs-").FullName;
+    private readonly string _inbox = Dispatch.Testing.TestRun.NewFolder("cfs-");
 
     protected override Dictionary<string, string?> SiloSettings => new(base.SiloSettings)
     {

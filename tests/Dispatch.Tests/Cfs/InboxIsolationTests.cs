@@ -10,7 +10,7 @@ namespace Dispatch.Tests.Cfs;
 /// <summary>An inbox lives under the configured root, is normalised, and belongs to one configuration: no PSAP reads another's CAD exports.</summary>
 public sealed class InboxIsolationTests() : IdentityHost(new Dictionary<string, string?> { [CfsInboxRoot.Setting] = Root })
 {
-    private static readonly string Root = Path.Combine(Path.GetTempPath(), $"dispatch-inbox-root-{Environment.ProcessId}");
+    private static readonly string Root = Path.Combine(Dispatch.Testing.TestRun.Root, "inbox-root");
     private readonly string _dir = Path.Combine(Root, Guid.NewGuid().ToString("N")); // this test's folders
 
     private static object Configuration(string inboxPath) =>

@@ -7,7 +7,7 @@ namespace Dispatch.Tests.Deliveries;
 
 public sealed class DeliveryTraceTests : IdentityHost
 {
-    private readonly string _mail = Path.Combine(Path.GetTempPath(), "dispatch-trace-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly string _mail = Dispatch.Testing.TestRun.NewFolder("trace-");
 
     // The silo runs in this process (so the listener below sees its grains' spans) and drops mail in a folder.
     protected override IReadOnlyDictionary<string, string?> HostExtras => new Dictionary<string, string?> { ["Dispatch:Email:PickupDirectory"] = _mail };

@@ -17,7 +17,7 @@ public sealed class EscalationEngineTests : EscalationWorld
     // Its mail goes to a folder: every delivery succeeds, so no unreachable recipient adds PSAP alerts of its own.
     protected override IReadOnlyDictionary<string, string?> HostExtras => new Dictionary<string, string?>
     {
-        ["Dispatch:Email:PickupDirectory"] = Path.Combine(Path.GetTempPath(), "dispatch-engine-" + Guid.NewGuid().ToString("N")[..8]),
+        ["Dispatch:Email:PickupDirectory"] = Dispatch.Testing.TestRun.NewFolder("engine-"),
     };
 
     [Fact]

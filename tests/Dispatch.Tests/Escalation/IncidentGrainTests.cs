@@ -33,7 +33,7 @@ public sealed class IncidentGrainTests : EscalationWorld
     {
         var settings = new Dictionary<string, string?>
         {
-            ["Dispatch:Email:PickupDirectory"] = Path.Combine(Path.GetTempPath(), "dispatch-grains-" + Guid.NewGuid().ToString("N")[..8]),
+            ["Dispatch:Email:PickupDirectory"] = Dispatch.Testing.TestRun.NewFolder("grains-"),
         };
         if (!scan) settings["Dispatch:Escalation:PollInterval"] = "01:00:00";
         _cluster = await TestSilos.StartAsync(this, silos, settings);

@@ -16,7 +16,8 @@ public sealed class PostgresRestartTests : EscalationWorld
 {
     private const int Incidents = 6;
     private EmbeddedPostgres? _server;
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "dispatch-restart-" + Guid.NewGuid().ToString("N")[..8]);
+    private IDisposable? _stopAtExit;
+    private readonly string _root = Dispatch.Testing.TestRun.NewFolder("restart-");
 
     protected override async Task<string> CreateDatabaseAsync()
     {
@@ -24,6 +25,7 @@ public sealed class PostgresRestartTests : EscalationWorld
         Directory.CreateDirectory(_root);
         File.SetUnixFileMode(_root, File.GetUnixFileMode(_root) | UnixFileMode.OtherExecute); // the postgres user reaches its data
         _server = new EmbeddedPostgres(binDir, _root, durable: true); // fsync on: a crash must lose nothing that was committed
+        _stopAtExit = TestRun.StopPostgresAtExit(binDir, _server.DataDir);
         await _server.StartAsync();
         await _server.EnsureDatabaseAsync(Name);
         return _server.ConnectionString(Name, pooling: false);
@@ -32,6 +34,7 @@ public sealed class PostgresRestartTests : EscalationWorld
     protected override async Task DropDatabaseAsync()
     {
         if (_server is not null) await _server.StopAsync();
+        _stopAtExit?.Dispose();
         try { Directory.Delete(_root, recursive: true); }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }

@@ -25,7 +25,7 @@ public sealed class AuthorizationWorld : IdentityHost
     public readonly Dictionary<string, string?> Credentials = new();
     public readonly Dictionary<string, Guid> ResourceOfA = new();
     public readonly List<string> SecretsOfA = [];
-    private readonly DirectoryInfo _inbox = Directory.CreateTempSubdirectory("dispatch-matrix-");
+    private readonly DirectoryInfo _inbox = new DirectoryInfo(Dispatch.Testing.TestRun.NewFolder("matrix-"));
 
     public override async Task DisposeAsync()
     {

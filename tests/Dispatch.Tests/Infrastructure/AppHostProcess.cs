@@ -11,6 +11,8 @@ public sealed partial class AppHostProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly List<string> _lines = [];
 
+    private IDisposable? _leftover;
+
     private AppHostProcess(Process process) => _process = process;
 
     public int Pid => _process.Id;
@@ -47,6 +49,7 @@ public sealed partial class AppHostProcess : IAsyncDisposable
         process.OutputDataReceived += (_, e) => host.Add(e.Data);
         process.ErrorDataReceived += (_, e) => host.Add(e.Data);
         process.Start();
+        host._leftover = Dispatch.Testing.TestRun.KillAtExit(process.Id); // its group: the AppHost and what it started
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return host;
@@ -167,6 +170,7 @@ public sealed partial class AppHostProcess : IAsyncDisposable
             }
         }
         _process.Dispose();
+        _leftover?.Dispose();
     }
 
     [LibraryImport("libc", EntryPoint = "kill")]

@@ -35,7 +35,7 @@ public class TestDatabase : IAsyncLifetime
         ["Dispatch:Encryption:ActiveKeyId"] = Keys.ActiveKeyId,
         [$"Dispatch:Encryption:Keys:{Keys.ActiveKeyId}"] = Keys.ToFile().Keys[Keys.ActiveKeyId],
         ["Dispatch:Auth:SigningKey"] = Convert.ToBase64String(SigningKey),
-        [Dispatch.Grains.Cfs.CfsInboxRoot.Setting] = Path.GetTempPath(),
+        [Dispatch.Grains.Cfs.CfsInboxRoot.Setting] = Dispatch.Testing.TestRun.Root, // every test folder is under it
     };
 
     public virtual async Task InitializeAsync() => ConnectionString = await CreateDatabaseAsync();
