@@ -145,7 +145,7 @@ public static class EscalationEngine
             """, new { tier, cycle, now, c.IncidentId, c.CompanyId });
 
         // The PSAP users the rule names hear of every step, on their own channels.
-        var alerts = await PsapAlerts.SendAsync(scope, incident, rule, tier, cycle, now);
+        var alerts = await PsapAlerts.SendAsync(scope, incident, c.CompanyId, AlertReason.NotAcknowledged, rule, tier, cycle, now);
         await scope.AuditAsync(incident.AgencyId, "incident.escalated", "incident", incident.Id, null,
             new { company_id = c.CompanyId, outcome, tier, cycle, due_at = dueAt, notified, psap_alerts = alerts });
         return new EscalationStep(c.IncidentId, c.CompanyId, incident.Priority, dueAt, now, outcome, tier, cycle, notified, alerts);

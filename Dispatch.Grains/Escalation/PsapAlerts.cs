@@ -12,12 +12,26 @@ namespace Dispatch.Grains.Escalation;
 public static class PsapAlerts
 {
     /// <summary>Alerts the rule's PSAP users about <paramref name="companyId"/>; returns how many were reached (0 without a rule naming anyone).</summary>
-    public static async Task<int> SendAsync(StoreScope scope, IncidentState incident, EscalationRule? rule, int tier, int cycle, DateTimeOffset now)
+    public static async Task<int> SendAsync(StoreScope scope, IncidentState incident, Guid companyId, string reason, EscalationRule? rule,
+        int tier, int cycle, DateTimeOffset now)
     {
         if (rule is null || rule.NotifyPsapUserIds.Count == 0) return 0;
         var plan = await Assignments.NotifyAsync(scope,
             new RoutingRequest(incident.Priority, incident.IncidentType, now, new EscalationTier(rule.NotifyPsapUserIds, null)),
-            new Assignments.PlanTarget(incident.Id, incident.AgencyId, "psap_alert", tier, cycle, null), now);
+            new Assignments.PlanTarget(incident.Id, incident.AgencyId, "psap_alert", tier, cycle, null, (companyId, reason)), now);
         return plan.Count;
     }
+}
+
+/// <summary>Why the PSAP is alerted about a company (<c>notifications.alert_reason</c>).</summary>
+public static class AlertReason
+{
+    /// <summary>Nobody at the company has a usable channel: there was no one to notify.</summary>
+    public const string NoRecipients = "no_recipients";
+
+    /// <summary>The company let an escalation tier's deadline pass without acknowledging.</summary>
+    public const string NotAcknowledged = "not_acknowledged";
+
+    /// <summary>A recipient at the company could not be reached on any of their channels.</summary>
+    public const string Unreachable = "unreachable";
 }

@@ -13,6 +13,7 @@ public static class AckMetrics
 
     public static void Record(Acknowledgement ack)
     {
+        if (ack.Kind == "psap_alert") return; // a PSAP user saw an alert: not a company's acknowledgement
         Acks.Add(1, new("dispatch.ack.source", ack.AckSource), new("dispatch.ack.first", !ack.Repeated));
         if (ack.TimeToAck is { } elapsed)
             TimeToAck.Record(elapsed.TotalSeconds, new("dispatch.priority", ack.Priority), new("dispatch.ack.source", ack.AckSource));

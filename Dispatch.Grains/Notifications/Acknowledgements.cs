@@ -14,9 +14,12 @@ public static class AckSource
 /// <summary>
 /// The acknowledgement as recorded: the first one of the company stands; repeating it (or another of the company's users
 /// acknowledging later) reports the first. <see cref="TimeToAck"/> is measured from the company's assignment, for a first one only.
+/// For a PSAP alert (<see cref="Kind"/> <c>psap_alert</c>) it records that a PSAP user saw the alert about
+/// <see cref="AboutCompanyName"/>: that company's own acknowledgement is untouched.
 /// </summary>
 public sealed record Acknowledgement(Guid? NotificationId, Guid IncidentId, Guid CompanyId, string AckSource, Guid? AckedByUserId,
-    DateTimeOffset AckedAt, bool Repeated, string IncidentStatus, string Priority, TimeSpan? TimeToAck);
+    DateTimeOffset AckedAt, bool Repeated, string IncidentStatus, string Priority, TimeSpan? TimeToAck,
+    string Kind = "company", Guid? AboutCompanyId = null, string? AboutCompanyName = null);
 
 /// <summary>
 /// A company user acknowledges: the notification is acked, every pending escalation of that company on the incident is
@@ -116,7 +119,10 @@ public static class Acknowledgements
         return new Acknowledgement(notificationId, incidentId, company, source, userId, at, true, incident.Status, incident.Priority, null);
     }
 
-    /// <summary>A PSAP user confirms they have seen an alert about a company: the alert is marked, nothing else changes.</summary>
+    /// <summary>
+    /// A PSAP user confirms they have seen an alert about a company: the alert is marked seen and the log says so; the company's
+    /// acknowledgement, its escalation and the incident are untouched.
+    /// </summary>
     private static async Task<Acknowledgement> AcknowledgeAlertAsync(AgencyScope scope, Guid id, string source, Guid? userId, DateTimeOffset now)
     {
         var updated = await scope.ExecuteAsync("""
@@ -124,11 +130,18 @@ public static class Acknowledgements
                    version = version + 1, updated_at = @now
             where id = @id and ack_status = 'pending'
             """, new { source, now, userId, id });
-        var n = (await scope.QuerySingleOrDefaultAsync<NotificationRow>(
-            "select id, incident_id, kind, ack_status, ack_source, acked_at, acked_by_user_id from notifications where id = @id", new { id }))!;
+        var n = (await scope.QuerySingleOrDefaultAsync<NotificationRow>("""
+            select n.id, n.incident_id, n.kind, n.ack_status, n.ack_source, n.acked_at, n.acked_by_user_id, n.about_agency_id, a.name as about_name
+            from notifications n left join agencies a on a.id = n.about_agency_id where n.id = @id
+            """, new { id }))!;
         var incident = (await IncidentStore.GetAsync(scope, n.IncidentId))!;
+        if (updated == 1)
+            await Communications.AppendAsync(scope, new CommunicationEntry(n.IncidentId, scope.Context.AgencyId, "psap_alert_seen", "inbound",
+                $"A PSAP user saw the alert about {n.AboutName ?? "a company"} (via {source}); this does not acknowledge for that company.",
+                new { notification_id = id, company_id = n.AboutAgencyId, source, user_id = userId }, id,
+                SenderType: userId is null ? "system" : "user", ReceiverType: "agency", ReceiverAgencyId: incident.AgencyId));
         return new Acknowledgement(id, n.IncidentId, scope.Context.AgencyId, n.AckSource!, n.AckedByUserId, Time.Utc(n.AckedAt!.Value),
-            updated == 0, incident.Status, incident.Priority, null);
+            updated == 0, incident.Status, incident.Priority, null, "psap_alert", n.AboutAgencyId, n.AboutName);
     }
 
     private sealed record AssignmentRow(DateTime? AckedAt, Guid? AckedByUserId, string? AckSource, DateTime CreatedAt);
@@ -142,5 +155,7 @@ public static class Acknowledgements
         public string? AckSource { get; set; }
         public DateTime? AckedAt { get; set; }
         public Guid? AckedByUserId { get; set; }
+        public Guid? AboutAgencyId { get; set; }
+        public string? AboutName { get; set; }
     }
 }

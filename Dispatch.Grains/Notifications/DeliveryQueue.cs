@@ -60,7 +60,7 @@ public static class DeliveryQueue
 
     private const string Load = """
         select d.id, d.idempotency_key, d.attempt_count, d.transport_type_slug, d.agency_id, d.trace_parent, array_to_string(d.update_fields, ' and ') as update_fields,
-               n.id as notification_id, n.notified_user_id as user_id,
+               n.id as notification_id, n.notified_user_id as user_id, n.about_agency_id, n.alert_reason, a.name as about_name,
                i.id as incident_id, i.agency_id as psap_agency_id, i.priority, i.title, i.description, i.address,
                u.email, trim(u.first_name || ' ' || u.last_name) as user_name,
                c.config::text as channel_config, p.config_override::text as override
@@ -70,7 +70,20 @@ public static class DeliveryQueue
         join users u on u.id = n.notified_user_id
         join transport_channels c on c.id = d.transport_channel_id
         left join user_transport_preferences p on p.id = d.preference_id
+        left join agencies a on a.id = n.about_agency_id
         where d.id = any(@ids)
+        """;
+
+    // A PSAP alert's company people on this incident: by tier, with each channel and how it went.
+    private const string AlertContacts = """
+        select n.tier, trim(u.first_name || ' ' || u.last_name) as name, u.email, n.ack_status = 'acked' as acknowledged,
+               c.name as channel, d.transport_type_slug as transport, d.send_status as status
+        from notifications n
+        join users u on u.id = n.notified_user_id
+        left join notification_deliveries d on d.notification_id = n.id and d.update_fields is null
+        left join transport_channels c on c.id = d.transport_channel_id
+        where n.incident_id = @incidentId and n.agency_id = @companyId and n.kind = 'company'
+        order by n.tier, n.created_at, n.id, d.sequence
         """;
 
     /// <summary>Claims the notification's due deliveries (queued and due, or a send whose lease ran out).</summary>
@@ -79,7 +92,10 @@ public static class DeliveryQueue
     {
         var ids = (await scope.QueryAsync<Guid>(Claim, new { notificationId, now, leaseUntil = now + options.ClaimLease, batch = options.BatchSize })).ToArray();
         if (ids.Length == 0) return [];
-        var rows = await scope.QueryAsync<Row>(Load, new { ids });
+        var rows = (await scope.QueryAsync<Row>(Load, new { ids })).ToList();
+        var alerts = new Dictionary<Guid, PsapAlert>();
+        foreach (var r in rows.Where(r => r.AboutAgencyId is not null).DistinctBy(r => r.NotificationId))
+            alerts[r.NotificationId] = await AlertAsync(scope, r);
         return rows.Select(r => new ClaimedDelivery(
             new OutboundMessage(r.Id, r.IdempotencyKey, r.AttemptCount, r.IncidentId, r.NotificationId, r.Priority,
                 r.UpdateFields is { Length: > 0 } changed ? $"UPDATE ({changed} changed by the CAD): {r.Title}" : r.Title, r.Description,
@@ -87,9 +103,24 @@ public static class DeliveryQueue
                 string.IsNullOrWhiteSpace(r.UserName) ? r.Email : r.UserName, r.Email,
                 JsonNode.Parse(scope.Cipher.DecryptJson(r.ChannelConfig, EncryptedColumns.ChannelConfig.Context)!)!.AsObject(),
                 r.Override is null ? null : JsonNode.Parse(scope.Cipher.DecryptJson(r.Override, EncryptedColumns.PreferenceConfigOverride.Context)!)!.AsObject(),
-                ackUrl(r.NotificationId, r.AgencyId, r.UserId)),
+                ackUrl(r.NotificationId, r.AgencyId, r.UserId), alerts.GetValueOrDefault(r.NotificationId)),
             r.TransportTypeSlug, r.AgencyId, r.PsapAgencyId, r.UserId, r.TraceParent)).ToList();
     }
+
+    private static async Task<PsapAlert> AlertAsync(EngineScope scope, Row alert)
+    {
+        var rows = await scope.QueryAsync<ContactRow>(AlertContacts, new { incidentId = alert.IncidentId, companyId = alert.AboutAgencyId });
+        var contacts = rows
+            .GroupBy(c => (c.Tier, c.Name, c.Email, c.Acknowledged))
+            .Select(g => new PsapAlert.Contact(g.Key.Tier, string.IsNullOrWhiteSpace(g.Key.Name) ? g.Key.Email : g.Key.Name, g.Key.Email,
+                g.Key.Acknowledged,
+                g.Where(c => c.Channel is not null).Select(c => new PsapAlert.ChannelTried(c.Channel!, c.Transport!, c.Status!)).ToList()))
+            .ToList();
+        return new PsapAlert(alert.AboutAgencyId!.Value, alert.AboutName ?? "The company", alert.AlertReason ?? Escalation.AlertReason.NotAcknowledged,
+            contacts);
+    }
+
+    private sealed record ContactRow(int Tier, string Name, string Email, bool Acknowledged, string? Channel, string? Transport, string? Status);
 
     /// <summary>Records a send's outcome: sent, retried later, failed for good, or dead-lettered; a failed link of a failover chain hands over to the next.</summary>
     public static async Task<string> CompleteAsync(EngineScope scope, ClaimedDelivery delivery, SendResult result, DateTimeOffset now,
@@ -143,7 +174,7 @@ public static class DeliveryQueue
                     m.NotificationId, ReceiverType: "agency", ReceiverAgencyId: delivery.PsapAgencyId));
                 // A company's recipient is unreachable: the PSAP users its rule names are messaged (not for an alert to the PSAP itself).
                 if (delivery.AgencyId != delivery.PsapAgencyId && await Incidents.IncidentStore.GetAsync(scope, m.IncidentId) is { } incident)
-                    await Escalation.PsapAlerts.SendAsync(scope, incident,
+                    await Escalation.PsapAlerts.SendAsync(scope, incident, delivery.AgencyId, Escalation.AlertReason.Unreachable,
                         await scope.Routing.RuleAsync(scope, delivery.AgencyId, incident.Priority), 0, 0, now);
             }
         }
@@ -169,6 +200,6 @@ public static class DeliveryQueue
     private static string EmailContent(OutboundMessage m) => $"[{m.Priority}] {m.Title} to {m.RecipientEmail}: {m.Description}";
 
     private sealed record Row(Guid Id, Guid IdempotencyKey, int AttemptCount, string TransportTypeSlug, Guid AgencyId, string? TraceParent, string? UpdateFields,
-        Guid NotificationId, Guid UserId, Guid IncidentId, Guid PsapAgencyId, string Priority, string Title, string Description, byte[]? Address,
+        Guid NotificationId, Guid UserId, Guid? AboutAgencyId, string? AlertReason, string? AboutName, Guid IncidentId, Guid PsapAgencyId, string Priority, string Title, string Description, byte[]? Address,
         string Email, string UserName, string ChannelConfig, string? Override);
 }

@@ -51,7 +51,7 @@ public static class Assignments
                 $"No one at company {companyId} can be reached for this incident: no active recipient with a usable channel.",
                 new { company_id = companyId }, ReceiverType: "agency", ReceiverAgencyId: scope.Context.AgencyId));
             // And the PSAP users the company's rule names are told at once, on their own channels: there is nobody to wait for.
-            await Escalation.PsapAlerts.SendAsync(scope, incident, rule, 0, 0, now);
+            await Escalation.PsapAlerts.SendAsync(scope, incident, companyId, Escalation.AlertReason.NoRecipients, rule, 0, 0, now);
         }
         await scope.AuditAsync("incident.company_assigned", "incident", incident.Id, null,
             new { company_id = companyId, notifications = plan.Count, deliveries });
@@ -68,7 +68,9 @@ public static class Assignments
     }
 
     /// <summary>Whom a plan's notifications are for: the agency, their kind, escalation tier and cycle, and the deadline they carry.</summary>
-    internal sealed record PlanTarget(Guid IncidentId, Guid AgencyId, string Kind, int Tier, int Cycle, DateTimeOffset? DueAt);
+    /// <param name="About">For a PSAP alert: the company it is about, and why (<see cref="Escalation.AlertReason"/>).</param>
+    internal sealed record PlanTarget(Guid IncidentId, Guid AgencyId, string Kind, int Tier, int Cycle, DateTimeOffset? DueAt,
+        (Guid CompanyId, string Reason)? About = null);
 
     /// <summary>Writes a plan's notifications and deliveries (queued now, or waiting as failover links); returns the delivery count.</summary>
     internal static async Task<int> InsertPlanAsync(StoreScope scope, IReadOnlyList<PlannedNotification> plan, PlanTarget target, DateTimeOffset now,
@@ -79,9 +81,14 @@ public static class Assignments
         {
             var notificationId = Guid.CreateVersion7();
             await scope.ExecuteAsync("""
-                insert into notifications (id, incident_id, agency_id, notified_user_id, kind, tier, escalation_cycle, escalation_due_at, created_at, updated_at)
-                values (@notificationId, @IncidentId, @AgencyId, @UserId, @Kind, @Tier, @Cycle, @DueAt, @now, @now)
-                """, new { notificationId, target.IncidentId, target.AgencyId, notification.UserId, target.Kind, target.Tier, target.Cycle, target.DueAt, now });
+                insert into notifications (id, incident_id, agency_id, notified_user_id, kind, tier, escalation_cycle, escalation_due_at,
+                    about_agency_id, alert_reason, created_at, updated_at)
+                values (@notificationId, @IncidentId, @AgencyId, @UserId, @Kind, @Tier, @Cycle, @DueAt, @aboutId, @reason, @now, @now)
+                """, new
+            {
+                notificationId, target.IncidentId, target.AgencyId, notification.UserId, target.Kind, target.Tier, target.Cycle, target.DueAt,
+                aboutId = target.About?.CompanyId, reason = target.About?.Reason, now,
+            });
             if (notification.Deliveries.Any(d => d.Queued)) scope.Wakes.Notification(notificationId);
             if (target.DueAt is { } due) scope.Wakes.Deadline(target.IncidentId, due);
             foreach (var d in notification.Deliveries)

@@ -29,7 +29,42 @@ public sealed record OutboundMessage(
     string RecipientEmail,
     JsonObject ChannelConfig,
     JsonObject? RecipientOverride,
-    Uri? AckUrl);
+    Uri? AckUrl,
+    PsapAlert? Alert = null);
+
+/// <summary>
+/// What a PSAP alert is about: the company that has not acknowledged (or cannot be reached), why, and its people the incident
+/// reached so far — by tier, with their address and how each channel went — so that the dispatcher can call them.
+/// </summary>
+public sealed record PsapAlert(Guid CompanyId, string CompanyName, string Reason, IReadOnlyList<PsapAlert.Contact> Contacts)
+{
+    public sealed record Contact(int Tier, string Name, string Email, bool Acknowledged, IReadOnlyList<ChannelTried> Channels);
+
+    public sealed record ChannelTried(string Channel, string Transport, string Status);
+
+    /// <summary>One sentence: who has not answered, and why the PSAP hears of it.</summary>
+    public string Headline(string incidentTitle) => Reason switch
+    {
+        "no_recipients" => $"{CompanyName} has nobody who can be reached for \"{incidentTitle}\"",
+        "unreachable" => $"{CompanyName} could not be reached on every channel for \"{incidentTitle}\"",
+        _ => $"{CompanyName} has not acknowledged \"{incidentTitle}\"",
+    };
+
+    /// <summary>The tiers tried so far, as people read them ("tiers 1 and 2"; tier 0 is the first).</summary>
+    public string TiersTried
+    {
+        get
+        {
+            var tiers = Contacts.Select(c => c.Tier + 1).Distinct().Order().ToList();
+            return tiers.Count switch
+            {
+                0 => "no tier reached anyone",
+                1 => $"tier {tiers[0]}",
+                _ => $"tiers {string.Join(", ", tiers[..^1])} and {tiers[^1]}",
+            };
+        }
+    }
+}
 
 public enum SendOutcome { Sent, Transient, Permanent }
 

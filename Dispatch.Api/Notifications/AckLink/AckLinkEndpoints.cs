@@ -21,12 +21,23 @@ public sealed class ConfirmAckLink(DispatchStore store, TimeProvider time) : End
         if (links?.Verify(q["n"], q["a"], q["u"], q["e"], q["s"], time.GetUtcNow()) is not { } link)
             return Acknowledging.Page(HttpStatusCode.NotFound, "This acknowledgement link is not valid or has expired.", null);
         await using var scope = await store.BeginAsync(new AgencyContext(link.AgencyId, link.UserId));
-        var incidentId = await scope.ExecuteScalarAsync<Guid?>("select incident_id from notifications where id = @id", new { id = link.NotificationId });
-        var incident = incidentId is null ? null : await IncidentStore.GetAsync(scope, incidentId.Value);
+        var n = await scope.QuerySingleOrDefaultAsync<LinkedNotification>("""
+            select n.incident_id, n.kind, a.name as about_name from notifications n left join agencies a on a.id = n.about_agency_id
+            where n.id = @id
+            """, new { id = link.NotificationId });
+        var incident = n is null ? null : await IncidentStore.GetAsync(scope, n.IncidentId);
         if (incident is null) return Acknowledging.Page(HttpStatusCode.NotFound, "This notification no longer exists.", null);
         var fields = string.Concat(links.Fields(link).Select(f =>
             $"""<input type="hidden" name="{f.Key}" value="{WebUtility.HtmlEncode(f.Value)}">"""));
-        return Acknowledging.Page(HttpStatusCode.OK, $"{WebUtility.HtmlEncode(incident.Title)} ({WebUtility.HtmlEncode(incident.Priority)})",
+        var title = $"{WebUtility.HtmlEncode(incident.Title)} ({WebUtility.HtmlEncode(incident.Priority)})";
+        if (n!.Kind == "psap_alert")
+        {
+            var company = WebUtility.HtmlEncode(n.AboutName ?? "A company");
+            return Acknowledging.Page(HttpStatusCode.OK,
+                $"PSAP alert: {company} has not acknowledged {title}. Confirming records that you have seen this alert; it does not acknowledge for {company}.",
+                $"""<form method="post" action="{AckLinks.Path}">{fields}<button type="submit">I have seen this alert</button></form>""");
+        }
+        return Acknowledging.Page(HttpStatusCode.OK, title,
             $"""<form method="post" action="{AckLinks.Path}">{fields}<button type="submit">Acknowledge: my company is responding</button></form>""");
     }
 }
@@ -64,6 +75,15 @@ public sealed class AcknowledgeFromAckLink(DispatchStore store, IClusterClient g
             AckSource.EmailLink);
         if (ack is null) return Acknowledging.Page(HttpStatusCode.NotFound, "This notification no longer exists.", null);
         AckMetrics.Record(ack);
+        if (ack.Kind == "psap_alert")
+        {
+            var company = WebUtility.HtmlEncode(ack.AboutCompanyName ?? "the company");
+            return Acknowledging.Page(HttpStatusCode.OK, ack.Repeated
+                ? $"This alert was already marked as seen at {ack.AckedAt:u}."
+                : $"Recorded that you have seen the alert about {company}. This does not acknowledge for {company}: reach them directly.", null);
+        }
         return Acknowledging.Page(HttpStatusCode.OK, ack.Repeated ? $"Already acknowledged at {ack.AckedAt:u}." : "Acknowledged. Thank you.", null);
     }
 }
+
+internal sealed record LinkedNotification(Guid IncidentId, string Kind, string? AboutName);

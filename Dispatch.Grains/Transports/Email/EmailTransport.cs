@@ -91,7 +91,9 @@ public sealed class EmailTransport(IOptions<EmailOptions> options) : ITransport
     // 5xx is a definitive refusal; 4xx and anything without a code is worth another try.
     private static bool IsPermanent(SmtpStatusCode code) => (int)code >= 500 && code != SmtpStatusCode.GeneralFailure;
 
-    public static string Subject(OutboundMessage m) => $"[{PriorityLabel(m.Priority)}] {m.Title}";
+    public static string Subject(OutboundMessage m) => m.Alert is { } alert
+        ? $"[PSAP ALERT - {PriorityLabel(m.Priority)}] {alert.Headline(m.Title)}"
+        : $"[{PriorityLabel(m.Priority)}] {m.Title}";
 
     public static string PriorityLabel(string priority) => priority switch
     {
@@ -101,8 +103,32 @@ public sealed class EmailTransport(IOptions<EmailOptions> options) : ITransport
         _ => "ROUTINE/SPECIAL",
     };
 
+    /// <summary>A PSAP alert's lines about the company's people: tier, name, address, each channel and how it went.</summary>
+    public static IEnumerable<string> ContactLines(PsapAlert alert) => alert.Contacts.Count == 0
+        ? [$"Nobody at {alert.CompanyName} could be notified."]
+        : alert.Contacts.Select(c =>
+            $"Tier {c.Tier + 1}: {c.Name} <{c.Email}>{(c.Acknowledged ? " (acknowledged)" : "")} - " +
+            (c.Channels.Count == 0 ? "no channel" : string.Join("; ", c.Channels.Select(ch => $"{ch.Transport} \"{ch.Channel}\": {ch.Status}"))));
+
+    private const string SeenInstruction = "Confirm that you have seen this alert (it does not acknowledge for the company):";
+
     private static string PlainBody(OutboundMessage m)
     {
+        if (m.Alert is { } alert)
+        {
+            var text = new StringBuilder()
+                .AppendLine($"PSAP ALERT: {alert.Headline(m.Title)} ({PriorityLabel(m.Priority)}), after {alert.TiersTried}.")
+                .AppendLine()
+                .AppendLine($"Reach {alert.CompanyName}'s people directly:");
+            foreach (var line in ContactLines(alert)) text.AppendLine("  " + line);
+            text.AppendLine()
+                .AppendLine($"Address: {m.Address ?? "(none given)"}")
+                .AppendLine(m.Description)
+                .AppendLine()
+                .AppendLine($"Incident {m.IncidentId}");
+            if (m.AckUrl is not null) text.AppendLine().AppendLine(SeenInstruction).AppendLine(m.AckUrl.ToString());
+            return text.ToString();
+        }
         var body = new StringBuilder()
             .AppendLine($"{PriorityLabel(m.Priority)}: {m.Title}")
             .AppendLine()
@@ -118,6 +144,24 @@ public sealed class EmailTransport(IOptions<EmailOptions> options) : ITransport
     private static string HtmlBody(OutboundMessage m)
     {
         static string E(string? s) => WebUtility.HtmlEncode(s ?? "");
+        if (m.Alert is { } alert)
+        {
+            var contacts = string.Concat(ContactLines(alert).Select(l => $"<li>{E(l)}</li>"));
+            var seen = m.AckUrl is null ? "" :
+                $"""<p>{E(SeenInstruction)}</p><p><a href="{E(m.AckUrl.ToString())}" style="padding:10px 16px;background:#333;color:#fff;text-decoration:none">I have seen this alert</a></p>""";
+            return $"""
+                <html><body>
+                <h2>PSAP ALERT: {E(alert.Headline(m.Title))}</h2>
+                <p>{E(PriorityLabel(m.Priority))}, after {E(alert.TiersTried)}.</p>
+                <p><strong>Reach {E(alert.CompanyName)}'s people directly:</strong></p>
+                <ul>{contacts}</ul>
+                <p><strong>Address:</strong> {E(m.Address ?? "(none given)")}</p>
+                <p>{E(m.Description)}</p>
+                {seen}
+                <p style="color:#666">Incident {m.IncidentId}</p>
+                </body></html>
+                """;
+        }
         var ack = m.AckUrl is null ? "" :
             $"""<p><a href="{E(m.AckUrl.ToString())}" style="padding:10px 16px;background:#b00020;color:#fff;text-decoration:none">Acknowledge</a></p>""";
         return $"""

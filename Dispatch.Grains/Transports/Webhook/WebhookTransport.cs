@@ -30,6 +30,17 @@ public sealed class WebhookTransport(HttpClient http, TimeProvider time) : ITran
             recipient = new { name = message.RecipientName, email = message.RecipientEmail },
             incident = new { id = message.IncidentId, priority = message.Priority, title = message.Title, description = message.Description, address = message.Address },
             ackUrl = message.AckUrl,
+            // A PSAP alert: which company, why, and its people with the channels tried; the link records that the alert was seen.
+            kind = message.Alert is null ? "company" : "psap_alert",
+            alert = message.Alert is not { } alert ? null : new
+            {
+                companyId = alert.CompanyId, companyName = alert.CompanyName, reason = alert.Reason, tiersTried = alert.TiersTried,
+                contacts = alert.Contacts.Select(c => new
+                {
+                    tier = c.Tier + 1, name = c.Name, email = c.Email, acknowledged = c.Acknowledged,
+                    channels = c.Channels.Select(ch => new { channel = ch.Channel, transport = ch.Transport, status = ch.Status }),
+                }),
+            },
         }, JsonSerializerOptions.Web);
         using var request = SignedPost(new Uri(url, UriKind.RelativeOrAbsolute), channel.Secret, body, time.GetUtcNow());
         request.Headers.Add("Idempotency-Key", message.IdempotencyKey.ToString());
