@@ -11,6 +11,8 @@ public static class ApiExtensions
         builder.AddDispatchAuth();
         builder.AddSiloClient();
         builder.Services.AddExceptionHandler<Http.BadRequestHandler>();
+        builder.Services.AddProblemDetails(); // before the fallback writer, so that ASP.NET Core's writer is asked first
+        builder.Services.AddSingleton<IProblemDetailsWriter, Http.ProblemJsonWriter>();
         builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, Http.PermissionDenied>();
         builder.Services.AddSingleton(sp => Grains.Transports.OutboundPolicy.FromConfiguration(builder.Configuration, builder.Environment.IsDevelopment()));
         builder.Services.AddSingleton(Grains.Cfs.CfsInboxRoot.FromConfiguration(builder.Configuration));
@@ -28,7 +30,9 @@ public static class ApiExtensions
         app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseNulGuard();
+        app.UseInputGuard(); // before routing: routing matches an endpoint by the request's Content-Type
+        app.UseRouting();
+        app.UseMediaTypeProblems();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json");

@@ -29,6 +29,9 @@ public sealed class BadRequestHandler(IProblemDetailsService problems) : IExcept
             // FastEndpoints lets the serializer's exception through (see FastEndpointsSetup).
             JsonException json when bodyType is not null =>
                 (StatusCodes.Status400BadRequest, $"The body is not JSON of the expected shape{At(json)}: expected {Shape(bodyType, except: routeValues)}."),
+            // A multipart or urlencoded body that ends early or breaks its own boundaries.
+            InvalidDataException or IOException when HasForm(context.Request) =>
+                (StatusCodes.Status400BadRequest, "The form could not be read: it is not well-formed multipart/form-data or urlencoded content."),
             // A NUL or an unpaired surrogate slipped past the edge (e.g. inside a free-form JSON object): PostgreSQL cannot store it.
             PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter } =>
                 (StatusCodes.Status400BadRequest, "The request holds characters that cannot be stored (such as \\u0000)."),
@@ -41,6 +44,12 @@ public sealed class BadRequestHandler(IProblemDetailsService problems) : IExcept
             HttpContext = context,
             ProblemDetails = { Status = status, Title = "Bad request", Detail = detail },
         });
+    }
+
+    private static bool HasForm(HttpRequest request)
+    {
+        try { return request.HasFormContentType; }
+        catch (Exception e) when (e is FormatException or InvalidOperationException) { return false; }
     }
 
     private static string At(JsonException? json) => string.IsNullOrEmpty(json?.Path) || json.Path == "$" ? "" : $" (at {json.Path})";

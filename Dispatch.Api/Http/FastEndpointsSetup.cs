@@ -65,3 +65,17 @@ public static class PagingRules
 
     public static Paging ToPaging(this IPagedRequest request) => new(request.Page ?? 1, request.PageSize ?? 50);
 }
+
+/// <summary>
+/// Every list a request carries has a bound, so that no single request holds a grain (or a transaction) for more than a moment;
+/// the handlers collapse duplicates.
+/// </summary>
+public static class ListRules
+{
+    /// <summary>Companies on one incident, people in one tier, permissions in one role or key.</summary>
+    public const int MaxItems = 100;
+
+    public static IRuleBuilderOptions<T, IReadOnlyList<TItem>?> AtMost<T, TItem>(this IRuleBuilder<T, IReadOnlyList<TItem>?> rule, string name,
+        int max = MaxItems) =>
+        rule.Must(list => list is null || list.Count <= max).WithMessage($"{name} holds at most {max} items.");
+}

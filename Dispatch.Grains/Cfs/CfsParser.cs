@@ -124,6 +124,9 @@ public sealed class GenericXmlParser : ICfsParser
         return root;
     }
 
+    /// <summary>How deep elements may nest in a CAD file.</summary>
+    public const int MaxDepth = 64;
+
     /// <summary>The hardened read of a whole file into a navigable document.</summary>
     public static XPathDocument Load(Stream file, long maxCharacters)
     {
@@ -139,6 +142,24 @@ public sealed class GenericXmlParser : ICfsParser
         };
         try
         {
+            // A document nested deeper than any CAD writes is refused before it is built (the proposer and XPath walk it recursively).
+            if (!file.CanSeek)
+            {
+                var copy = new MemoryStream();
+                file.CopyTo(copy);
+                copy.Position = 0;
+                file = copy;
+            }
+            var start = file.Position;
+            using (var scan = XmlReader.Create(file, settings))
+            {
+                while (scan.Read())
+                {
+                    if (scan.Depth > MaxDepth)
+                        throw new CfsFileException($"Unreadable XML: elements are nested more than {MaxDepth} deep (line {(scan as IXmlLineInfo)?.LineNumber}).");
+                }
+            }
+            file.Position = start;
             using var reader = XmlReader.Create(file, settings);
             return new XPathDocument(reader);
         }

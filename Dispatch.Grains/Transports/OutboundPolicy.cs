@@ -58,7 +58,28 @@ public sealed class OutboundPolicy
     {
         if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
         if (_allowedNetworks.Any(n => n.Contains(address))) return null;
+        // An IPv6 address that carries an IPv4 one (NAT64, IPv4-compatible, 6to4, Teredo) reaches that IPv4 address: judged by it.
+        if (EmbeddedIPv4(address).FirstOrDefault(v4 => !_allowedNetworks.Any(n => n.Contains(v4)) && Internal.Any(n => n.Contains(v4))) is not null)
+            return "an internal address (an IPv6 form of an internal IPv4 address)";
         return Internal.Any(n => n.Contains(address)) ? "an internal address (loopback, link-local, private or reserved)" : null;
+    }
+
+    /// <summary>The IPv4 addresses an IPv6 address embeds and would be routed to.</summary>
+    public static IEnumerable<IPAddress> EmbeddedIPv4(IPAddress address)
+    {
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6) yield break;
+        var b = address.GetAddressBytes();
+        static IPAddress At(byte[] bytes, int offset, bool inverted = false) =>
+            new(inverted ? bytes[offset..(offset + 4)].Select(x => (byte)~x).ToArray() : bytes[offset..(offset + 4)]);
+        bool Zero(int from, int to) => b[from..to].All(x => x == 0);
+        if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && Zero(4, 12)) yield return At(b, 12); // NAT64 64:ff9b::/96
+        else if (Zero(0, 12) && !Zero(12, 16)) yield return At(b, 12); // IPv4-compatible ::a.b.c.d
+        else if (b[0] == 0x20 && b[1] == 0x02) yield return At(b, 2); // 6to4 2002:AABB:CCDD::/48
+        else if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x00) // Teredo 2001::/32: server, and the client obfuscated
+        {
+            yield return At(b, 4);
+            yield return At(b, 12, inverted: true);
+        }
     }
 
     /// <summary>Why <paramref name="url"/> may not be a destination, or null; resolves its host as the sender would.</summary>

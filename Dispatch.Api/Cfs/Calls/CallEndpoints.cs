@@ -108,6 +108,7 @@ public sealed class CfsLinkValidator : Validator<CfsLinkRequest>
         RuleFor(r => r.IncidentId).Must((r, incident) => incident is null || (r.Priority is null && r.Title is null && r.AgencyIds is null))
             .WithMessage("Either link to incidentId, or give priority, title and agencyIds to raise a new incident; not both.");
         RuleFor(r => r.Priority).Must(p => p is null || IncidentPriority.IsValid(p)).WithMessage("priority is one of irod, critical, dangerous, routine_special.");
+        RuleFor(r => r.AgencyIds).AtMost("agencyIds");
         RuleFor(r => r.Title).Must(t => t is null || t.Trim().Length is > 0 and <= 200).WithMessage("title is 1 to 200 characters.");
     }
 }
@@ -141,7 +142,7 @@ public sealed class LinkCfsIncident(DispatchStore store, IClusterClient grains, 
             var raised = Guid.CreateVersion7();
             var result = await grains.GetGrain<IIncidentGrain>(raised).CreateAsync(context, new IncidentDraft(priority,
                 request.Title?.Trim() ?? call.IncidentType ?? $"CAD call {call.ExternalCfsId}", call.Description ?? "", call.Address, call.IncidentType,
-                request.AgencyIds ?? [], Activity.Current?.Id, CfsIncidentId: request.Id));
+                (request.AgencyIds ?? []).Distinct().ToList(), Activity.Current?.Id, CfsIncidentId: request.Id));
             return result.Outcome switch
             {
                 CommandOutcome.Invalid => Problems.Field(result.Field!, result.Message!),

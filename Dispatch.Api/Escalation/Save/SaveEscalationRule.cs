@@ -33,6 +33,9 @@ public sealed class EscalationRuleRules : AbstractValidator<EscalationRuleReques
             .WithMessage($"ackTimeoutSeconds is between {EscalationRules.MinimumAckTimeoutSeconds} and 86400.");
         RuleFor(r => r.EscalationOrder).Must(o => o is { Count: > 0 and <= 10 }).WithMessage("escalationOrder lists 1 to 10 tiers.");
         RuleForEach(r => r.EscalationOrder).Must(t => (t.UserIds?.Count ?? 0) + (t.RoleSlugs?.Count ?? 0) > 0).WithMessage("a tier names users or roles.");
+        RuleForEach(r => r.EscalationOrder).Must(t => (t.UserIds?.Count ?? 0) <= ListRules.MaxItems && (t.RoleSlugs?.Count ?? 0) <= ListRules.MaxItems)
+            .WithMessage($"a tier names at most {ListRules.MaxItems} users and {ListRules.MaxItems} roles.");
+        RuleFor(r => r.NotifyPsapUserIds).AtMost("notifyPsapUserIds");
         RuleFor(r => r.RepeatCount).Must(n => n is null or (>= 0 and <= 10)).WithMessage("repeatCount is between 0 and 10.");
     }
 }

@@ -22,6 +22,7 @@ public sealed class NewApiKeyValidator : Validator<NewApiKeyRequest>
     {
         RuleFor(r => r.Name).Must(n => !string.IsNullOrWhiteSpace(n)).WithMessage("name is required.");
         RuleFor(r => r.Scopes).Must(s => s is { Count: > 0 }).WithMessage("scopes lists the permissions the key carries (at least one).");
+        RuleFor(r => r.Scopes).AtMost("scopes");
     }
 }
 

@@ -37,6 +37,7 @@ public sealed class CreateRoleValidator : Validator<RoleRequest>
         RuleFor(r => r.Name).Must(n => !string.IsNullOrWhiteSpace(n)).WithMessage("name is required.");
         RuleFor(r => r.Slug).Must(Endpoints.IsSlug).WithMessage("slug is lower-case letters, digits and single dashes.");
         RuleFor(r => r.Permissions).NotNull().WithMessage("permissions is required (it may be empty).");
+        RuleFor(r => r.Permissions).AtMost("permissions");
     }
 }
 

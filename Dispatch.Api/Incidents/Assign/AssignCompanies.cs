@@ -11,8 +11,11 @@ public sealed class AssignCompaniesRequest : IdRoute
 
 public sealed class AssignCompaniesValidator : Validator<AssignCompaniesRequest>
 {
-    public AssignCompaniesValidator() =>
+    public AssignCompaniesValidator()
+    {
         RuleFor(r => r.AgencyIds).Must(ids => ids is { Count: > 0 }).WithMessage("agencyIds lists at least one company.");
+        RuleFor(r => r.AgencyIds).AtMost("agencyIds");
+    }
 }
 
 public sealed class AssignCompanies(IClusterClient grains, DispatchStore store)
@@ -38,6 +41,6 @@ public sealed class AssignCompanies(IClusterClient grains, DispatchStore store)
                 ? TypedResults.ValidationProblem(FastEndpointsSetup.Fields(ValidationFailures))
                 : TypedResults.NotFound();
         }
-        return IncidentAnswers.Answer(await grains.GetGrain<IIncidentGrain>(request.Id).AssignAsync(context, request.AgencyIds!, Activity.Current?.Id));
+        return IncidentAnswers.Answer(await grains.GetGrain<IIncidentGrain>(request.Id).AssignAsync(context, request.AgencyIds!.Distinct().ToList(), Activity.Current?.Id));
     }
 }

@@ -27,7 +27,7 @@ public sealed class CreateIncidentValidator : Validator<CreateIncidentRequest>
         RuleFor(r => r.Description).Must(d => (d?.Length ?? 0) <= 10_000).WithMessage("description is at most 10000 characters.");
         RuleFor(r => r.Address).Must(a => (a?.Length ?? 0) <= 500).WithMessage("address is at most 500 characters.");
         RuleFor(r => r.IncidentType).Must(t => t is null || Endpoints.IsSlug(t)).WithMessage("incidentType is a lower-case slug such as gas-leak.");
-        RuleFor(r => r.AgencyIds).Must(ids => ids is null || ids.Distinct().Count() == ids.Count).WithMessage("agencyIds lists each company once.");
+        RuleFor(r => r.AgencyIds).AtMost("agencyIds");
         RuleFor(r => r.IdempotencyKey).Must(k => k is null || Incidents.IdempotencyKey.IsValid(k))
             .OverridePropertyName(Incidents.IdempotencyKey.Header).WithMessage("Idempotency-Key is 1 to 255 visible ASCII characters.");
     }
@@ -52,7 +52,7 @@ public sealed class CreateIncident(IClusterClient grains)
         var context = User.ToAgencyContext();
         var id = request.IdempotencyKey is null ? Guid.CreateVersion7() : Incidents.IdempotencyKey.IncidentId(context.AgencyId, request.IdempotencyKey);
         var draft = new IncidentDraft(request.Priority!, request.Title!.Trim(), request.Description?.Trim() ?? "", request.Address?.Trim(),
-            request.IncidentType, request.AgencyIds ?? [], Activity.Current?.Id);
+            request.IncidentType, (request.AgencyIds ?? []).Distinct().ToList(), Activity.Current?.Id);
         var result = await grains.GetGrain<IIncidentGrain>(id).CreateAsync(context, draft);
         if (result.Outcome == CommandOutcome.Replayed) HttpContext.Response.Headers[Incidents.IdempotencyKey.ReplayedHeader] = "true";
         return result.Outcome switch

@@ -25,6 +25,7 @@ public sealed class ReplacePreferencesValidator : Validator<ReplacePreferencesRe
     public ReplacePreferencesValidator()
     {
         RuleFor(r => r.Preferences).NotNull().WithMessage("preferences is the full ordered list (it may be empty).");
+        RuleFor(r => r.Preferences).AtMost("preferences", 20);
         RuleFor(r => r.Preferences).Must(p => p is null || p.Select(i => i.TransportChannelId).Distinct().Count() == p.Count)
             .WithMessage("each channel appears once.");
         RuleFor(r => r.Preferences).Must(p => p is null || p.Select(i => i.DeliveryMode ?? Router.AllAtOnce).Distinct().Count() <= 1)

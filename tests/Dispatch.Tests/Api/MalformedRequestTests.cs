@@ -13,12 +13,16 @@ namespace Dispatch.Tests.Api;
 public sealed class MalformedRequestTests : IdentityHost
 {
     private static readonly string[] PathValues = [Guid.NewGuid().ToString(), "%00", "not-a-guid", "-1", new string('9', 300)];
-    private static readonly string[] QueryValues = ["%00", "2147483647", "-2147483648", "99999999999999999999", "abc", "%FF%FE"];
+    private static readonly string[] QueryValues = ["%00", "2147483647", "2147483648", "-2147483648", "99999999999999999999", "abc", "%FF%FE", "%ED%A0%80"];
     private static readonly string[] Bodies =
     [
         "", "{", "[]", "null", "123", "\"text\"", "{\"\\u0000\": 1}", "{\"name\": \"\\u0000\"}", "{\"a\": {\"b\": [\"\\u0000\"]}}",
         "{\"x\":" + new string('[', 100) + new string(']', 100) + "}",
+        "{\"name\": \"\\ud800\"}", "{\"\\udfff\": 1}", "{\"a\": [\"x\\ud800y\"]}", // unpaired surrogates, escaped
+        "{\"n\": 1e999999}", "{\"n\": -99999999999999999999999}",
     ];
+
+    private const string Json = "application/json; charset=utf-8";
 
     private JsonObject _document = null!;
 
@@ -42,28 +46,81 @@ public sealed class MalformedRequestTests : IdentityHost
             // As the kind of agency that holds the operation's permission, so the request gets past authorization to the validation.
             var permission = PermissionOf(operation);
             var client = permission is null || Permissions.AllowedFor(AgencyType.Psap).Contains(permission) ? psap : company;
-            foreach (var request in Requests(path, method, operation))
+            await Parallel.ForEachAsync(Requests(path, method, operation).ToList(), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (request, _) =>
             {
                 using var message = new HttpRequestMessage(new HttpMethod(method), request.Url);
-                if (request.Body is not null) message.Content = new StringContent(request.Body, Encoding.UTF8, "application/json");
+                if (request.Body is not null)
+                {
+                    message.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(request.Body));
+                    message.Content.Headers.TryAddWithoutValidation("Content-Type", request.ContentType);
+                }
+                if (request.Accept is not null) message.Headers.TryAddWithoutValidation("Accept", request.Accept);
                 using var response = await client.SendAsync(message);
-                sent++;
+                Interlocked.Increment(ref sent);
                 var status = (int)response.StatusCode;
                 var body = await response.Content.ReadAsStringAsync();
                 // Kestrel itself refuses a NUL in the request target (400, empty, connection closed) before any application code runs;
                 // that answer cannot be customised, so it is checked for what it is.
                 var refusedByServer = request.Url.Split('?')[0].Contains("%00") && status == 400 && response.Headers.ConnectionClose == true;
-                if (status >= 500)
-                    failures.Add($"{method} {request.Url} {Shorten(request.Body)} -> {status} {Shorten(body)}");
-                else if (status >= 400 && !refusedByServer
-                         && (response.Content.Headers.ContentType?.MediaType != "application/problem+json" || body.Length == 0))
-                    failures.Add($"{method} {request.Url} {Shorten(request.Body)} -> {status} without problem details ({response.Content.Headers.ContentType})");
-            }
+                lock (failures)
+                {
+                    if (status >= 500)
+                        failures.Add($"{method} {request.Url} {Shorten(request.Body)} [{request.ContentType}] -> {status} {Shorten(body)}");
+                    else if (status >= 400 && !refusedByServer
+                             && (response.Content.Headers.ContentType?.MediaType != "application/problem+json" || body.Length == 0))
+                        failures.Add($"{method} {request.Url} {Shorten(request.Body)} [{request.ContentType}] -> {status} without problem details ({response.Content.Headers.ContentType})");
+                }
+            });
         }
 
         Assert.True(sent > 1000, $"only {sent} requests");
         Assert.True(Operations().Count() >= 60, "the OpenAPI document lists too few operations");
         Assert.True(failures.Count == 0, $"{failures.Count} of {sent}:\n" + string.Join('\n', failures.Distinct().Take(40)));
+    }
+
+    [Fact]
+    public async Task A_get_with_a_content_type_but_no_body_is_answered_as_without_one()
+    {
+        using var admin = await AsAdminAsync();
+        foreach (var (path, method, _) in Operations().Where(o => o.Method == "GET" && !o.Path.Contains('{')))
+        {
+            using var plain = await admin.GetAsync(path);
+            using var withType = new HttpRequestMessage(HttpMethod.Get, path) { Content = new ByteArrayContent([]) };
+            withType.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+            using var answered = await admin.SendAsync(withType);
+            Assert.True(plain.StatusCode == answered.StatusCode, $"{method} {path}: {plain.StatusCode} without Content-Type, {answered.StatusCode} with");
+        }
+    }
+
+    [Fact]
+    public async Task Lists_in_a_request_are_bounded_and_duplicates_collapse()
+    {
+        using var admin = await AsAdminAsync();
+        var (gasco, _, _) = await OnboardCompanyAsync("gasco");
+        var twice = await SendAsync(admin, HttpMethod.Post, "/api/v1/incidents", new { priority = "critical", title = "Leak", agencyIds = new[] { gasco, gasco } });
+        Assert.Equal(HttpStatusCode.Created, twice.Status);
+        Assert.Single(twice.Body!["companies"]!.AsArray());
+
+        var id = twice.Body["incident"]!["id"]!.GetValue<Guid>();
+        var huge = await SendAsync(admin, HttpMethod.Post, $"/api/v1/incidents/{id}/agencies", new { agencyIds = Enumerable.Repeat(gasco, 100_000) });
+        Assert.Equal(HttpStatusCode.BadRequest, huge.Status);
+        Assert.Contains("at most 100", huge.Body!["errors"]!["agencyIds"]![0]!.GetValue<string>());
+        // The incident's grain was never asked: an acknowledgement-side read answers at once.
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(admin, HttpMethod.Get, $"/api/v1/incidents/{id}")).Status);
+    }
+
+    [Fact]
+    public async Task A_cad_sample_nested_deeper_than_any_cad_writes_is_a_400()
+    {
+        using var admin = await AsAdminAsync();
+        var deep = new StringBuilder();
+        for (var i = 0; i < 10_000; i++) deep.Append("<a>");
+        for (var i = 0; i < 10_000; i++) deep.Append("</a>");
+        using var content = new StringContent(deep.ToString(), Encoding.UTF8, "application/xml");
+        using var response = await admin.PostAsync("/api/v1/cfs-configurations/dry-run", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("nested more than", await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
@@ -151,7 +208,7 @@ public sealed class MalformedRequestTests : IdentityHost
             .Where(m => m.Key is "get" or "post" or "put" or "patch" or "delete")
             .Select(m => (p.Key, m.Key.ToUpperInvariant(), m.Value!.AsObject())));
 
-    private sealed record FuzzRequest(string Url, string? Body);
+    private sealed record FuzzRequest(string Url, string? Body, string ContentType = Json, string? Accept = null);
 
     private IEnumerable<FuzzRequest> Requests(string path, string method, JsonObject operation)
     {
@@ -165,9 +222,19 @@ public sealed class MalformedRequestTests : IdentityHost
             foreach (var q in queries)
             foreach (var value in QueryValues)
                 yield return new FuzzRequest($"{url}?{q}={value}", hasBody ? "{}" : null);
-            if (!hasBody) continue;
+            // Whatever the client accepts, an error is problem details with a body.
+            yield return new FuzzRequest(url, hasBody ? "{" : null, Accept: "application/xml");
+            // Every body with a well-formed path (PathValues[0]); the malformed paths are refused before the body matters.
+            if (!hasBody || pathValue != PathValues[0] && path.Contains('{')) continue;
             foreach (var body in Bodies) yield return new FuzzRequest(url, body);
             foreach (var body in TypedBodies(operation)) yield return new FuzzRequest(url, body);
+            yield return new FuzzRequest(url, "{}", "application/json; charset=no-such-charset");
+            yield return new FuzzRequest(url, "{}", "application/json; charset=no-such-charset", Accept: "text/html");
+            yield return new FuzzRequest(url, "{}", "application/x-www-form-urlencoded; charset=\"\"");
+            // A multipart body cut short, and one whose boundary never appears.
+            yield return new FuzzRequest(url, "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.xml\"\r\n\r\n<a>", "multipart/form-data; boundary=XyZ");
+            yield return new FuzzRequest(url, "garbage", "multipart/form-data; boundary=XyZ");
+            yield return new FuzzRequest(url, "--XyZ--\r\n", "multipart/form-data");
         }
     }
 
@@ -183,6 +250,8 @@ public sealed class MalformedRequestTests : IdentityHost
             foreach (var p in properties) body[p] = value?.DeepClone();
             yield return body.ToJsonString();
         }
+        if (properties.Count > 0) // an escaped unpaired surrogate in every property (JsonNode will not write one)
+            yield return "{" + string.Join(", ", properties.Select(p => $"\"{p}\": \"\\ud800\"")) + "}";
     }
 
     private JsonNode? Resolve(JsonNode? schema) =>

@@ -10,6 +10,7 @@ namespace Dispatch.Tests.Deliveries;
 /// Where an agency admin's configuration may make Dispatch send: never to internal addresses (checked when configured, and again
 /// on the resolved address when sending), never echoing what a receiver answered, and never a URL's secrets in a log line.
 /// </summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed class OutboundSafetyTests : DeliveryWorld
 {
     protected override bool RunsSilo => false;
@@ -33,10 +34,25 @@ public sealed class OutboundSafetyTests : DeliveryWorld
     [InlineData("http://[::ffff:127.0.0.1]/hook")]
     [InlineData("http://[fd00::1]/hook")]
     [InlineData("http://2130706433/hook")] // 127.0.0.1 as a number
+    [InlineData("http://[64:ff9b::a9fe:a9fe]/latest/meta-data/")] // the metadata address through NAT64
+    [InlineData("http://[::a9fe:a9fe]/latest/meta-data/")] // IPv4-compatible
+    [InlineData("http://[2002:a9fe:a9fe::1]/latest/meta-data/")] // 6to4
+    [InlineData("http://[2002:7f00:1::1]/hook")] // 6to4 of 127.0.0.1
+    [InlineData("http://[2001:0:a9fe:a9fe::1]/hook")] // Teredo with the metadata address as its server
+    [InlineData("http://[64:ff9b::10.0.0.1]/hook")]
     public async Task Internal_destinations_are_refused_without_an_allow_list(string url)
     {
         var policy = new OutboundPolicy([], [], null);
         Assert.NotNull(await policy.CheckUrlAsync(new Uri(url)));
+    }
+
+    [Theory]
+    [InlineData("64:ff9b::808:808")] // 8.8.8.8 through NAT64
+    [InlineData("2002:808:808::1")] // 6to4 of 8.8.8.8
+    [InlineData("2606:4700:4700::1111")]
+    public void Ipv6_forms_of_public_addresses_stay_allowed(string address)
+    {
+        Assert.Null(new OutboundPolicy([], [], null).RefusalFor(System.Net.IPAddress.Parse(address)));
     }
 
     [Fact]
