@@ -11,6 +11,7 @@ namespace Dispatch.Tests.Escalation;
 /// Silo and the Api keep running, the Api answers 503 meanwhile, and every step and delivery is finished once, after the restart.
 /// A server of the test's own, so the run's shared one is never touched.
 /// </summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 [Collection(Alone.Name)]
 public sealed class PostgresRestartTests : EscalationWorld
 {
@@ -46,11 +47,18 @@ public sealed class PostgresRestartTests : EscalationWorld
         await SetUpAsync(repeatCount: 0);
         var incidents = new List<Guid>();
         for (var i = 0; i < Incidents; i++) incidents.Add(await RaiseAsync("critical", Gasco));
+        var acknowledged = new List<Guid>(); // acknowledged over and over by the stream below; their deadlines are an hour away
+        for (var i = 0; i < 3; i++) acknowledged.Add(await RaiseAsync("critical", Gasco));
         await using (var c = await OwnerConnectionAsync())
             await c.ExecuteAsync("""
                 update notifications set escalation_due_at = now() + interval '2 seconds'
                 where kind = 'company' and tier = 0 and escalation_due_at is not null
                 """);
+
+        // A stream of acknowledgements and creates from before the crash until well after the restart.
+        using var stop = new CancellationTokenSource();
+        var stream = Task.Run(() => StreamAsync(acknowledged, stop.Token));
+        await Wait.UntilAsync(() => Task.FromResult(_answers.Count >= 10), TimeSpan.FromSeconds(30));
 
         await _server!.StopAsync(immediate: true);
         using (var refused = await Admin.PostAsJsonAsync("/api/v1/incidents",
@@ -61,6 +69,26 @@ public sealed class PostgresRestartTests : EscalationWorld
         }
         await Task.Delay(TimeSpan.FromSeconds(5)); // every deadline falls due while the database is down
         await _server.StartAsync();
+        var restarted = _answers.Count;
+        await Wait.UntilAsync(() => Task.FromResult(_answers.Skip(restarted).Count(a => a.Status is 200 or 201) >= 20), TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        var creates = await stream;
+
+        // Every answer was a success or a 503 with Retry-After — never a 500, before, during or just after the outage.
+        var wrong = _answers.Where(a => a.Status is not (200 or 201) && !(a.Status == 503 && a.RetryAfter)).ToList();
+        Assert.True(wrong.Count == 0, string.Join('\n', wrong.Take(10).Select(a => $"{a.What} -> {a.Status} {a.Body}")));
+        Assert.Contains(_answers, a => a.Status == 503);
+        // A create answered 503 is safe to repeat: with its Idempotency-Key it is created once (or was, and is replayed).
+        foreach (var (key, status) in creates.Where(c => c.Value != 201))
+        {
+            using var again = new HttpRequestMessage(HttpMethod.Post, "/api/v1/incidents")
+            {
+                Content = JsonContent.Create(new { priority = "routine_special", title = "Stream " + key }),
+            };
+            again.Headers.Add("Idempotency-Key", key);
+            using var answer = await Admin.SendAsync(again);
+            Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
+        }
 
         await Wait.UntilAsync(async () => await TierOneAsync() >= Incidents, TimeSpan.FromSeconds(60), () => Silo!.Output);
         await RaiseAsync("critical", Gasco); // the Api works again
@@ -73,7 +101,51 @@ public sealed class PostgresRestartTests : EscalationWorld
             Assert.Equal(1, await db.ExecuteScalarAsync<int>(
                 "select count(*) from notifications where incident_id = @id and kind = 'company' and tier = 1", new { id }));
         Assert.Equal(0, await db.ExecuteScalarAsync<int>("select count(*) from notification_deliveries where send_status <> 'sent'"));
-        Assert.Equal(Incidents + 1, await db.ExecuteScalarAsync<int>("select count(*) from incidents")); // none from the outage
+        Assert.Equal(Incidents + acknowledged.Count + 1 + creates.Count, await db.ExecuteScalarAsync<int>("select count(*) from incidents")); // none from the outage, each stream create once
+    }
+
+    private sealed record Answer(string What, int Status, bool RetryAfter, string Body);
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Answer> _answers = new();
+
+    /// <summary>Acknowledgements and creates, one after another, until cancelled; returns each create's key and last status.</summary>
+    private async Task<Dictionary<string, int>> StreamAsync(IReadOnlyList<Guid> acknowledged, CancellationToken stop)
+    {
+        var creates = new Dictionary<string, int>();
+        for (var i = 0; !stop.IsCancellationRequested; i++)
+        {
+            HttpRequestMessage request;
+            string what;
+            if (i % 2 == 0)
+            {
+                var id = acknowledged[i / 2 % acknowledged.Count];
+                (what, request) = ($"ack {id}", new HttpRequestMessage(HttpMethod.Post, $"/api/v1/incidents/{id}/ack"));
+            }
+            else
+            {
+                var key = $"stream-{i}";
+                (what, request) = ($"create {key}", new HttpRequestMessage(HttpMethod.Post, "/api/v1/incidents")
+                {
+                    Content = JsonContent.Create(new { priority = "routine_special", title = "Stream " + key }),
+                });
+                request.Headers.Add("Idempotency-Key", key);
+            }
+            using (request)
+            {
+                try
+                {
+                    using var response = await (i % 2 == 0 ? GascoAdmin : Admin).SendAsync(request, CancellationToken.None);
+                    var status = (int)response.StatusCode;
+                    _answers.Enqueue(new Answer(what, status, response.Headers.RetryAfter is not null, await response.Content.ReadAsStringAsync()));
+                    if (i % 2 == 1) creates[what["create ".Length..]] = status;
+                }
+                catch (HttpRequestException e)
+                {
+                    _answers.Enqueue(new Answer(what, 0, false, e.Message));
+                }
+            }
+        }
+        return creates;
     }
 
     private async Task<int> TierOneAsync()
