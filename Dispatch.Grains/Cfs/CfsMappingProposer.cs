@@ -16,7 +16,7 @@ public sealed record CfsMappingProposal(string? RecordXPath, int RecordCount, Cf
 
 /// <summary>
 /// Proposes a mapping from a sample by structure, names and value shapes only — never by recognising a particular CAD. The
-/// record is the outermost element that repeats under one parent; each leaf value inside a record (element text or attribute)
+/// record is chosen by whether each holds one call identifier and one time (see ChooseRecord); each leaf value inside a record (element text or attribute)
 /// is scored for each target by the words in its path (English and German field vocabulary) and by what its values look like:
 /// timestamps (and which exact format reads every one of them), phone numbers, coordinates, WKT points, values unique per record.
 /// </summary>
@@ -39,11 +39,11 @@ public static partial class CfsMappingProposer
         ["type"] = ["type", "code", "category", "kind", "calltype", "incidenttype", "einsatzart", "art", "stichwort", "einsatzstichwort"],
         ["nature"] = ["nature", "problem", "complaint", "situation", "meldebild", "schlagwort"],
         ["status"] = ["status", "state", "zustand", "einsatzstatus"],
-        ["receivedAt"] = ["received", "created", "reported", "opened", "start", "time", "date", "datetime", "timestamp", "eingang", "alarm", "zeit", "datum"],
+        ["receivedAt"] = ["received", "created", "reported", "opened", "start", "time", "date", "datetime", "timestamp", "eingang", "alarm", "zeit", "datum", "alarmzeit", "eingangszeit", "meldezeit", "einsatzbeginn"],
         ["latitude"] = ["lat", "latitude", "breite", "breitengrad", "y"],
         ["longitude"] = ["lon", "lng", "long", "longitude", "laenge", "länge", "laengengrad", "x"],
         ["location"] = ["wkt", "point", "geometry", "geom", "position", "coordinates", "koordinaten", "geo"],
-        ["units"] = ["unit", "units", "apparatus", "vehicle", "resource", "resources", "fahrzeug", "fahrzeuge", "einheit", "einheiten", "rufname", "callsign"],
+        ["units"] = ["unit", "units", "apparatus", "vehicle", "resource", "resources", "fahrzeug", "fahrzeuge", "einheit", "einheiten", "rufname", "funkrufname", "callsign"],
         ["narrative"] = ["narrative", "comment", "comments", "note", "notes", "remark", "remarks", "log", "entry", "bemerkung", "bemerkungen", "journal", "text"],
     };
 
@@ -61,26 +61,7 @@ public static partial class CfsMappingProposer
         var names = new Prefixes();
         var notes = new List<string>();
 
-        var recordPath = RecordPath(root, names);
-        var records = new List<XPathNavigator>();
-        if (recordPath is null) records.Add(root.Clone());
-        else
-        {
-            var iterator = root.Select(XPathExpression.Compile(recordPath, names.Manager()));
-            while (iterator.MoveNext()) records.Add(iterator.Current!.Clone());
-        }
-
-        var leaves = new Dictionary<string, Leaf>();
-        for (var i = 0; i < Math.Min(records.Count, SampledRecords); i++)
-        {
-            var seen = new Dictionary<string, int>();
-            Collect(records[i], "", names, leaves, seen);
-            foreach (var (path, count) in seen)
-            {
-                leaves[path].Records++;
-                leaves[path].MaxPerRecord = Math.Max(leaves[path].MaxPerRecord, count);
-            }
-        }
+        var (recordPath, records, leaves) = ChooseRecord(root, names);
         var sampled = Math.Min(records.Count, SampledRecords);
 
         var scored = new List<(string Field, Leaf Leaf, CfsFieldCandidate Candidate, FieldMapping Mapping)>();
@@ -131,29 +112,73 @@ public static partial class CfsMappingProposer
 
     private static string Parent(string path) => path.Contains('/') ? path[..path.LastIndexOf('/')] : "";
 
-    /// <summary>The outermost element that repeats under one parent and has structure of its own; else the single chain's end, or the document element.</summary>
-    private static string? RecordPath(XPathNavigator root, Prefixes names)
+    /// <summary>
+    /// The record: among the document (or the end of its chain of single wrappers) and every element that repeats under one parent
+    /// with structure of its own, the one whose records each hold an identifier-like and a time-like value exactly once (a call has
+    /// one number and one time; a unit, a log line or a narrative entry inside it does not); among equals the outermost, then the
+    /// most frequent. A document that is one call with lists inside it is one record; a feed of many calls is a record per call.
+    /// </summary>
+    private static (string? Path, List<XPathNavigator> Records, Dictionary<string, Leaf> Leaves) ChooseRecord(XPathNavigator root, Prefixes names)
     {
-        var best = (Path: (string?)null, Count: 0, Depth: int.MaxValue);
+        var candidates = new List<(string? Path, int Depth, int Count)> { (SingleRecordPath(root, names), 0, 1) };
         void Visit(XPathNavigator node, string path, int depth)
         {
-            var children = Children(node).ToList();
-            foreach (var group in children.GroupBy(c => names.Name(c)))
+            foreach (var group in Children(node).GroupBy(c => names.Name(c)))
             {
                 var childPath = $"{path}/{group.Key}";
                 if (group.Count() >= 2 && group.Any(c => Children(c).Any() || c.HasAttributes))
-                {
-                    // Outermost wins; among equals the most frequent.
-                    if (depth < best.Depth || (depth == best.Depth && group.Count() > best.Count)) best = (childPath, group.Count(), depth);
-                    continue;
-                }
-                foreach (var child in group) Visit(child, childPath, depth + 1);
+                    candidates.Add((childPath, depth + 1, group.Count()));
+                foreach (var child in group.Take(SampledRecords)) Visit(child, childPath, depth + 1);
             }
         }
+        Visit(root, "/" + names.Name(root), 0);
+
+        (string? Path, List<XPathNavigator> Records, Dictionary<string, Leaf> Leaves, (int, int, int, int) Rank)? best = null;
+        foreach (var (path, depth, count) in candidates.DistinctBy(c => c.Path))
+        {
+            var records = new List<XPathNavigator>();
+            if (path is null) records.Add(root.Clone());
+            else
+            {
+                var iterator = root.Select(XPathExpression.Compile(path, names.Manager()));
+                while (iterator.MoveNext()) records.Add(iterator.Current!.Clone());
+            }
+            var leaves = Leaves(records, names);
+            var sampled = Math.Min(records.Count, SampledRecords);
+            bool OncePerRecord(Leaf leaf) => leaf.MaxPerRecord == 1 && leaf.Records == sampled;
+            var once = leaves.Values.Where(OncePerRecord).ToList();
+            var identified = once.Any(l => Score("externalId", l, sampled) is { Candidate.Score: >= 10 } || Score("callNumber", l, sampled) is { Candidate.Score: >= 10 });
+            var score = (identified ? 1 : 0) + (once.Any(l => l.Times is not null) ? 1 : 0);
+            // Then how many targets are named by a value each record holds once: a call's number, time, address, caller, priority …
+            // outnumber what a unit or an export's header carries.
+            var coverage = Words.Count(w => once.Any(l => Tokens(Bare(l.Path.Split('/')[^1])).Overlaps(w.Value)));
+            var rank = (score, coverage, -depth, count);
+            if (best is null || rank.CompareTo(best.Value.Rank) > 0) best = (path, records, leaves, rank);
+        }
+        return (best!.Value.Path, best.Value.Records, best.Value.Leaves);
+    }
+
+    private static Dictionary<string, Leaf> Leaves(List<XPathNavigator> records, Prefixes names)
+    {
+        var leaves = new Dictionary<string, Leaf>();
+        for (var i = 0; i < Math.Min(records.Count, SampledRecords); i++)
+        {
+            var seen = new Dictionary<string, int>();
+            var seenValues = new Dictionary<string, HashSet<string>>();
+            Collect(records[i], "", names, leaves, seen, seenValues);
+            foreach (var (path, count) in seen)
+            {
+                leaves[path].Records++;
+                leaves[path].MaxPerRecord = Math.Max(leaves[path].MaxPerRecord, count);
+            }
+        }
+        return leaves;
+    }
+
+    /// <summary>The document as one record: the end of its chain of single wrappers (each one element child, no attributes or text), or null for the document element.</summary>
+    private static string? SingleRecordPath(XPathNavigator root, Prefixes names)
+    {
         var rootPath = "/" + names.Name(root);
-        Visit(root, rootPath, 0);
-        if (best.Path is not null) return best.Path;
-        // No repetition: a wrapper around a single record (each step one element child, no attributes or text of its own).
         var node = root.Clone();
         var chain = rootPath;
         while (!node.HasAttributes && Children(node).ToList() is [var only] && string.IsNullOrWhiteSpace(OwnText(node)))
@@ -189,7 +214,8 @@ public static partial class CfsMappingProposer
     }
 
     /// <summary>Every leaf under a record: attributes, and elements holding text but no elements, by their path relative to the record.</summary>
-    private static void Collect(XPathNavigator node, string path, Prefixes names, Dictionary<string, Leaf> leaves, Dictionary<string, int> seen)
+    private static void Collect(XPathNavigator node, string path, Prefixes names, Dictionary<string, Leaf> leaves, Dictionary<string, int> seen,
+        Dictionary<string, HashSet<string>> seenValues)
     {
         var attribute = node.Clone();
         if (attribute.MoveToFirstAttribute())
@@ -197,7 +223,7 @@ public static partial class CfsMappingProposer
             while (attribute.MoveToNextAttribute());
         var children = Children(node).ToList();
         if (children.Count == 0 && path.Length > 0) Add(path, node.Value);
-        foreach (var child in children) Collect(child, path.Length == 0 ? names.Name(child) : $"{path}/{names.Name(child)}", names, leaves, seen);
+        foreach (var child in children) Collect(child, path.Length == 0 ? names.Name(child) : $"{path}/{names.Name(child)}", names, leaves, seen, seenValues);
 
         void Add(string at, string value)
         {
@@ -206,6 +232,7 @@ public static partial class CfsMappingProposer
             if (!leaves.TryGetValue(at, out var leaf)) leaves[at] = leaf = new Leaf(at);
             if (leaf.Values.Count < 500) leaf.Values.Add(value);
             seen[at] = seen.GetValueOrDefault(at) + 1;
+            if (!(seenValues.TryGetValue(at, out var inRecord) ? inRecord : seenValues[at] = []).Add(value)) leaf.RepeatsAValue = true;
         }
     }
 
@@ -226,6 +253,11 @@ public static partial class CfsMappingProposer
         {
             case "receivedAt":
                 if (leaf.Times is not { } formats) return null;
+                if (repeats) // a time that repeats within a call is an entry's (a unit's, a log line's), not the call's: offered, never chosen
+                {
+                    score -= 9;
+                    reasons.Add("it repeats within a record (an entry's time rather than the call's)");
+                }
                 score += 3;
                 reasons.Add(formats.Length == 0 ? "its values are ISO 8601 times" : $"its values are times in the format {formats[0]}");
                 mapping = mapping with { Formats = formats.Length == 0 ? null : formats };
@@ -256,16 +288,24 @@ public static partial class CfsMappingProposer
                 if (leaf.Times is not null) return null;
                 break;
             case "units":
+                if (leaf.Times is not null) return null;
                 if (repeats) { score += 2; reasons.Add("it repeats within a record"); }
+                if (repeats && !leaf.RepeatsAValue) { score += 1; reasons.Add("no value repeats within a record"); }
                 break;
             case "narrative":
                 return null; // entries are found from their structure (NarrativeCandidates); a lone text leaf is a description
             default:
-                if (CfsMappings.Targets[field] is CfsFieldKind.Single && repeats) mapping = mapping with { Combine = CfsCombine.First };
+                if (CfsMappings.Targets[field] is CfsFieldKind.Single && repeats)
+                {
+                    // One value per call: a leaf repeating inside it belongs to a list in the call (a unit's status), rarely the call.
+                    mapping = mapping with { Combine = CfsCombine.First };
+                    score -= 6;
+                    reasons.Add("it repeats within a record (taken: the first)");
+                }
                 if (field != "callNumber" && leaf.Times is not null) return null; // a time is not a name, an address or a code
                 break;
         }
-        if (score == 0) return null;
+        if (score <= 0) return null;
         return (new CfsFieldCandidate(leaf.Path, score, reasons, values.Distinct().Take(3).ToList()), mapping);
     }
 
@@ -281,7 +321,8 @@ public static partial class CfsMappingProposer
             if (time is null) continue;
             var formats = time.Times;
             var named = Tokens(Step(text.Path)).Overlaps(Words["narrative"]) || Tokens(Step(Parent(text.Path))).Overlaps(Words["narrative"]);
-            yield return ("narrative", text, new CfsFieldCandidate(text.Path, (named ? 10 : 0) + 5,
+            var sentences = text.Values.Average(v => v.Length) >= 20 ? 2 : 0;
+            yield return ("narrative", text, new CfsFieldCandidate(text.Path, (named ? 10 : 0) + 5 + sentences,
                     [.. named ? new[] { $"its name ({text.Path})" } : [], "its entries repeat within a record", $"each entry has a time ({time.Path})"],
                     text.Values.Distinct().Take(3).ToList()),
                 new FieldMapping(text.Path, TimeXPath: time.Path[(text.Path.Length + 1)..], Formats: formats is { Length: > 0 } ? formats : null));
@@ -296,9 +337,11 @@ public static partial class CfsMappingProposer
             var text = texts[0];
             var named = entryWords.Overlaps(Words["narrative"]) || Tokens(Step(text.Path)).Overlaps(Words["narrative"]);
             if (!named && text.MaxPerRecord < 2) continue;
-            var score = (named ? 10 : 0) + (text.MaxPerRecord > 1 ? 3 : 0) + (time is null ? 0 : 2);
+            var prose = text.Values.Average(v => v.Length) >= 20;
+            var score = (named ? 10 : 0) + (text.MaxPerRecord > 1 ? 3 : 0) + (time is null ? 0 : 2) + (prose ? 2 : 0);
             var reasons = new List<string>();
             if (named) reasons.Add($"its name ({entryPath})");
+            if (prose) reasons.Add("its entries read as sentences");
             if (text.MaxPerRecord > 1) reasons.Add("its entries repeat within a record");
             if (time is not null) reasons.Add($"each entry has a time ({time.Path})");
             var timeFormats = time?.Times;
@@ -355,6 +398,9 @@ public static partial class CfsMappingProposer
         public List<string> Values { get; } = [];
         public int Records { get; set; }
         public int MaxPerRecord { get; set; }
+
+        /// <summary>Some record holds the same value twice here (a log naming a unit at each step; a list of units would not).</summary>
+        public bool RepeatsAValue { get; set; }
 
         /// <summary>The format that reads every value as a time (empty: ISO 8601), or null; tried once, after the values are collected.</summary>
         public string[]? Times

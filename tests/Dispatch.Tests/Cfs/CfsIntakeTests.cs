@@ -11,6 +11,7 @@ using Npgsql;
 namespace Dispatch.Tests.Cfs;
 
 /// <summary>CAD inboxes end to end: the real Api, real Silo processes scanning a real folder, one database.</summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed class CfsIntakeTests : DeliveryWorld
 {
     private readonly string _inbox = Dispatch.Testing.TestRun.NewFolder("cfs-");

@@ -84,4 +84,58 @@ public sealed class CfsMappingProposalTests
         Assert.False(anonymous.Mappings.Fields.ContainsKey("externalId"));
         Assert.Contains(anonymous.Notes, n => n.StartsWith("No value unique to each record"));
     }
+
+    [Fact]
+    public void A_file_that_is_one_call_with_units_logs_and_narratives_inside_is_one_record_not_a_unit_or_a_log_line()
+    {
+        var proposal = Propose("single-call-with-lists.xml");
+
+        Assert.Null(proposal.RecordXPath); // the document element is the record
+        Assert.Equal(1, proposal.RecordCount);
+        var fields = proposal.Mappings.Fields;
+        Assert.Equal("IncidentID", fields["externalId"].XPath);
+        Assert.Equal("CreateDateTime", fields["receivedAt"].XPath);
+        Assert.Equal("Caller/Phone", fields["callerPhone"].XPath);
+        Assert.Equal("AssignedUnits/Unit/UnitID", fields["units"].XPath);
+        Assert.Equal(new FieldMapping("Narratives/Narrative", TextXPath: "Text", TimeXPath: "EntryTime"), fields["narrative"]);
+
+        var record = Assert.Single(ParseWith(proposal, "single-call-with-lists.xml", TimeZoneInfo.FindSystemTimeZoneById("America/Chicago")));
+        Assert.Equal("2026-00012345", record.ExternalId);
+        Assert.Equal(new DateTimeOffset(2026, 3, 14, 7, 47, 9, TimeSpan.Zero), record.ReceivedAt); // 02:47:09 CDT
+        Assert.Equal("7735550199", record.CallerPhone!.Where(char.IsAsciiDigit).Aggregate("", (a, c) => a + c));
+        Assert.Equal(["E56", "T11", "BC2"], record.Units);
+        Assert.Equal(2, record.Narrative.Count);
+    }
+
+    [Fact]
+    public void A_leitstelle_file_of_one_einsatz_with_its_vehicles_is_one_record_not_a_vehicle()
+    {
+        var proposal = Propose("leitstelle-einsatz-single.xml");
+
+        Assert.Null(proposal.RecordXPath);
+        var fields = proposal.Mappings.Fields;
+        Assert.Equal("Einsatznummer", fields["externalId"].XPath);
+        Assert.Equal("Alarmzeit", fields["receivedAt"].XPath);
+        Assert.Equal(["dd.MM.yyyy HH:mm:ss"], fields["receivedAt"].Formats!);
+        Assert.Equal("Meldender/Telefon", fields["callerPhone"].XPath);
+
+        var record = Assert.Single(ParseWith(proposal, "leitstelle-einsatz-single.xml", TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin")));
+        Assert.Equal("7 26 004711", record.ExternalId);
+        Assert.Equal(new DateTimeOffset(2026, 3, 14, 2, 47, 9, TimeSpan.Zero), record.ReceivedAt); // 03:47:09 CET
+    }
+
+    [Fact]
+    public void A_feed_whose_document_carries_its_own_id_and_time_still_takes_each_call_as_a_record()
+    {
+        var feed = """
+            <export id="EXP-1" generated="2026-03-14T08:00:00Z">
+              <call><number>C-1</number><received>2026-03-14T07:10:00Z</received><address>1 MAIN ST</address><priority>2</priority><phone>555-0100</phone></call>
+              <call><number>C-2</number><received>2026-03-14T07:20:00Z</received><address>2 MAIN ST</address><priority>1</priority><phone>555-0101</phone></call>
+            </export>
+            """;
+        var proposal = CfsMappingProposer.Propose(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(feed)), CfsMappings.DefaultMaxFileBytes);
+
+        Assert.Equal(("/export/call", 2), (proposal.RecordXPath, proposal.RecordCount));
+        Assert.Equal("received", proposal.Mappings.Fields["receivedAt"].XPath);
+    }
 }
