@@ -1,16 +1,16 @@
 using Dispatch.ServiceDefaults;
 using Dispatch.Silo;
 
-var builder = WebApplication.CreateSlimBuilder(args);
-builder.AddServiceDefaults();
-builder.AddDispatchSilo();
-builder.Services.AddDispatchEngine();
+return await HostStart.RunAsync("Dispatch.Silo", () =>
+{
+    var builder = WebApplication.CreateSlimBuilder(args);
+    builder.AddServiceDefaults();
+    builder.AddDispatchSilo();
+    builder.Services.AddDispatchEngine();
 
-var app = builder.Build();
-if (SiloCommands.Find(args) is { } command)
-    return await command(app.Services);
-app.MapDefaultEndpoints();
-await app.RunAsync();
-return 0;
+    var app = builder.Build();
+    app.MapDefaultEndpoints();
+    return app;
+}, beforeRun: SiloCommands.Find(args) is { } command ? host => command(host.Services) : null);
 
 public partial class Program;

@@ -11,6 +11,7 @@ namespace Dispatch.Tests.AppHost;
 /// The one-command start: the real Aspire AppHost process with its embedded PostgreSQL (an executable resource), two silos, the Api
 /// and the dashboard.
 /// </summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed class AppHostTests : IDisposable
 {
     private static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(150);
@@ -29,6 +30,17 @@ public sealed class AppHostTests : IDisposable
             using var http = new HttpClient { BaseAddress = host.ApiUrl };
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/openapi/v1.json")).StatusCode);
+            // The hosts run in the AppHost's environment (Development here), so the banner's Swagger URL works.
+            Assert.Contains("Swagger:", host.Output);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/swagger/index.html")).StatusCode);
+
+            // A second AppHost on the same data folder says so in one sentence and exits, touching nothing.
+            await using (var second = AppHostProcess.Start(_dataDir, LoopbackPort.Free()))
+            {
+                Assert.Equal(2, await second.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+                Assert.Contains("Dispatch did not start: Another Dispatch AppHost is already running on", second.Output);
+                Assert.DoesNotContain("   at ", second.Output); // no stack trace
+            }
             Assert.Equal(1, await CountAsync("select count(*) from agencies"));
             // Two active silos: the second may still be joining the membership when the AppHost says it is ready.
             await WaitUntilAsync(async () => await CountAsync("select count(*) from orleansmembershiptable where status = 3") == 2, TimeSpan.FromSeconds(60));
@@ -37,6 +49,8 @@ public sealed class AppHostTests : IDisposable
             host.Signal(PosixSignal.SIGINT);
             Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(90)));
             await WaitUntilAsync(() => Task.FromResult(AppHostProcess.ProcessesOf(_dataDir).Count == 0), TimeSpan.FromSeconds(30));
+            Assert.Contains("Stopping Dispatch: the Api, 2 silo(s), then PostgreSQL", host.Output); // it says what it stops
+            Assert.Matches(@"Dispatch stopped in \d+\.\d s\.", host.Output);
             // PostgreSQL removes its pid file only when it shuts down cleanly (not killed).
             Assert.False(File.Exists(Path.Combine(_dataDir, "postgres", "data", "postmaster.pid")), "PostgreSQL did not shut down cleanly");
         }

@@ -17,6 +17,7 @@ namespace Dispatch.Tests.AppHost;
 /// The real AppHost run by Aspire.Hosting.Testing in this process: its orchestrator starts PostgreSQL, a silo and the Api as
 /// processes, as `dotnet run --project Dispatch.AppHost` does.
 /// </summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed class AspireAppHostTests : IAsyncLifetime
 {
     private readonly string _dataDir = Dispatch.Testing.TestRun.NewFolder("aspire-");

@@ -34,6 +34,7 @@ public sealed class ExternalProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
     public string Output { get { lock (_output) return _output.ToString(); } }
 
     /// <summary>SIGKILL to its process group: no chance to finish anything. (Not its whole tree: a test host it started
