@@ -8,6 +8,7 @@ namespace Dispatch.Tests.Agencies;
 /// The agency grain's configuration in memory is never trusted stale: a change made around it (identity endpoints, an operator's SQL)
 /// moves the agency's configuration version, and the next incident is routed on the changed configuration.
 /// </summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed class AgencyGrainTests : DeliveryWorld
 {
     private async Task<long> VersionAsync(Guid agency)

@@ -5,6 +5,7 @@ using Dispatch.Tests.Deliveries;
 namespace Dispatch.Tests.Api;
 
 /// <summary>An Api whose cluster has no silo at all: queries are served, every command answers 503 with Retry-After, never 500.</summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed class NoSiloTests : DeliveryWorld
 {
     protected override bool RunsSilo => false;

@@ -10,6 +10,7 @@ using Npgsql;
 namespace Dispatch.Tests.Api;
 
 /// <summary>README's walk-through, block by block, against the real Api and a Silo: if it stops being true, this fails.</summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed partial class ReadmeWalkthroughTests : DeliveryWorld
 {
     private sealed record Step(string Method, string Path, string? Authorization, string? Body, List<(string Name, string Path)> Captures,

@@ -9,6 +9,7 @@ using Dispatch.Tests.Infrastructure;
 namespace Dispatch.Tests.Commands;
 
 /// <summary>What a PSAP's command system learns of acknowledgements: by polling with a cursor, or by signed callbacks from a Silo.</summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed class CommandAckTests : EscalationWorld
 {
     protected override Dictionary<string, string?> SiloSettings => new(base.SiloSettings)

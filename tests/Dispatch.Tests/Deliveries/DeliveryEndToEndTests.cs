@@ -8,6 +8,7 @@ using Npgsql;
 
 namespace Dispatch.Tests.Deliveries;
 
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed class DeliveryEndToEndTests : DeliveryWorld
 {
     private const string HookSecret = "gasco-webhook-secret-0123456789";

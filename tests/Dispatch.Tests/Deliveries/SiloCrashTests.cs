@@ -5,6 +5,7 @@ using Npgsql;
 
 namespace Dispatch.Tests.Deliveries;
 
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed class SiloCrashTests : DeliveryWorld
 {
     [Fact]

@@ -6,6 +6,7 @@ using Dispatch.Grains.Escalation;
 namespace Dispatch.Tests.Escalation;
 
 /// <summary>The escalation engine against the real database with a moved clock: each pass runs as if it were a given instant.</summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed class EscalationEngineTests : EscalationWorld
 {
     protected override bool RunsSilo => false;

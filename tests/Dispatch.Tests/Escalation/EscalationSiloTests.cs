@@ -4,6 +4,7 @@ using Dispatch.Tests.Infrastructure;
 namespace Dispatch.Tests.Escalation;
 
 /// <summary>The escalation loop in real Silo processes. "Time passes" by moving the deadlines in the database.</summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed class EscalationSiloTests : EscalationWorld
 {
     protected override Dictionary<string, string?> SiloSettings => new(base.SiloSettings)

@@ -10,6 +10,7 @@ namespace Dispatch.Tests.Escalation;
 /// Deadlines when a silo dies or hangs, in real Silo processes with the tuned failure detection: each fires exactly once, within
 /// the product's bound of its due time (5 s when a silo is killed, 15 s when one hangs), and the Api answers at once, never hangs.
 /// </summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 [Collection(Alone.Name)]
 public sealed class FailoverTests : EscalationWorld
 {

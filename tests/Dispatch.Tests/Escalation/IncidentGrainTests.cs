@@ -11,6 +11,7 @@ namespace Dispatch.Tests.Escalation;
 /// The incident grain on a two-silo Orleans TestCluster over the real database: commands straight to the grain, deadlines fired by
 /// its own timers (the rule's timeout shortened to 10 s in the database, below what the API accepts, to keep the test short).
 /// </summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 [Collection(Alone.Name)]
 public sealed class IncidentGrainTests : EscalationWorld
 {

@@ -9,6 +9,7 @@ using Npgsql;
 namespace Dispatch.Tests.Incidents;
 
 /// <summary>The Api as a real process, killed while creates are in flight; the client repeats them with their idempotency keys.</summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed class ApiCrashTests : DeliveryWorld
 {
     // Sent 8 at a time: the client is still sending when the third has been committed, however fast the Api answers each one.
