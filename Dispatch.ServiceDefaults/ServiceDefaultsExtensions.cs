@@ -62,6 +62,7 @@ public static class ServiceDefaultsExtensions
     /// dashboard among thousands of one-span traces.
     /// </summary>
     private static void WorkOnlyTracing(Npgsql.NpgsqlDataSourceBuilder builder) => builder.ConfigureTracing(tracing => tracing
+        .EnablePhysicalOpenTracing(false)
         .ConfigureCommandFilter(_ => System.Diagnostics.Activity.Current is not null)
         .ConfigureBatchFilter(_ => System.Diagnostics.Activity.Current is not null));
 

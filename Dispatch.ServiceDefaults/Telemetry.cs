@@ -32,6 +32,7 @@ public static class Telemetry
             .ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName,
                 serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))
             .WithTracing(tracing => tracing
+                .AddProcessor(new LoneQueriesUnrecorded())
                 .AddSource(SourcePrefix + "*", "Microsoft.Orleans.Application") // grain calls; not the runtime's own (membership pings, timers)
                 .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = context =>
                     !context.Request.Path.StartsWithSegments("/health") && !context.Request.Path.StartsWithSegments("/alive"))
@@ -46,5 +47,20 @@ public static class Telemetry
             otel.UseOtlpExporter();
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;
+    }
+
+    /// <summary>
+    /// A database command or connection that is not part of a request, a grain call or a delivery is not exported: the
+    /// recovery scans and Orleans' own membership and reminder tables query PostgreSQL several times a second on every silo,
+    /// and each such query would be a one-span trace burying the incidents' traces in the dashboard. (Our own data sources
+    /// do not even start such spans; Orleans' ADO.NET providers open connections of their own.)
+    /// </summary>
+    public sealed class LoneQueriesUnrecorded : BaseProcessor<System.Diagnostics.Activity>
+    {
+        public override void OnStart(System.Diagnostics.Activity activity)
+        {
+            if (activity.Source.Name == "Npgsql" && activity.Parent is null && activity.ParentSpanId == default)
+                activity.ActivityTraceFlags &= ~System.Diagnostics.ActivityTraceFlags.Recorded;
+        }
     }
 }

@@ -43,4 +43,43 @@ public sealed class DeliveryTraceTests : IdentityHost
         Assert.Single(Directory.GetFiles(_mail, "*.eml"));
         Directory.Delete(_mail, true);
     }
+
+    [Fact]
+    public async Task Database_commands_are_traced_inside_a_request_and_never_as_lone_traces_of_the_background_scans()
+    {
+        // What the hosts' telemetry pipeline would export: every Npgsql span, through the hosts' own processor.
+        var pipeline = new Dispatch.ServiceDefaults.Telemetry.LoneQueriesUnrecorded();
+        var commands = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == "Npgsql",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStarted = pipeline.OnStart,
+            ActivityStopped = a => { if (a.Recorded) lock (commands) commands.Add(a); },
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var admin = await AsAdminAsync();
+
+        // A request: its queries are spans of its trace.
+        var traceId = ActivityTraceId.CreateRandom();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/users");
+        request.Headers.Add("traceparent", $"00-{traceId.ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        (await admin.SendAsync(request)).EnsureSuccessStatusCode();
+        await Wait.UntilAsync(() => { lock (commands) return Task.FromResult(commands.Any(c => c.TraceId == traceId)); }, TimeSpan.FromSeconds(10));
+
+        // The silo's scans poll the database every second meanwhile; none of their queries is a trace of its own.
+        var before = await CountScansAsync();
+        await Wait.UntilAsync(async () => await CountScansAsync() >= before + 3, TimeSpan.FromSeconds(30));
+        lock (commands) Assert.DoesNotContain(commands, c => c.Parent is null && c.ParentSpanId == default);
+        lock (commands) Assert.Contains(commands, c => c.TraceId == traceId); // the request's queries are exported
+    }
+
+    // How many statements the server has run so far: the scans keep it moving while nothing else happens.
+    private async Task<long> CountScansAsync()
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("select xact_commit + xact_rollback from pg_stat_database where datname = current_database()", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
 }
