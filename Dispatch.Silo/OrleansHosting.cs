@@ -28,6 +28,7 @@ public static class OrleansHosting
         .UseAdoNetReminderService(o => (o.Invariant, o.ConnectionString) = (DispatchCluster.Invariant, connectionString))
         .AddAdoNetGrainStorageAsDefault(o => (o.Invariant, o.ConnectionString) = (DispatchCluster.Invariant, connectionString))
         .Configure<ClusterMembershipOptions>(TuneFailureDetection)
+        .AddIncomingGrainCallFilter<DatabaseFailures>()
         .ConfigureServices(services => services.AddSerializer(serializer => serializer.AddDispatchJson()));
 
     /// <summary>

@@ -132,24 +132,17 @@ public sealed class SiloUnavailable(IProblemDetailsService problems, SiloConnect
         });
     }
 
-    // Npgsql's own exception, here or carried back from a grain (Orleans rebuilds it, or names it in a fallback when it cannot): a
-    // connection that could not be made or broke (the server down, or just back and every pooled connection dead), or the server
-    // refusing work while it shuts down or starts (57P…, 08…). A statement the server judged and refused is not unavailability.
+    // Npgsql's own exception (from the Api's own queries), the silo's DatabaseUnavailableException, or Orleans' fallback naming an
+    // Npgsql exception it could not rebuild.
     private static bool IsDatabaseUnreachable(Exception exception)
     {
+        if (DatabaseUnavailableException.IsUnreachable(exception)) return true;
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            switch (e)
-            {
-                case Npgsql.PostgresException pg:
-                    return pg.IsTransient || pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState.StartsWith("08", StringComparison.Ordinal);
-                case Npgsql.NpgsqlException or System.Net.Sockets.SocketException or EndOfStreamException:
-                    return true;
-                case Orleans.Serialization.UnavailableExceptionFallbackException fallback
-                    when fallback.ExceptionType?.StartsWith("Npgsql.", StringComparison.Ordinal) == true:
-                    return !fallback.ExceptionType.StartsWith("Npgsql.PostgresException", StringComparison.Ordinal)
-                        || fallback.Message.Contains("57P", StringComparison.Ordinal);
-            }
+            if (e is Orleans.Serialization.UnavailableExceptionFallbackException fallback
+                && fallback.ExceptionType?.StartsWith("Npgsql.", StringComparison.Ordinal) == true)
+                return !fallback.ExceptionType.StartsWith("Npgsql.PostgresException", StringComparison.Ordinal)
+                    || fallback.Message.Contains("57P", StringComparison.Ordinal);
         }
         return false;
     }
