@@ -33,6 +33,7 @@ public sealed class MalformedRequestTests : IdentityHost
     }
 
     [Fact]
+    [Trait("Tier", "Full")] // a few thousand requests: the full suite's, not the fast tier's
     public async Task Every_operation_answers_malformed_input_with_a_4xx_problem_and_never_a_5xx()
     {
         var (_, email, password) = await OnboardCompanyAsync("gasco");
