@@ -48,6 +48,9 @@ public sealed partial class Bootstrapper(DispatchDatabase database, IOptions<Boo
             return null;
 
         await using var connection = await database.Owner.OpenConnectionAsync(cancellationToken);
+        // A database with agencies needs nothing: hosts starting together see it without queueing for the lock.
+        if (await connection.ExecuteScalarAsync<bool>("select exists (select 1 from agencies)"))
+            return null;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync("select pg_advisory_xact_lock(@key)", new { key = AdvisoryLockKey }, transaction);
         if (await connection.ExecuteScalarAsync<bool>("select exists (select 1 from agencies)", transaction: transaction))

@@ -15,7 +15,8 @@ public sealed class MigrationChecksumMismatchException(string message) : Excepti
 
 /// <summary>
 /// Applies numbered migrations in order, each in its own transaction, under a session advisory
-/// lock so that hosts starting together take turns; records each with its checksum.
+/// lock so that hosts starting together take turns; records each with its checksum. An up-to-date database is seen as such
+/// without the lock.
 /// </summary>
 public sealed class Migrator(NpgsqlDataSource dataSource, IReadOnlyList<Migration> migrations, ILogger<Migrator> logger)
 {
@@ -39,6 +40,10 @@ public sealed class Migrator(NpgsqlDataSource dataSource, IReadOnlyList<Migratio
 
     public async Task<int> MigrateAsync(CancellationToken cancellationToken = default)
     {
+        // Hosts starting together on a migrated database (every start but the first) find it up to date without the lock,
+        // instead of queueing for it one after another.
+        var before = await GetStatusAsync(cancellationToken);
+        if (before.UpToDate) return 0;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition("select pg_advisory_lock(@key)",
             new { key = AdvisoryLockKey }, cancellationToken: cancellationToken));
