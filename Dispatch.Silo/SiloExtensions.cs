@@ -5,21 +5,17 @@ using Dispatch.Grains.Transports;
 using Dispatch.Grains.Transports.Email;
 using Dispatch.Grains.Transports.Webhook;
 using Dispatch.Grains.Commands;
-using Dispatch.Silo.Cfs;
-using Dispatch.Silo.Commands;
-using Dispatch.Silo.Deliveries;
-using Dispatch.Silo.Escalations;
+using Dispatch.Silo.Recovery;
 
 namespace Dispatch.Silo;
 
 public static class SiloExtensions
 {
-    /// <summary>What the grains need (transports, options, HTTP clients) and the recovery scans that hand overdue work to them.</summary>
+    /// <summary>What the grains need (transports, options, HTTP clients) and the recovery of work whose silo died.</summary>
     public static IServiceCollection AddDispatchEngine(this IServiceCollection services)
     {
         services.AddSingleton<IAgencyRouting, AgencyGrainRouting>(); // routing from the agencies' grains, not a read per incident
         services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.Section);
-        services.AddOptions<DeliveryDispatchOptions>().BindConfiguration(DeliveryOptions.Section);
         services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section);
         services.AddSingleton<ITransport, EmailTransport>();
         services.AddSingleton(sp => OutboundPolicy.FromConfiguration(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IHostEnvironment>().IsDevelopment()));
@@ -28,19 +24,16 @@ public static class SiloExtensions
             .RemoveAllLoggers();
         services.AddSingleton<ITransport>(sp => sp.GetRequiredService<WebhookTransport>());
         services.AddSingleton(sp => new AckLinkFactory(AckLinks.FromConfiguration(sp.GetRequiredService<IConfiguration>())));
-        services.AddHostedService<DeliveryDispatch>();
-
-        services.AddOptions<EscalationOptions>().BindConfiguration(EscalationOptions.Section);
-        services.AddHostedService<EscalationDeadlines>();
 
         services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.Section);
         services.AddHttpClient(CommandConnectionGrain.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<OutboundPolicy>().CreateHandler()).RemoveAllLoggers();
-        services.AddHostedService<CommandCallbackSenders>();
 
-        services.AddOptions<CfsInboxesOptions>().BindConfiguration(CfsInboxesOptions.Section);
         services.AddSingleton(sp => Dispatch.Grains.Cfs.CfsInboxRoot.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
-        services.AddHostedService<CfsInboxes>();
+
+        // Work that a dead silo's grains held, or that a killed process never handed over: one recovery path.
+        services.AddOptions<RecoveryOptions>().BindConfiguration(RecoveryOptions.Section);
+        services.AddHostedService<WorkRecovery>();
         return services;
     }
 }

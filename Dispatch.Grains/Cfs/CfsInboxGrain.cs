@@ -17,7 +17,7 @@ public interface ICfsInboxGrain : IGrainWithGuidKey
 }
 
 /// <summary>
-/// Scans a CAD inbox every poll interval, on a grain timer. A file is read once it is complete — its size and modification time
+/// Scans a CAD inbox every poll interval, on a grain timer, with the configuration it was last told of (no read per scan). A file is read once it is complete — its size and modification time
 /// unchanged since the previous scan, or its marker file present — then imported in one transaction run as the PSAP and moved to
 /// <c>processed/</c>, or with a <c>.reason.txt</c> beside it to <c>failed/</c>. A reminder brings the grain back on another silo
 /// after a crash; the unique index on (configuration, content hash) keeps a file imported once even if two activations overlap.
@@ -35,13 +35,14 @@ public sealed class CfsInboxGrain(DispatchStore store, CfsInboxRoot inboxes, Tim
     private static readonly Counter<long> Records = Meter.CreateCounter<long>("dispatch.cfs.records", "{record}", "Calls for service imported.");
 
     private readonly Dictionary<string, (long Size, DateTime Modified)> _observed = new();
+    private InboxConfiguration? _configuration;
     private IGrainTimer? _timer;
     private int _interval;
     private bool _missingLogged;
 
     public async Task EnsureScanningAsync()
     {
-        if (await LoadAsync() is not { } configuration)
+        if ((_configuration = await LoadAsync()) is not { } configuration)
         {
             await StopAsync();
             return;
@@ -80,13 +81,13 @@ public sealed class CfsInboxGrain(DispatchStore store, CfsInboxRoot inboxes, Tim
 
     private async Task ScanAsync(CancellationToken cancellationToken)
     {
-        // Read afresh every scan: an admin may have changed the folder, the pattern, the mappings or deactivated it.
-        if (await LoadAsync() is not { } configuration)
+        // Held since the last EnsureScanningAsync: the Api tells this grain of every change to its configuration, and the silos'
+        // sweep calls it again every half minute (a change made straight in the database).
+        if ((_configuration ??= await LoadAsync()) is not { } configuration)
         {
             await StopAsync();
             return;
         }
-        Schedule(configuration.PollIntervalSeconds);
         // Checked again on every scan, on this host: a folder can vanish, and a link inside the root can be repointed.
         if (!inboxes.Contains(configuration.InboxPath))
         {

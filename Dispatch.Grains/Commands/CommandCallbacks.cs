@@ -38,7 +38,8 @@ public sealed record CallbackView(Guid Id, Guid EventId, Guid IncidentId, string
 public static class CommandCallbacks
 {
     /// <summary>Claims the connection's due callbacks, oldest event first (queued and due, or a send whose lease ran out).</summary>
-    public static async Task<IReadOnlyList<ClaimedCallback>> ClaimAsync(EngineScope scope, Guid connectionId, DateTimeOffset now, CallbackOptions options)
+    public static async Task<IReadOnlyList<ClaimedCallback>> ClaimAsync(EngineScope scope, Guid connectionId, DateTimeOffset now, CallbackOptions options,
+        string claimedBy)
     {
         var rows = await scope.QueryAsync<Row>("""
             with due as (
@@ -49,12 +50,12 @@ public static class CommandCallbacks
                 for update skip locked
                 limit @batch)
             update command_callbacks cb
-            set status = 'sending', attempt_count = cb.attempt_count + 1, claimed_until = @leaseUntil, version = cb.version + 1, updated_at = @now
+            set status = 'sending', attempt_count = cb.attempt_count + 1, claimed_until = @leaseUntil, claimed_by = @claimedBy, version = cb.version + 1, updated_at = @now
             from due, command_ack_events e, command_connections c
             where cb.id = due.id and e.id = cb.event_id and c.id = cb.command_connection_id
             returning cb.id, cb.event_id, cb.command_connection_id, cb.psap_agency_id, e.incident_id, cb.attempt_count, c.public_url,
                       c.callback_secret, e.payload::text as body, c.is_active as connection_active, cb.created_at
-            """, new { connectionId, now, leaseUntil = now + options.ClaimLease, batch = options.BatchSize });
+            """, new { connectionId, now, leaseUntil = now + options.ClaimLease, claimedBy, batch = options.BatchSize });
         return rows.OrderBy(r => r.CreatedAt).ThenBy(r => r.Id).Select(r => new ClaimedCallback(r.Id, r.EventId, r.CommandConnectionId, r.PsapAgencyId, r.IncidentId, r.AttemptCount, r.PublicUrl ?? "",
             scope.Cipher.DecryptText(r.CallbackSecret, EncryptedColumns.CallbackSecret.Context) ?? "", r.Body, r.ConnectionActive)).ToList();
     }
@@ -66,7 +67,7 @@ public static class CommandCallbacks
         var status = result.Delivered ? "delivered" : !result.Final && callback.Attempt < options.MaxAttempts ? "queued" : "dead_lettered";
         var updated = await scope.ExecuteAsync("""
             update command_callbacks
-            set status = @status, last_status_code = @StatusCode, last_error = @Error, claimed_until = null,
+            set status = @status, last_status_code = @StatusCode, last_error = @Error, claimed_until = null, claimed_by = null,
                 next_attempt_at = @next, delivered_at = case when @status = 'delivered' then @now end, version = version + 1, updated_at = @now
             where id = @Id and status = 'sending' and attempt_count = @Attempt
             """, new
@@ -90,12 +91,6 @@ public static class CommandCallbacks
         select min(case when status = 'queued' then next_attempt_at else claimed_until end) from command_callbacks
         where command_connection_id = @connectionId and status in ('queued', 'sending')
         """, new { connectionId });
-
-    /// <summary>The connections with callbacks due by <paramref name="now"/>: whose grains should be sending.</summary>
-    public static Task<IEnumerable<Guid>> ConnectionsDueAsync(EngineScope scope, DateTimeOffset now) => scope.QueryAsync<Guid>("""
-        select distinct command_connection_id from command_callbacks
-        where (status = 'queued' and next_attempt_at <= @now) or (status = 'sending' and claimed_until <= @now)
-        """, new { now });
 
     /// <summary>A connection's callbacks, newest first, optionally of one status; null when the PSAP has no such connection.</summary>
     public static async Task<(IReadOnlyList<CallbackView> Items, long Total)?> ListAsync(AgencyScope scope, Guid connectionId, string? status, long offset, int limit)

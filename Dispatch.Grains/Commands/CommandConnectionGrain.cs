@@ -24,7 +24,7 @@ public interface ICommandConnectionGrain : IGrainWithGuidKey
 /// then dead-lettered. One grain per connection: a slow or dead command system delays only its own callbacks. The outbox rows
 /// are the truth; a grain timer wakes it for the next retry, and after a crash the silos' recovery scan finds the rows left due.
 /// </summary>
-public sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFactory httpClients, IOptions<CallbackOptions> options, TimeProvider time,
+public sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFactory httpClients, IOptions<CallbackOptions> options, ILocalSiloDetails silo, TimeProvider time,
     ILogger<CommandConnectionGrain> logger) : Grain, ICommandConnectionGrain
 {
     public const string HttpClientName = "command-callbacks";
@@ -48,7 +48,7 @@ public sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFacto
         {
             await using (var scope = await store.BeginEngineAsync())
             {
-                claimed = await CommandCallbacks.ClaimAsync(scope, Id, time.GetUtcNow(), options.Value);
+                claimed = await CommandCallbacks.ClaimAsync(scope, Id, time.GetUtcNow(), options.Value, silo.SiloAddress.ToParsableString());
                 next = claimed.Count == 0 ? Time.Utc(await CommandCallbacks.NextDueAsync(scope, Id)) : null;
                 await scope.CommitAsync();
             }

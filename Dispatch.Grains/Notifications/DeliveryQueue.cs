@@ -53,7 +53,7 @@ public static class DeliveryQueue
             for update skip locked
             limit @batch)
         update notification_deliveries d
-        set send_status = 'sending', attempt_count = d.attempt_count + 1, claimed_until = @leaseUntil, updated_at = @now
+        set send_status = 'sending', attempt_count = d.attempt_count + 1, claimed_until = @leaseUntil, claimed_by = @claimedBy, updated_at = @now
         from due where d.id = due.id
         returning d.id
         """;
@@ -87,10 +87,11 @@ public static class DeliveryQueue
         """;
 
     /// <summary>Claims the notification's due deliveries (queued and due, or a send whose lease ran out).</summary>
+    /// <param name="claimedBy">The claiming silo (its parsable address): once the cluster declares it dead, its claims are released at once.</param>
     public static async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(EngineScope scope, Guid notificationId, DateTimeOffset now, DeliveryOptions options,
-        Func<Guid, Guid, Guid, Uri?> ackUrl)
+        string claimedBy, Func<Guid, Guid, Guid, Uri?> ackUrl)
     {
-        var ids = (await scope.QueryAsync<Guid>(Claim, new { notificationId, now, leaseUntil = now + options.ClaimLease, batch = options.BatchSize })).ToArray();
+        var ids = (await scope.QueryAsync<Guid>(Claim, new { notificationId, now, leaseUntil = now + options.ClaimLease, claimedBy, batch = options.BatchSize })).ToArray();
         if (ids.Length == 0) return [];
         var rows = (await scope.QueryAsync<Row>(Load, new { ids })).ToList();
         var alerts = new Dictionary<Guid, PsapAlert>();
@@ -137,7 +138,7 @@ public static class DeliveryQueue
         var updated = await scope.ExecuteAsync("""
             update notification_deliveries
             set send_status = @status, external_message_id = coalesce(@ExternalMessageId, external_message_id), last_error = @Error,
-                next_attempt_at = @next, sent_at = case when @status = 'sent' then @now else sent_at end, claimed_until = null,
+                next_attempt_at = @next, sent_at = case when @status = 'sent' then @now else sent_at end, claimed_until = null, claimed_by = null,
                 version = version + 1, updated_at = @now
             where id = @id and send_status = 'sending' and attempt_count = @Attempt
             """, new
@@ -189,10 +190,6 @@ public static class DeliveryQueue
         select min(case when send_status = 'queued' then next_attempt_at else claimed_until end) from notification_deliveries
         where notification_id = @notificationId and send_status in ('queued', 'sending') and id <> all(@inFlight)
         """, new { notificationId, inFlight });
-
-    /// <summary>The notifications with a delivery due by <paramref name="now"/>: whose grains should be sending.</summary>
-    public static Task<IEnumerable<Guid>> NotificationsDueAsync(EngineScope scope, DateTimeOffset now) =>
-        scope.QueryAsync<Guid>($"select distinct notification_id from notification_deliveries where {Due}", new { now });
 
     public static Task<long> QueueDepthAsync(EngineScope scope) =>
         scope.ExecuteScalarAsync<long>("select count(*) from notification_deliveries where send_status in ('queued', 'sending')")!;

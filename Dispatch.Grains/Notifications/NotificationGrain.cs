@@ -25,7 +25,7 @@ public interface INotificationGrain : IGrainWithGuidKey
 /// sends again after the lease.
 /// </summary>
 public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITransport> transports, AckLinkFactory ackLinks, IOptions<DeliveryOptions> options,
-    TimeProvider time, ILogger<NotificationGrain> logger) : Grain, INotificationGrain
+    ILocalSiloDetails silo, TimeProvider time, ILogger<NotificationGrain> logger) : Grain, INotificationGrain
 {
     private const string RetryName = "retry";
     public static readonly ActivitySource Source = new("Dispatch.Deliveries");
@@ -47,7 +47,7 @@ public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITranspor
             await using (var scope = await store.BeginEngineAsync())
             {
                 var now = time.GetUtcNow();
-                claimed = await DeliveryQueue.ClaimAsync(scope, Id, now, options.Value,
+                claimed = await DeliveryQueue.ClaimAsync(scope, Id, now, options.Value, silo.SiloAddress.ToParsableString(),
                     (notification, agency, user) => ackLinks.Links?.Create(new AckLink(notification, agency, user, now + AckLinks.Lifetime)));
                 next = claimed.Count == 0 ? Time.Utc(await DeliveryQueue.NextDueAsync(scope, Id, [])) : null;
                 await scope.CommitAsync();

@@ -108,7 +108,7 @@ public sealed class GetCfsConfiguration(DispatchStore store) : Endpoint<IdRoute,
     }
 }
 
-public sealed class CreateCfsConfiguration(DispatchStore store, TimeProvider time, CfsInboxRoot inboxes)
+public sealed class CreateCfsConfiguration(DispatchStore store, TimeProvider time, CfsInboxRoot inboxes, InboxScanners scanners)
     : Endpoint<CfsConfigurationRequest, Results<Created<CfsConfiguration>, ValidationProblem>>
 {
     public override void Configure()
@@ -117,7 +117,7 @@ public sealed class CreateCfsConfiguration(DispatchStore store, TimeProvider tim
         Group<ConfigurationsGroup>();
         Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsManage));
         Description(d => d.WithName("CreateCfsConfiguration")
-            .WithSummary("Add a CAD inbox: folder, glob, parser and field mappings; the Silo starts scanning it within its poll interval."));
+            .WithSummary("Add a CAD inbox: folder, glob, parser and field mappings; the Silo starts scanning it at once."));
         DontThrowIfValidationFails(); // the inbox's own errors are told beside the request's
     }
 
@@ -128,11 +128,12 @@ public sealed class CreateCfsConfiguration(DispatchStore store, TimeProvider tim
         if (invalid is not null) return invalid;
         var saved = await CfsConfigurations.SaveAsync(scope, null, request.ToChanges(inbox!), time.GetUtcNow());
         await scope.CommitAsync();
+        await scanners.TellAsync(saved.Id);
         return TypedResults.Created($"/api/v1/cfs-configurations/{saved.Id}", saved);
     }
 }
 
-public sealed class UpdateCfsConfiguration(DispatchStore store, TimeProvider time, CfsInboxRoot inboxes)
+public sealed class UpdateCfsConfiguration(DispatchStore store, TimeProvider time, CfsInboxRoot inboxes, InboxScanners scanners)
     : Endpoint<UpdateCfsConfigurationRequest, Results<Ok<CfsConfiguration>, NotFound, ValidationProblem>>
 {
     public override void Configure()
@@ -153,11 +154,12 @@ public sealed class UpdateCfsConfiguration(DispatchStore store, TimeProvider tim
         if (invalid is not null) return invalid;
         var saved = await CfsConfigurations.SaveAsync(scope, request.Id, request.ToChanges(inbox!), time.GetUtcNow());
         await scope.CommitAsync();
+        await scanners.TellAsync(saved.Id);
         return TypedResults.Ok(saved);
     }
 }
 
-public sealed class DeactivateCfsConfiguration(DispatchStore store, TimeProvider time) : Endpoint<IdRoute, Results<Ok<CfsConfiguration>, NotFound>>
+public sealed class DeactivateCfsConfiguration(DispatchStore store, TimeProvider time, InboxScanners scanners) : Endpoint<IdRoute, Results<Ok<CfsConfiguration>, NotFound>>
 {
     public override void Configure()
     {
@@ -174,7 +176,28 @@ public sealed class DeactivateCfsConfiguration(DispatchStore store, TimeProvider
         var saved = await CfsConfigurations.SaveAsync(scope, request.Id,
             new CfsConfigurationChanges(c.Name, c.InboxPath, c.PollIntervalSeconds, c.FilePattern, c.ParserClass, c.FieldMappings, false), time.GetUtcNow());
         await scope.CommitAsync();
+        await scanners.TellAsync(saved.Id);
         return TypedResults.Ok(saved);
+    }
+}
+
+/// <summary>
+/// Tells a configuration's inbox grain that its configuration changed (it starts, rescans with the new settings, or stops), after
+/// the change committed. Not reaching it (no silo right now) loses nothing: the silos' sweep starts every active inbox.
+/// </summary>
+public sealed class InboxScanners(IClusterClient grains, ILogger<InboxScanners> logger)
+{
+    public async Task TellAsync(Guid configurationId)
+    {
+        try
+        {
+            await grains.GetGrain<ICfsInboxGrain>(configurationId).EnsureScanningAsync();
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException or InvalidOperationException)
+        {
+            logger.LogWarning("The inbox of CFS configuration {ConfigurationId} was not told of its change ({Error}); the silos' sweep will start it",
+                configurationId, ex.Message);
+        }
     }
 }
 

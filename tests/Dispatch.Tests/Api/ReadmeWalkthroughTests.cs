@@ -56,11 +56,7 @@ public sealed partial class ReadmeWalkthroughTests : DeliveryWorld
         return answer.Length == 0 ? null : JsonNode.Parse(answer);
     }
 
-    private async Task PassFirstDeadlineAsync()
-    {
-        await using var c = new NpgsqlConnection(ConnectionString);
-        await c.ExecuteAsync("update notifications set escalation_due_at = now() where escalation_due_at is not null and escalated_at is null");
-    }
+    private Task PassFirstDeadlineAsync() => MoveDeadlinesAsync(0);
 
     private static string Fill(string text, Dictionary<string, string> values) => Placeholder().Replace(text, m =>
         values.TryGetValue(m.Groups[1].Value, out var v) ? v : throw new Xunit.Sdk.XunitException($"README uses {m.Value} before any step gives it"));

@@ -1,7 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Dapper;
+using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Storage.Encryption;
+using Microsoft.Extensions.DependencyInjection;
 using Dispatch.Tests.Infrastructure;
 using Npgsql;
 
@@ -19,8 +21,6 @@ public class DeliveryWorld : IdentityHost
     {
         ["Dispatch:Delivery:FirstRetryDelay"] = "00:00:00.200",
         ["Dispatch:Delivery:MaxAttempts"] = "3",
-        ["Dispatch:Delivery:ClaimLease"] = "00:00:03",
-        ["Dispatch:Delivery:PollInterval"] = "00:00:01",
     };
 
     /// <summary>Whether a Silo process runs from the start (tests that start their own, with other settings, say no).</summary>
@@ -88,6 +88,27 @@ public class DeliveryWorld : IdentityHost
         var c = new NpgsqlConnection(ConnectionString);
         await c.OpenAsync();
         return c;
+    }
+
+    /// <summary>
+    /// "Time passes": moves the live deadlines that <paramref name="where"/> selects (a condition on <c>notifications</c>) to
+    /// <paramref name="seconds"/> from now (negative: overdue), then tells each incident's grain, as its timer would, to look at
+    /// its deadlines again (its timer holds them as they were). With no silo running, the grains learn of it when one starts.
+    /// </summary>
+    public async Task MoveDeadlinesAsync(double seconds, string where = "true", object? parameters = null)
+    {
+        List<Guid> incidents;
+        await using (var c = await OwnerAsync())
+        {
+            var arguments = new DynamicParameters(parameters);
+            arguments.Add("seconds", seconds);
+            incidents = (await c.QueryAsync<Guid>(
+                "update notifications set escalation_due_at = now() + make_interval(secs => @seconds) " +
+                $"where escalation_due_at is not null and escalated_at is null and ack_status = 'pending' and ({where}) returning incident_id",
+                arguments)).Distinct().ToList();
+        }
+        if (Silo is { HasExited: false })
+            foreach (var id in incidents) await Api.Services.GetRequiredService<IClusterClient>().GetGrain<IIncidentGrain>(id).EscalateWhenDueAsync();
     }
 
     public async Task<Guid> ChannelAsync(Guid company, string slug, string name, string configJson)

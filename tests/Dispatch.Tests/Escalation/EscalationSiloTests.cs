@@ -7,20 +7,8 @@ namespace Dispatch.Tests.Escalation;
 [Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
 public sealed class EscalationSiloTests : EscalationWorld
 {
-    protected override Dictionary<string, string?> SiloSettings => new(base.SiloSettings)
-    {
-        ["Dispatch:Escalation:PollInterval"] = "00:00:02",
-    };
-
     /// <summary>Moves every live first-tier deadline to <paramref name="seconds"/> from now (negative: already overdue).</summary>
-    private async Task MoveDeadlinesAsync(double seconds)
-    {
-        await using var c = await OwnerConnectionAsync();
-        await c.ExecuteAsync("""
-            update notifications set escalation_due_at = now() + make_interval(secs => @seconds)
-            where kind = 'company' and tier = 0 and escalation_due_at is not null and escalated_at is null
-            """, new { seconds });
-    }
+    private Task MoveDeadlinesAsync(double seconds) => MoveDeadlinesAsync(seconds, "kind = 'company' and tier = 0");
 
     private async Task<int> StepsAsync()
     {

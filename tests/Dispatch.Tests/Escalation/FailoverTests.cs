@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -39,21 +40,25 @@ public sealed class FailoverTests : EscalationWorld
     }
 
     /// <summary>
-    /// Two silos, incidents spread over both, deadlines moved to fall due <paramref name="dueIn"/> after one silo is failed; waits
-    /// for every step, (resumes the failed silo,) checks each fired exactly once and returns how late each step committed.
+    /// Two silos, incidents spread over both, with an acknowledgement timeout that makes their deadlines fall due
+    /// <paramref name="dueIn"/> after one silo is failed (before the cluster can have declared it dead): the deadlines the failed
+    /// silo's grains held are recovered, not fired by their own timers. Waits for every step, (resumes the failed silo,) checks each
+    /// fired exactly once and returns how late each step committed.
     /// </summary>
     private async Task<(IReadOnlyList<TimeSpan> Lateness, string Membership)> FailAsync(Func<ExternalProcess, Task> fail, TimeSpan dueIn,
         Func<ExternalProcess, Task>? resume = null)
     {
         await SetUpAsync(repeatCount: 0);
         await using var second = await StartSiloProcessAsync(SecondSiloSettings);
+        await using (var c = await OwnerConnectionAsync()) await c.ExecuteAsync("update escalation_rules set ack_timeout_seconds = 12");
         var incidents = new List<Guid>();
         for (var i = 0; i < Incidents; i++) incidents.Add(await RaiseAsync("critical", Gasco));
+        DateTime firstDue;
         await using (var c = await OwnerConnectionAsync())
-            await c.ExecuteAsync("""
-                update notifications set escalation_due_at = now() + make_interval(secs => @seconds)
-                where kind = 'company' and tier = 0 and escalation_due_at is not null
-                """, new { seconds = dueIn.TotalSeconds });
+            firstDue = await c.ExecuteScalarAsync<DateTime>("select min(escalation_due_at) from notifications where kind = 'company' and tier = 0");
+        var untilFailure = new DateTimeOffset(firstDue, TimeSpan.Zero) - dueIn - DateTimeOffset.UtcNow;
+        Assert.True(untilFailure > TimeSpan.Zero, "raising the incidents took longer than their timeout; the test proves nothing");
+        await Task.Delay(untilFailure); // the failure's moment, relative to the deadlines
 
         var failedAt = DateTimeOffset.UtcNow;
         await fail(Silo!);
@@ -77,6 +82,46 @@ public sealed class FailoverTests : EscalationWorld
     }
 
     [Fact]
+    public async Task A_delivery_in_flight_on_a_killed_silo_is_sent_again_within_five_seconds_of_its_death_being_declared()
+    {
+        await SetUpAsync(repeatCount: 0);
+        var (hookco, _, _) = await OnboardCompanyAsync("hookco");
+        await ChannelAsync(hookco, "webhook", "hookco hook", $$"""{"url":"{{Webhooks.Url}}","secret":"0123456789abcdef0123"}""");
+        await ResponderAsync(hookco, "rita@hookco.example");
+        await using var second = await StartSiloProcessAsync(SecondSiloSettings);
+        Webhooks.Delay = TimeSpan.FromSeconds(3); // every first send is still in flight when the silo dies
+        for (var i = 0; i < 8; i++) await RaiseAsync("critical", hookco);
+        await Wait.UntilAsync(() => Task.FromResult(Webhooks.Arrived >= 16), TimeSpan.FromSeconds(30), () => second.Output); // two recipients each
+
+        await using var db = await OwnerConnectionAsync();
+        var holders = (await db.QueryAsync<(Guid Id, string ClaimedBy)>(
+            "select id, claimed_by from notification_deliveries where send_status = 'sending'")).ToList();
+        var killedAt = DateTimeOffset.UtcNow;
+        await Silo!.KillAsync();
+        string dead = "";
+        await Wait.UntilAsync(async () =>
+        {
+            dead = await db.ExecuteScalarAsync<string>( // Orleans' SiloStatus.Dead, as the silo address a claim names
+                "select address || ':' || port || '@' || generation from orleansmembershiptable where status = 6") ?? "";
+            return dead.Length > 0;
+        }, TimeSpan.FromSeconds(30), () => second.Output);
+        var declaredAt = DateTimeOffset.UtcNow; // as seen from outside: no earlier than the declaration
+        var orphaned = holders.Where(h => h.ClaimedBy == dead).Select(h => h.Id).ToList();
+        Assert.True(orphaned.Count > 0, $"the killed silo held none of the sends in flight ({string.Join(", ", holders.Select(h => h.ClaimedBy).Distinct())}, dead {dead}); the test proves nothing");
+
+        DateTimeOffset SecondArrival(Guid delivery) => Webhooks.Arrivals
+            .Where(a => JsonDocument.Parse(a.Body).RootElement.GetProperty("deliveryId").GetGuid() == delivery).Select(a => a.At).Order().ElementAtOrDefault(1);
+        await Wait.UntilAsync(() => Task.FromResult(orphaned.All(d => SecondArrival(d) != default)), TimeSpan.FromSeconds(90), () => second.Output);
+        var lateness = orphaned.Select(d => SecondArrival(d) - declaredAt).ToList();
+        Assert.True(lateness.All(l => l <= TimeSpan.FromSeconds(5)),
+            $"sent again {string.Join(", ", lateness.Select(l => l.TotalSeconds.ToString("F1")))} s after the death was seen declared " +
+            $"({(declaredAt - killedAt).TotalSeconds:F1} s after the kill)");
+        await Wait.UntilAsync(async () => await db.ExecuteScalarAsync<int>(
+            "select count(*) from notification_deliveries where id = any(@orphaned) and send_status = 'sent'", new { orphaned }) == orphaned.Count,
+            TimeSpan.FromSeconds(30), () => second.Output);
+    }
+
+    [Fact]
     public async Task A_deadline_outlives_its_killed_silo_through_the_reminder_written_before_the_create_returned()
     {
         await SetUpAsync(repeatCount: 0);
@@ -84,10 +129,10 @@ public sealed class FailoverTests : EscalationWorld
             await c.ExecuteAsync("update escalation_rules set ack_timeout_seconds = 30"); // room to replace the silo first
         var id = await RaiseAsync("critical", Gasco);
         await Silo!.KillAsync(); // the grain, and its timer, die with the silo
-        // The replacement runs no recovery scan: only the reminder can bring the deadline back.
+        // The replacement arms no deadline at its start and runs no sweep: only the reminder can bring the deadline back.
         await using var replacement = await StartSiloProcessAsync(new Dictionary<string, string?>(SecondSiloSettings)
         {
-            ["Dispatch:Escalation:PollInterval"] = "01:00:00",
+            ["Dispatch:Recovery:DeadlineHorizon"] = "00:00:00", ["Dispatch:Recovery:SweepInterval"] = "01:00:00",
         });
         await using var db = await OwnerConnectionAsync();
         var due = await db.ExecuteScalarAsync<DateTime>("select escalation_due_at from notifications where incident_id = @id", new { id });

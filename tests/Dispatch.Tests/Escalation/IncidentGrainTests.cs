@@ -29,14 +29,12 @@ public sealed class IncidentGrainTests : EscalationWorld
             await c.ExecuteAsync("update escalation_rules set ack_timeout_seconds = @ShortTimeoutSeconds", new { ShortTimeoutSeconds });
     }
 
-    /// <param name="scan">Whether the silos run their recovery scan for overdue deadlines (without it only timers and reminders fire).</param>
-    private async Task StartClusterAsync(int silos = 2, bool scan = true)
+    private async Task StartClusterAsync(int silos = 2)
     {
         var settings = new Dictionary<string, string?>
         {
             ["Dispatch:Email:PickupDirectory"] = Dispatch.Testing.TestRun.NewFolder("grains-"),
         };
-        if (!scan) settings["Dispatch:Escalation:PollInterval"] = "01:00:00";
         _cluster = await TestSilos.StartAsync(this, silos, settings);
     }
 

@@ -49,11 +49,7 @@ public sealed class PostgresRestartTests : EscalationWorld
         for (var i = 0; i < Incidents; i++) incidents.Add(await RaiseAsync("critical", Gasco));
         var acknowledged = new List<Guid>(); // acknowledged over and over by the stream below; their deadlines are an hour away
         for (var i = 0; i < 3; i++) acknowledged.Add(await RaiseAsync("critical", Gasco));
-        await using (var c = await OwnerConnectionAsync())
-            await c.ExecuteAsync("""
-                update notifications set escalation_due_at = now() + interval '2 seconds'
-                where kind = 'company' and tier = 0 and escalation_due_at is not null
-                """);
+        await MoveDeadlinesAsync(2, "kind = 'company' and tier = 0");
 
         // A stream of acknowledgements and creates from before the crash until well after the restart.
         using var stop = new CancellationTokenSource();

@@ -43,10 +43,7 @@ public sealed class PsapAlertChannelsTests : DeliveryWorld
         Assert.DoesNotContain(AdminEmail, Recipients()); // nobody told the PSAP anything yet
 
         // Nobody at gasco acknowledges: the first (and last) tier's deadline passes.
-        await using (var c = new NpgsqlConnection(ConnectionString))
-        {
-            await c.ExecuteAsync("update notifications set escalation_due_at = now() where incident_id = @id and escalation_due_at is not null", new { id });
-        }
+        await MoveDeadlinesAsync(0, "incident_id = @id", new { id });
         await Infrastructure.Wait.UntilAsync(() => Task.FromResult(Recipients().Contains(AdminEmail)), TimeSpan.FromSeconds(30), () => Silo!.Output);
 
         var alert = Webhooks.Requests.Select(r => JsonNode.Parse(r.Body)!).First(b => b["recipient"]!["email"]!.GetValue<string>() == AdminEmail);
@@ -86,8 +83,7 @@ public sealed class PsapAlertChannelsTests : DeliveryWorld
 
         var id = await RaiseAsync("critical", gasco);
         await Infrastructure.Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == email)), TimeSpan.FromSeconds(30), () => Silo!.Output);
-        await using (var c = new NpgsqlConnection(ConnectionString))
-            await c.ExecuteAsync("update notifications set escalation_due_at = now() where incident_id = @id and escalation_due_at is not null", new { id });
+        await MoveDeadlinesAsync(0, "incident_id = @id", new { id });
         await Infrastructure.Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == AdminEmail)), TimeSpan.FromSeconds(30), () => Silo!.Output);
 
         var mail = Smtp.Messages().Single(m => m.ToAddress == AdminEmail);

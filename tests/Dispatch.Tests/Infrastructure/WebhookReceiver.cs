@@ -15,6 +15,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public ConcurrentQueue<Received> Requests { get; } = new();
 
+    /// <summary>Every request's body the moment it arrived (before any <see cref="Delay"/>).</summary>
+    public ConcurrentQueue<(DateTimeOffset At, string Body)> Arrivals { get; } = new();
+
     private int _arrived;
 
     /// <summary>Requests that have arrived, including those still waiting out <see cref="Delay"/>.</summary>
@@ -42,6 +45,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
         {
             using var reader = new StreamReader(request.Body);
             var body = await reader.ReadToEndAsync();
+            receiver.Arrivals.Enqueue((DateTimeOffset.UtcNow, body));
             Interlocked.Increment(ref receiver._arrived);
             if (receiver.Delay > TimeSpan.Zero) await Task.Delay(receiver.Delay);
             receiver.Requests.Enqueue(new Received(body, request.Headers["X-Dispatch-Timestamp"].ToString(),

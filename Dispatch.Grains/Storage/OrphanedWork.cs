@@ -1,0 +1,66 @@
+using Dispatch.Grains.Cfs;
+using Dispatch.Grains.Escalation;
+
+namespace Dispatch.Grains.Storage;
+
+/// <summary>The grains that have work nobody holds: whose keys a recovery hands to live grains.</summary>
+/// <param name="Released">Sends in flight on a dead silo, released to be claimed again now.</param>
+public sealed record Orphans(IReadOnlyList<Guid> Notifications, IReadOnlyList<Guid> Incidents, IReadOnlyList<Guid> CommandConnections,
+    IReadOnlyList<Guid> Inboxes, int Released = 0)
+{
+    public int Count => Notifications.Count + Incidents.Count + CommandConnections.Count + Inboxes.Count;
+}
+
+/// <summary>
+/// Work that can be orphaned, found in the rows. Every piece of work reaches its grain from whoever committed it; it is orphaned
+/// only when the silo holding that grain dies (its sends in flight, its retry timers, its deadlines' timers), when a process is
+/// killed between a commit and the wake-up it owed, or when a grain's timer is lost with its activation. Two questions find it:
+/// <see cref="AfterDeathAsync"/>, asked when the cluster declares silos dead (and once at a silo's start), and <see cref="OverdueAsync"/>,
+/// the slow safety sweep's.
+/// </summary>
+public static class OrphanedWork
+{
+    /// <summary>
+    /// After <paramref name="deadSilos"/> died: their sends in flight are released (claimable now, not after the lease), and the
+    /// grains to wake are every notification and command connection with a send pending (their retry timers may have died with
+    /// them), every incident whose deadline falls due within <paramref name="horizon"/> (later ones are brought back by their
+    /// reminders), and every active CAD inbox.
+    /// </summary>
+    public static async Task<Orphans> AfterDeathAsync(EngineScope scope, IReadOnlyCollection<string> deadSilos, DateTimeOffset now, TimeSpan horizon)
+    {
+        var dead = deadSilos.ToArray();
+        var released = await scope.ExecuteAsync("""
+            update notification_deliveries set claimed_until = @now, claimed_by = null, updated_at = @now
+            where send_status = 'sending' and claimed_by = any(@dead)
+            """, new { dead, now });
+        released += await scope.ExecuteAsync("""
+            update command_callbacks set claimed_until = @now, claimed_by = null, updated_at = @now
+            where status = 'sending' and claimed_by = any(@dead)
+            """, new { dead, now });
+        return new Orphans(
+            (await scope.QueryAsync<Guid>("select distinct notification_id from notification_deliveries where send_status in ('queued', 'sending')")).ToList(),
+            (await EscalationEngine.IncidentsDueAsync(scope, now + horizon)).ToList(),
+            (await scope.QueryAsync<Guid>("select distinct command_connection_id from command_callbacks where status in ('queued', 'sending')")).ToList(),
+            (await CfsImports.ActiveIdsAsync(scope)).ToList(), released);
+    }
+
+    /// <summary>
+    /// The safety sweep: work overdue by more than <paramref name="grace"/> (a live grain's timer has it on time, so this is a wake
+    /// lost with a killed process or a timer lost with its activation), sends whose lease ran out, and every active CAD inbox.
+    /// </summary>
+    public static async Task<Orphans> OverdueAsync(EngineScope scope, DateTimeOffset now, TimeSpan grace)
+    {
+        var overdue = now - grace;
+        return new Orphans(
+            (await scope.QueryAsync<Guid>("""
+                select distinct notification_id from notification_deliveries
+                where (send_status = 'queued' and next_attempt_at <= @overdue) or (send_status = 'sending' and claimed_until <= @now)
+                """, new { overdue, now })).ToList(),
+            (await EscalationEngine.IncidentsDueAsync(scope, overdue)).ToList(),
+            (await scope.QueryAsync<Guid>("""
+                select distinct command_connection_id from command_callbacks
+                where (status = 'queued' and next_attempt_at <= @overdue) or (status = 'sending' and claimed_until <= @now)
+                """, new { overdue, now })).ToList(),
+            (await CfsImports.ActiveIdsAsync(scope)).ToList());
+    }
+}
