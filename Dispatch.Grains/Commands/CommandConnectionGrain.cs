@@ -42,6 +42,20 @@ public sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFacto
 
     public async Task DeliverDueAsync()
     {
+        try
+        {
+            await DeliverAsync();
+        }
+        catch (Exception e) when (DatabaseUnavailableException.IsUnreachable(e))
+        {
+            logger.LogWarning("Callbacks of command connection {ConnectionId} wait for the database ({Error}); trying again in a second", Id,
+                e.GetBaseException().Message);
+            Retry.RetryIn(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    private async Task DeliverAsync()
+    {
         IReadOnlyList<ClaimedCallback> claimed;
         DateTimeOffset? next;
         do

@@ -181,6 +181,23 @@ public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogge
 
     public async Task EscalateWhenDueAsync()
     {
+        try
+        {
+            await EscalateAsync();
+        }
+        catch (Exception e) when (DatabaseUnavailableException.IsUnreachable(e))
+        {
+            // Nothing fired (nothing committed): this grain keeps the deadline and looks again in a second.
+            logger.LogWarning("Escalation of incident {IncidentId} waits for the database ({Error}); trying again in {Delay} s", Id, e.GetBaseException().Message,
+                RetryDelay.TotalSeconds);
+            WakeUp.RetryIn(RetryDelay);
+        }
+    }
+
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
+    private async Task EscalateAsync()
+    {
         IReadOnlyList<EscalationStep> steps;
         DateTimeOffset? next;
         GrainWakes wakes;

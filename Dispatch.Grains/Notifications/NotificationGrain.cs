@@ -40,6 +40,23 @@ public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITranspor
 
     public async Task DeliverDueAsync()
     {
+        try
+        {
+            await DeliverAsync();
+        }
+        catch (Exception e) when (DatabaseUnavailableException.IsUnreachable(e))
+        {
+            // The work came to this grain; it keeps it and tries again in a second rather than wait for the silos' sweep.
+            logger.LogWarning("Notification {NotificationId} waits for the database ({Error}); trying again in {Delay} s", Id, e.GetBaseException().Message,
+                DatabaseRetry.TotalSeconds);
+            Retry.RetryIn(DatabaseRetry);
+        }
+    }
+
+    private static readonly TimeSpan DatabaseRetry = TimeSpan.FromSeconds(1);
+
+    private async Task DeliverAsync()
+    {
         DateTimeOffset? next;
         do
         {
@@ -85,15 +102,27 @@ public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITranspor
             result = SendResult.Transient($"{ex.GetType().Name}: {ex.Message}");
         }
 
+        // The outcome is recorded, whatever the database is doing: an outage shorter than half the claim's lease delays the record,
+        // never turns a sent message into a second send.
+        var giveUpAt = time.GetUtcNow() + options.Value.ClaimLease / 2;
         string status;
         DateTimeOffset? next;
         GrainWakes wakes;
-        await using (var scope = await store.BeginEngineAsync())
+        while (true)
         {
-            status = await DeliveryQueue.CompleteAsync(scope, claimed, result, time.GetUtcNow(), options.Value, Random.Shared.NextDouble());
-            next = Time.Utc(await DeliveryQueue.NextDueAsync(scope, Id, batch.Where(id => id != claimed.Message.DeliveryId).ToArray()));
-            await scope.CommitAsync();
-            wakes = scope.Wakes;
+            try
+            {
+                await using var scope = await store.BeginEngineAsync();
+                status = await DeliveryQueue.CompleteAsync(scope, claimed, result, time.GetUtcNow(), options.Value, Random.Shared.NextDouble());
+                next = Time.Utc(await DeliveryQueue.NextDueAsync(scope, Id, batch.Where(id => id != claimed.Message.DeliveryId).ToArray()));
+                await scope.CommitAsync();
+                wakes = scope.Wakes;
+                break;
+            }
+            catch (Exception e) when (DatabaseUnavailableException.IsUnreachable(e) && time.GetUtcNow() < giveUpAt)
+            {
+                await Task.Delay(DatabaseRetry, time);
+            }
         }
         await wakes.SendAsync(GrainFactory); // alerts to PSAP users when the recipient is unreachable
 

@@ -33,8 +33,7 @@ public sealed class DispatchDatabase : IAsyncDisposable
     public NpgsqlDataSource App { get; }
     public NpgsqlDataSource Engine { get; }
 
-    // The role is a startup option, not a SET ROLE: it survives the DISCARD ALL / RESET ALL that
-    // pooling issues, so a recycled connection can never fall back to the owner.
+    // The role is a startup option, not a SET ROLE, so a recycled connection can never fall back to the owner.
     private static NpgsqlDataSource Build(string connectionString, string? role, Action<NpgsqlDataSourceBuilder>? configure)
     {
         var builder = new NpgsqlDataSourceBuilder(role is null ? connectionString : AsRole(connectionString, role));
@@ -42,10 +41,15 @@ public sealed class DispatchDatabase : IAsyncDisposable
         return builder.Build();
     }
 
-    /// <summary>The connection string whose sessions run as <paramref name="role"/> from their start.</summary>
+    /// <summary>
+    /// The connection string whose sessions run as <paramref name="role"/> from their start. Without a reset on close: these
+    /// sessions hold no state beyond a transaction (the role is fixed at start-up, the agency context is
+    /// <c>set_config(…, true)</c>, local to its transaction), so the DISCARD ALL a pool would send at every return — a statement
+    /// and a transaction of its own, two per command — resets nothing, and prepared statements stay prepared.
+    /// </summary>
     public static string AsRole(string connectionString, string role)
     {
-        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        var settings = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
         settings.Options = $"{settings.Options} -c role={role}".Trim();
         settings.ApplicationName = $"{settings.ApplicationName ?? "dispatch"}:{role}";
         return settings.ConnectionString;

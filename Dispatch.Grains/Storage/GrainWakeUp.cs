@@ -29,6 +29,20 @@ public sealed class GrainWakeUp(Grain grain, string reminderName, Func<Task> onD
         return onDue();
     }
 
+    /// <summary>
+    /// The work could not be done now (the database is unreachable): fires again after <paramref name="delay"/>, on the timer
+    /// alone (a reminder cannot be written either), so the work stays in this grain's hands instead of waiting for a reminder's
+    /// next minute or the silos' sweep. The moment held is unchanged.
+    /// </summary>
+    public void RetryIn(TimeSpan delay)
+    {
+        _timer?.Dispose();
+        _timer = grain.RegisterGrainTimer(_ => FireAsync(), new GrainTimerCreationOptions
+        {
+            DueTime = delay, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true,
+        });
+    }
+
     /// <summary>For something new: nothing is due and no earlier activation left a reminder.</summary>
     public void StartEmpty()
     {

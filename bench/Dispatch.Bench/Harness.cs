@@ -12,14 +12,14 @@ using Dispatch.Testing;
 namespace Dispatch.Bench;
 
 public sealed record BenchOptions(string Scenario, int Incidents, int Concurrency, int PgbenchSeconds, int Files, int Records,
-    int Silos = 1, bool KillSilo = false, int Pending = 0)
+    int Silos = 1, bool KillSilo = false, int Pending = 0, int IdleSeconds = 30)
 {
     public static BenchOptions Parse(string[] args)
     {
         int Get(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
         var scenario = Array.IndexOf(args, "--scenario") is var s and >= 0 && s + 1 < args.Length ? args[s + 1] : "incidents";
         return new BenchOptions(scenario, Get("--incidents", 500), Get("--concurrency", 8), Get("--pgbench-seconds", 10), Get("--files", 200),
-            Get("--records", 50), Get("--silos", 1), args.Contains("--kill-silo"), Get("--pending", 0));
+            Get("--records", 50), Get("--silos", 1), args.Contains("--kill-silo"), Get("--pending", 0), Get("--idle-seconds", 30));
     }
 }
 
@@ -79,6 +79,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
 
             var (company, companyHttp) = await SetUpAsync(http, receiver.Url);
             await ConnectCommandSystemAsync(http, postgres.ConnectionString("dispatch"), receiver.CallbackUrl);
+            if (options.Scenario == "count") return await RunCountAsync(http, company, receiver, postgres);
             if (options.Pending > 0)
             {
                 // Deadlines that stay pending throughout (irod incidents under a one-hour rule), so the engine holds this many
@@ -173,6 +174,94 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             await postgres.StopAsync();
             try { Directory.Delete(root, true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>
+    /// The outside count, from PostgreSQL's own statistics: transactions per second with nothing to do, then N incidents raised one
+    /// after another (one company, one responder and its admin, one webhook channel) and what they cost in commits, rollbacks and
+    /// index scans once every first delivery has arrived. Statistics reach <c>pg_stat_*</c> when a backend goes idle (within 10 s),
+    /// so each reading waits for that, and the idle rate times the wait is taken off the incidents' figures.
+    /// </summary>
+    private async Task<int> RunCountAsync(HttpClient http, Guid company, WebhookSink receiver, EmbeddedPostgres postgres)
+    {
+        await using var db = new Npgsql.NpgsqlConnection(postgres.ConnectionString("dispatch"));
+        await db.OpenAsync();
+        var settle = TimeSpan.FromSeconds(12);
+        await Task.Delay(3 * settle); // the set-up's own statistics arrive, the silos' start-up reads are over
+        await using (var extension = new Npgsql.NpgsqlCommand("create extension if not exists pg_stat_statements", db)) await extension.ExecuteNonQueryAsync();
+        await ScalarAsync(db, "select count(*) from (select pg_stat_statements_reset()) r");
+        var idleFrom = await StatisticsAsync(db);
+        var idleClock = Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromSeconds(options.IdleSeconds));
+        var idleTo = await StatisticsAsync(db);
+        var idleSeconds = idleClock.Elapsed.TotalSeconds;
+        var idleCommits = (idleTo.Commits - idleFrom.Commits) / idleSeconds;
+        var idleRollbacks = (idleTo.Rollbacks - idleFrom.Rollbacks) / idleSeconds;
+        output.WriteLine($"idle: {idleCommits:F2} commits/s + {idleRollbacks:F2} rollbacks/s over {idleSeconds:F0} s ({options.Silos} silo(s), the Api); statements:");
+        await PrintStatementsAsync(db, idleSeconds, "/s");
+        await ScalarAsync(db, "select count(*) from (select pg_stat_statements_reset()) r");
+
+        var before = await StatisticsAsync(db);
+        var clock = Stopwatch.StartNew();
+        var ids = new List<Guid>();
+        for (var i = 0; i < options.Incidents; i++)
+        {
+            using var response = await http.PostAsJsonAsync("/api/v1/incidents",
+                new { priority = "critical", title = $"Counted incident {i}", address = "1 Bench Road", agencyIds = new[] { company } });
+            response.EnsureSuccessStatusCode();
+            ids.Add((await response.Content.ReadFromJsonAsync<JsonObject>())!["incident"]!["id"]!.GetValue<Guid>());
+        }
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (ids.Count(receiver.FirstArrival.ContainsKey) < ids.Count && DateTime.UtcNow < deadline) await Task.Delay(50);
+        var busySeconds = clock.Elapsed.TotalSeconds;
+        await Task.Delay(settle);
+        var after = await StatisticsAsync(db);
+        var elapsed = clock.Elapsed.TotalSeconds;
+        double PerIncident(long delta, double idlePerSecond) => (delta - idlePerSecond * elapsed) / ids.Count;
+        output.WriteLine($"{ids.Count} incidents raised one at a time, every first delivery in {busySeconds:F1} s; idle activity over {elapsed:F0} s taken off:");
+        output.WriteLine($"  commits per incident        {PerIncident(after.Commits - before.Commits, idleCommits):F1}");
+        output.WriteLine($"  rollbacks per incident      {PerIncident(after.Rollbacks - before.Rollbacks, idleRollbacks):F1}");
+        output.WriteLine($"  index scans per incident    {(after.IndexScans.Values.Sum() - before.IndexScans.Values.Sum()) / (double)ids.Count:F1} (not idle-corrected), by table:");
+        foreach (var (table, scans) in after.IndexScans.Select(t => (t.Key, t.Value - before.IndexScans.GetValueOrDefault(t.Key))).Where(t => t.Item2 > 0)
+                     .OrderByDescending(t => t.Item2).Take(12))
+            output.WriteLine($"    {table,-32} {scans / (double)ids.Count:F1}");
+        output.WriteLine("  statements per incident (idle ones included):");
+        await PrintStatementsAsync(db, ids.Count, "");
+        await receiver.DisposeAsync();
+        return ids.All(receiver.FirstArrival.ContainsKey) ? 0 : 1;
+    }
+
+    /// <summary>The statements pg_stat_statements saw since its last reset, by calls per <paramref name="per"/> (seconds or incidents).</summary>
+    private async Task PrintStatementsAsync(Npgsql.NpgsqlConnection db, double per, string unit)
+    {
+        await using var command = new Npgsql.NpgsqlCommand("""
+            select calls, regexp_replace(left(query, 110), '\s+', ' ', 'g') from pg_stat_statements
+            where dbid = (select oid from pg_database where datname = current_database()) and query not like '%pg_stat%'
+            order by calls desc limit 25
+            """, db);
+        await using var reader = await command.ExecuteReaderAsync();
+        var total = 0L;
+        var lines = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            total += reader.GetInt64(0);
+            lines.Add($"    {reader.GetInt64(0) / per,7:F2}{unit}  {reader.GetString(1)}");
+        }
+        foreach (var line in lines) output.WriteLine(line);
+        output.WriteLine($"    {total / per,7:F2}{unit}  in all (top 25)");
+    }
+
+    private sealed record Statistics(long Commits, long Rollbacks, Dictionary<string, long> IndexScans);
+
+    private static async Task<Statistics> StatisticsAsync(Npgsql.NpgsqlConnection db)
+    {
+        var commits = await ScalarAsync(db, "select xact_commit from pg_stat_database where datname = current_database()");
+        var rollbacks = await ScalarAsync(db, "select xact_rollback from pg_stat_database where datname = current_database()");
+        var scans = new Dictionary<string, long>();
+        await using (var command = new Npgsql.NpgsqlCommand("select relname, coalesce(idx_scan, 0) + coalesce(seq_scan, 0) from pg_stat_user_tables", db))
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) scans[reader.GetString(0)] = reader.GetInt64(1);
+        return new Statistics(commits, rollbacks, scans);
     }
 
     private const int AckTimeoutSeconds = 30;

@@ -42,7 +42,8 @@ public sealed class EmbeddedPostgres(string binDir, string rootDir, bool durable
             await StopAsync(cancellationToken);
 
         if (Port == 0) Port = LoopbackPort.Free(); // a restart keeps its port: clients' connection strings stay good
-        var options = $"-p {Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''";
+        // pg_stat_statements loaded (not created in any database): tests and the bench count the statements a command costs.
+        var options = $"-p {Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c shared_preload_libraries=pg_stat_statements";
         if (!durable)
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
         // setsid: a Ctrl+C meant for the AppHost must not reach the server; the AppHost stops it in order.
