@@ -16,6 +16,7 @@ public static class SiloExtensions
     {
         services.AddSingleton<IAgencyRouting, AgencyGrainRouting>(); // routing from the agencies' grains, not a read per incident
         services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.Section);
+        services.AddSingleton<Dispatch.Grains.Storage.IDeliveryClaimant, LocalSiloClaimant>(); // transactions claim what they queue for this silo
         services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section);
         services.AddSingleton<ITransport, EmailTransport>();
         services.AddSingleton(sp => OutboundPolicy.FromConfiguration(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IHostEnvironment>().IsDevelopment()));

@@ -32,6 +32,15 @@ public sealed class DeliveryOptions
     }
 }
 
+/// <summary>A claimed delivery as stored, its secrets still encrypted: what a notification's grain is handed.</summary>
+public sealed record DeliveryRow(Guid Id, Guid IdempotencyKey, int AttemptCount, string TransportTypeSlug, Guid AgencyId, string? TraceParent,
+    string? UpdateFields, Guid NotificationId, Guid UserId, Guid? AboutAgencyId, string? AlertReason, string? AboutName, Guid IncidentId,
+    Guid PsapAgencyId, string Priority, string Title, string Description, byte[]? Address, string Email, string UserName, string ChannelConfig,
+    string? Override);
+
+/// <summary>A notification's deliveries claimed by <paramref name="ClaimedBy"/> in the transaction that queued them, handed to its grain.</summary>
+public sealed record NotificationWork(Guid NotificationId, string ClaimedBy, IReadOnlyList<DeliveryRow> Rows, PsapAlert? Alert);
+
 /// <summary>A claimed delivery with everything needed to send it.</summary>
 public sealed record ClaimedDelivery(OutboundMessage Message, string TransportSlug, Guid AgencyId, Guid PsapAgencyId, Guid UserId, string? TraceParent);
 
@@ -93,22 +102,87 @@ public static class DeliveryQueue
     {
         var ids = (await scope.QueryAsync<Guid>(Claim, new { notificationId, now, leaseUntil = now + options.ClaimLease, claimedBy, batch = options.BatchSize })).ToArray();
         if (ids.Length == 0) return [];
-        var rows = (await scope.QueryAsync<Row>(Load, new { ids })).ToList();
-        var alerts = new Dictionary<Guid, PsapAlert>();
-        foreach (var r in rows.Where(r => r.AboutAgencyId is not null).DistinctBy(r => r.NotificationId))
-            alerts[r.NotificationId] = await AlertAsync(scope, r);
-        return rows.Select(r => new ClaimedDelivery(
-            new OutboundMessage(r.Id, r.IdempotencyKey, r.AttemptCount, r.IncidentId, r.NotificationId, r.Priority,
-                r.UpdateFields is { Length: > 0 } changed ? $"UPDATE ({changed} changed by the CAD): {r.Title}" : r.Title, r.Description,
-                scope.Cipher.DecryptText(r.Address, EncryptedColumns.IncidentAddress.Context),
-                string.IsNullOrWhiteSpace(r.UserName) ? r.Email : r.UserName, r.Email,
-                JsonNode.Parse(scope.Cipher.DecryptJson(r.ChannelConfig, EncryptedColumns.ChannelConfig.Context)!)!.AsObject(),
-                r.Override is null ? null : JsonNode.Parse(scope.Cipher.DecryptJson(r.Override, EncryptedColumns.PreferenceConfigOverride.Context)!)!.AsObject(),
-                ackUrl(r.NotificationId, r.AgencyId, r.UserId), alerts.GetValueOrDefault(r.NotificationId)),
-            r.TransportTypeSlug, r.AgencyId, r.PsapAgencyId, r.UserId, r.TraceParent)).ToList();
+        return (await LoadAsync(scope, ids, claimedBy)).SelectMany(w => Materialize(w, scope.Cipher, ackUrl)).ToList();
     }
 
-    private static async Task<PsapAlert> AlertAsync(EngineScope scope, Row alert)
+    /// <summary>
+    /// In the transaction that queued them: claims the new deliveries of <paramref name="notificationIds"/> for the committing silo
+    /// and loads what sending them takes, so each notification's grain gets its work in the call that follows the commit, with no
+    /// claim of its own (the rows say who holds them: a death releases them).
+    /// </summary>
+    public static async Task<IReadOnlyList<NotificationWork>> ClaimQueuedAsync(StoreScope scope, IReadOnlyCollection<Guid> notificationIds, DateTimeOffset now,
+        DeliveryOptions options, string claimedBy)
+    {
+        if (scope is not AgencyScope caller) return await ClaimAndLoadAsync(scope, notificationIds.ToArray(), now, options, claimedBy);
+        // Under row-level security a PSAP cannot read its companies' people and channels: each company's deliveries are claimed and
+        // read under that company's own context, one company at a time, as routing reads them. PSAP alerts (their message lists a
+        // company's people) are left queued for their grains, which read them as the engine.
+        var byAgency = (await scope.QueryAsync<(Guid AgencyId, Guid NotificationId)>("""
+            select distinct d.agency_id, d.notification_id from notification_deliveries d join notifications n on n.id = d.notification_id
+            where d.notification_id = any(@ids) and d.send_status = 'queued' and n.about_agency_id is null
+            """, new { ids = notificationIds.ToArray() })).GroupBy(r => r.AgencyId);
+        var work = new List<NotificationWork>();
+        foreach (var agency in byAgency)
+            work.AddRange(await caller.ReadAsAgencyAsync(agency.Key,
+                () => ClaimAndLoadAsync(scope, agency.Select(r => r.NotificationId).ToArray(), now, options, claimedBy)));
+        return work;
+    }
+
+    private static async Task<IReadOnlyList<NotificationWork>> ClaimAndLoadAsync(StoreScope scope, Guid[] notificationIds, DateTimeOffset now,
+        DeliveryOptions options, string claimedBy)
+    {
+        var ids = (await scope.QueryAsync<Guid>("""
+            update notification_deliveries
+            set send_status = 'sending', attempt_count = attempt_count + 1, claimed_until = @leaseUntil, claimed_by = @claimedBy, updated_at = @now
+            where notification_id = any(@notificationIds) and send_status = 'queued' and next_attempt_at <= @now
+            returning id
+            """, new { notificationIds, now, leaseUntil = now + options.ClaimLease, claimedBy })).ToArray();
+        if (ids.Length == 0) return [];
+        var work = await LoadAsync(scope, ids, claimedBy);
+        var loaded = work.SelectMany(w => w.Rows).Select(r => r.Id).ToHashSet();
+        if (ids.Any(id => !loaded.Contains(id)))
+            // Never claim what cannot be handed over: a delivery this transaction could not read goes back to the queue for its grain.
+            await scope.ExecuteAsync("""
+                update notification_deliveries set send_status = 'queued', attempt_count = attempt_count - 1, claimed_until = null, claimed_by = null
+                where id = any(@missing)
+                """, new { missing = ids.Where(id => !loaded.Contains(id)).ToArray() });
+        return work;
+    }
+
+    private static async Task<IReadOnlyList<NotificationWork>> LoadAsync(StoreScope scope, Guid[] ids, string claimedBy)
+    {
+        var rows = (await scope.QueryAsync<DeliveryRow>(Load, new { ids })).ToList();
+        var work = new List<NotificationWork>();
+        foreach (var notification in rows.GroupBy(r => r.NotificationId))
+        {
+            var first = notification.First();
+            work.Add(new NotificationWork(notification.Key, claimedBy, notification.ToList(),
+                first.AboutAgencyId is null ? null : await AlertAsync(scope, first)));
+        }
+        return work;
+    }
+
+    /// <summary>A notification's claimed deliveries, ready to send: encrypted fields decrypted here, in the grain that sends them.</summary>
+    public static IReadOnlyList<ClaimedDelivery> Materialize(NotificationWork work, FieldCipher cipher, Func<Guid, Guid, Guid, Uri?> ackUrl) =>
+        work.Rows.Select(r => new ClaimedDelivery(
+            new OutboundMessage(r.Id, r.IdempotencyKey, r.AttemptCount, r.IncidentId, r.NotificationId, r.Priority,
+                r.UpdateFields is { Length: > 0 } changed ? $"UPDATE ({changed} changed by the CAD): {r.Title}" : r.Title, r.Description,
+                cipher.DecryptText(r.Address, EncryptedColumns.IncidentAddress.Context),
+                string.IsNullOrWhiteSpace(r.UserName) ? r.Email : r.UserName, r.Email,
+                JsonNode.Parse(cipher.DecryptJson(r.ChannelConfig, EncryptedColumns.ChannelConfig.Context)!)!.AsObject(),
+                r.Override is null ? null : JsonNode.Parse(cipher.DecryptJson(r.Override, EncryptedColumns.PreferenceConfigOverride.Context)!)!.AsObject(),
+                ackUrl(r.NotificationId, r.AgencyId, r.UserId), work.Alert),
+            r.TransportTypeSlug, r.AgencyId, r.PsapAgencyId, r.UserId, r.TraceParent)).ToList();
+
+    /// <summary>Moves claims made by another silo to <paramref name="claimedBy"/> (work handed to a grain that lives elsewhere); returns the deliveries still held.</summary>
+    public static async Task<IReadOnlySet<Guid>> TakeOverAsync(EngineScope scope, NotificationWork work, string claimedBy, DateTimeOffset now) =>
+        (await scope.QueryAsync<Guid>("""
+            update notification_deliveries set claimed_by = @claimedBy, updated_at = @now
+            where id = any(@ids) and send_status = 'sending' and claimed_by = @from
+            returning id
+            """, new { claimedBy, now, ids = work.Rows.Select(r => r.Id).ToArray(), from = work.ClaimedBy })).ToHashSet();
+
+    private static async Task<PsapAlert> AlertAsync(StoreScope scope, DeliveryRow alert)
     {
         var rows = await scope.QueryAsync<ContactRow>(AlertContacts, new { incidentId = alert.IncidentId, companyId = alert.AboutAgencyId });
         var contacts = rows
@@ -196,7 +270,5 @@ public static class DeliveryQueue
 
     private static string EmailContent(OutboundMessage m) => $"[{m.Priority}] {m.Title} to {m.RecipientEmail}: {m.Description}";
 
-    private sealed record Row(Guid Id, Guid IdempotencyKey, int AttemptCount, string TransportTypeSlug, Guid AgencyId, string? TraceParent, string? UpdateFields,
-        Guid NotificationId, Guid UserId, Guid? AboutAgencyId, string? AlertReason, string? AboutName, Guid IncidentId, Guid PsapAgencyId, string Priority, string Title, string Description, byte[]? Address,
-        string Email, string UserName, string ChannelConfig, string? Override);
+
 }

@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Dispatch.Grains.Storage;
+using Dispatch.Grains.Storage.Encryption;
 using Dispatch.Grains.Transports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using Orleans.Placement;
 
 namespace Dispatch.Grains.Notifications;
 
@@ -14,18 +16,24 @@ public interface INotificationGrain : IGrainWithGuidKey
     /// <summary>Sends the notification's due deliveries and schedules the next retry. One-way: the caller never waits on a receiver.</summary>
     [OneWay]
     Task DeliverDueAsync();
+
+    /// <summary>Sends deliveries the caller's transaction claimed and committed for this grain, then carries on as <see cref="DeliverDueAsync"/>.</summary>
+    [OneWay]
+    Task DeliverAsync(NotificationWork work);
 }
 
 /// <summary>
 /// Sends a notification's deliveries through their transports, with the timeouts each transport sets. One grain per notification,
 /// so a receiver that answers in ten seconds (or never) delays only its own deliveries. The rows are the truth: a delivery is
-/// claimed with a lease, sent outside any transaction and its outcome recorded after (a transient failure backs off, a permanent
+/// claimed for a silo with a lease — by the transaction that queued it, which hands it to this grain in the call after its commit
+/// (this grain is placed beside it), or by this grain for a retry — sent outside any transaction and its outcome recorded after (a transient failure backs off, a permanent
 /// one or the last attempt hands over to the next channel of a failover chain); a grain timer wakes the grain for the next retry,
 /// and after a crash the silos' recovery scan finds the rows left due. At least once: a silo killed between send and record
 /// sends again after the lease.
 /// </summary>
+[PreferLocalPlacement] // beside the grain that committed its work, which claimed it for this silo
 public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITransport> transports, AckLinkFactory ackLinks, IOptions<DeliveryOptions> options,
-    ILocalSiloDetails silo, TimeProvider time, ILogger<NotificationGrain> logger) : Grain, INotificationGrain
+    ILocalSiloDetails silo, FieldCipher cipher, TimeProvider time, ILogger<NotificationGrain> logger) : Grain, INotificationGrain
 {
     private const string RetryName = "retry";
     public static readonly ActivitySource Source = new("Dispatch.Deliveries");
@@ -38,11 +46,15 @@ public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITranspor
     private GrainWakeUp Retry => _retry ??= new GrainWakeUp(this, RetryName, DeliverDueAsync, time, durable: false);
     private Guid Id => this.GetPrimaryKey();
 
-    public async Task DeliverDueAsync()
+    public Task DeliverDueAsync() => DeliverOrRetryAsync(null);
+
+    public Task DeliverAsync(NotificationWork work) => DeliverOrRetryAsync(work);
+
+    private async Task DeliverOrRetryAsync(NotificationWork? work)
     {
         try
         {
-            await DeliverAsync();
+            await DeliverAsync(work is null ? null : await HeldAsync(work));
         }
         catch (Exception e) when (DatabaseUnavailableException.IsUnreachable(e))
         {
@@ -55,14 +67,37 @@ public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITranspor
 
     private static readonly TimeSpan DatabaseRetry = TimeSpan.FromSeconds(1);
 
-    private async Task DeliverAsync()
+    /// <summary>The handed work's deliveries this silo holds: claimed here, or taken over when this grain lives on another silo.</summary>
+    private async Task<IReadOnlyList<ClaimedDelivery>> HeldAsync(NotificationWork work)
     {
-        DateTimeOffset? next;
+        var me = silo.SiloAddress.ToParsableString();
+        if (work.ClaimedBy != me)
+        {
+            await using var scope = await store.BeginEngineAsync();
+            var held = await DeliveryQueue.TakeOverAsync(scope, work, me, time.GetUtcNow());
+            await scope.CommitAsync();
+            work = work with { ClaimedBy = me, Rows = work.Rows.Where(r => held.Contains(r.Id)).ToList() };
+        }
+        var now = time.GetUtcNow();
+        return DeliveryQueue.Materialize(work, cipher,
+            (notification, agency, user) => ackLinks.Links?.Create(new AckLink(notification, agency, user, now + AckLinks.Lifetime)));
+    }
+
+    /// <param name="handed">Deliveries already claimed for this silo, sent first.</param>
+    private async Task DeliverAsync(IReadOnlyList<ClaimedDelivery>? handed)
+    {
+        DateTimeOffset? next = null;
         do
         {
             IReadOnlyList<ClaimedDelivery> claimed;
-            await using (var scope = await store.BeginEngineAsync())
+            if (handed is { Count: > 0 })
             {
+                claimed = handed;
+                handed = null;
+            }
+            else
+            {
+                await using var scope = await store.BeginEngineAsync();
                 var now = time.GetUtcNow();
                 claimed = await DeliveryQueue.ClaimAsync(scope, Id, now, options.Value, silo.SiloAddress.ToParsableString(),
                     (notification, agency, user) => ackLinks.Links?.Create(new AckLink(notification, agency, user, now + AckLinks.Lifetime)));

@@ -13,6 +13,7 @@ namespace Dispatch.Grains.Storage;
 public sealed class GrainWakes
 {
     private readonly HashSet<Guid> _notifications = [];
+    private IReadOnlyList<NotificationWork> _work = [];
     private readonly Dictionary<Guid, DateTimeOffset> _deadlines = [];
     private readonly HashSet<Guid> _connections = [];
 
@@ -26,9 +27,20 @@ public sealed class GrainWakes
     /// <summary>The earliest deadline this transaction set on <paramref name="incidentId"/>, if any.</summary>
     public DateTimeOffset? DeadlineOf(Guid incidentId) => _deadlines.TryGetValue(incidentId, out var due) ? due : null;
 
-    /// <summary>One-way calls to every grain that has work, but the incident grain that committed (it schedules itself).</summary>
+    /// <summary>Before the commit, in the transaction: claims the deliveries it queued for <paramref name="claimant"/>'s silo.</summary>
+    internal async Task ClaimAsync(StoreScope scope, IDeliveryClaimant claimant)
+    {
+        if (_notifications.Count > 0)
+            _work = await DeliveryQueue.ClaimQueuedAsync(scope, _notifications, claimant.Time.GetUtcNow(), claimant.Options, claimant.Identity);
+    }
+
+    /// <summary>
+    /// One-way calls to every grain that has work, but the incident grain that committed (it schedules itself). A notification
+    /// whose deliveries were claimed in the transaction is handed them; one whose deliveries were not is told to look.
+    /// </summary>
     public Task SendAsync(IGrainFactory grains, Guid? committingIncident = null) => Task.WhenAll(
-        _notifications.Select(id => grains.GetGrain<INotificationGrain>(id).DeliverDueAsync())
+        _work.Select(w => grains.GetGrain<INotificationGrain>(w.NotificationId).DeliverAsync(w))
+            .Concat(_notifications.Where(id => _work.All(w => w.NotificationId != id)).Select(id => grains.GetGrain<INotificationGrain>(id).DeliverDueAsync()))
             .Concat(_deadlines.Keys.Where(id => id != committingIncident).Select(id => grains.GetGrain<IIncidentGrain>(id).EscalateWhenDueAsync()))
             .Concat(_connections.Select(id => grains.GetGrain<ICommandConnectionGrain>(id).DeliverDueAsync())));
 }

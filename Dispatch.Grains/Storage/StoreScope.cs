@@ -12,10 +12,12 @@ public sealed record AgencyContext(Guid AgencyId, Guid? UserId = null, Guid? Api
 public abstract class StoreScope : IAsyncDisposable
 {
     private readonly Action? _release;
+    private readonly IDeliveryClaimant? _claimant;
 
     private protected StoreScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, IAgencyRouting routing,
-        Action? release = null)
+        IDeliveryClaimant? claimant, Action? release = null)
     {
+        _claimant = claimant;
         Connection = connection;
         Transaction = transaction;
         Cipher = cipher;
@@ -45,7 +47,15 @@ public abstract class StoreScope : IAsyncDisposable
     /// <summary>The grains this transaction gives work to, for the committer to wake after the commit.</summary>
     public GrainWakes Wakes { get; } = new();
 
-    public Task CommitAsync(CancellationToken cancellationToken = default) => Transaction.CommitAsync(cancellationToken);
+    /// <summary>
+    /// Commits. In a silo, the deliveries this transaction queued are first claimed for this silo in it (see
+    /// <see cref="GrainWakes"/>), so their grains get their work in the call that follows, with nothing to claim or read.
+    /// </summary>
+    public async Task CommitAsync(CancellationToken cancellationToken = default)
+    {
+        if (_claimant is not null) await Wakes.ClaimAsync(this, _claimant);
+        await Transaction.CommitAsync(cancellationToken);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -59,8 +69,9 @@ public abstract class StoreScope : IAsyncDisposable
 /// <summary>A transaction as <c>dispatch_app</c> with the agency context set: row-level security decides what it sees.</summary>
 public sealed class AgencyScope : StoreScope
 {
-    internal AgencyScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, IAgencyRouting routing, AgencyContext context)
-        : base(connection, transaction, cipher, routing) => Context = context;
+    internal AgencyScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, IAgencyRouting routing,
+        IDeliveryClaimant? claimant, AgencyContext context)
+        : base(connection, transaction, cipher, routing, claimant) => Context = context;
 
     public AgencyContext Context { get; }
 
@@ -90,8 +101,9 @@ public sealed class AgencyScope : StoreScope
 /// <summary>A transaction as <c>dispatch_engine</c>: the Silo's view across agencies.</summary>
 public sealed class EngineScope : StoreScope
 {
-    internal EngineScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, IAgencyRouting routing, Action release)
-        : base(connection, transaction, cipher, routing, release)
+    internal EngineScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, IAgencyRouting routing,
+        IDeliveryClaimant? claimant, Action release)
+        : base(connection, transaction, cipher, routing, claimant, release)
     {
     }
 
@@ -104,9 +116,12 @@ public sealed class EngineScope : StoreScope
 /// The only way the runtime reaches agency data (the spec's AgencyAwareRepository): a scope cannot be
 /// opened without an <see cref="AgencyContext"/>, and the database enforces the same context.
 /// </summary>
-/// <remarks>Routing reads agencies' configuration through <paramref name="routing"/>: their grains in a silo, the database itself elsewhere.</remarks>
+/// <remarks>
+/// Routing reads agencies' configuration through <paramref name="routing"/>: their grains in a silo, the database itself elsewhere.
+/// In a silo, <paramref name="claimant"/> claims what each transaction queues for the silo's own grains to send.
+/// </remarks>
 public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher, IAgencyRouting? routing = null,
-    int engineConcurrency = DispatchStore.DefaultEngineConcurrency)
+    IDeliveryClaimant? claimant = null, int engineConcurrency = DispatchStore.DefaultEngineConcurrency)
 {
     private readonly IAgencyRouting _routing = routing ?? StoredAgencyRouting.Instance;
 
@@ -129,7 +144,7 @@ public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher,
             var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await connection.ExecuteAsync("select set_config('dispatch.agency_id', @AgencyId, true)",
                 new { AgencyId = context.AgencyId.ToString() }, transaction);
-            return new AgencyScope(connection, transaction, cipher, _routing, context);
+            return new AgencyScope(connection, transaction, cipher, _routing, claimant, context);
         }
         catch
         {
@@ -146,7 +161,8 @@ public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher,
         try
         {
             connection = await database.Engine.OpenConnectionAsync(cancellationToken);
-            return new EngineScope(connection, await connection.BeginTransactionAsync(cancellationToken), cipher, _routing, () => _engineGate.Release());
+            return new EngineScope(connection, await connection.BeginTransactionAsync(cancellationToken), cipher, _routing, claimant,
+                () => _engineGate.Release());
         }
         catch
         {
