@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
 using Dispatch.Grains.Storage.Encryption;

@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Dispatch.Grains.Incidents;
-using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
 using Dispatch.Grains.Storage.Encryption;
 

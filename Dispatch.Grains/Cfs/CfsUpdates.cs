@@ -1,6 +1,5 @@
 using System.Globalization;
 using Dispatch.Grains.Incidents;
-using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
 
 namespace Dispatch.Grains.Cfs;

@@ -1,4 +1,4 @@
-using Dispatch.Grains.Routing;
+using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Storage;
 using Dispatch.Grains.Storage.Encryption;
 

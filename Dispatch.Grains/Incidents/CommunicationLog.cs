@@ -35,3 +35,25 @@ public static class CommunicationLog
         string? TransportTypeSlug, byte[]? Content, string PayloadSnapshot, string SenderType, Guid? SenderAgencyId, Guid? SenderUserId,
         string? ReceiverType, Guid? ReceiverAgencyId, Guid? ReceiverUserId, DateTime CreatedAt);
 }
+
+/// <summary>An entry for the append-only communication log; content is encrypted, the snapshot must hold no credentials.</summary>
+public sealed record CommunicationEntry(
+    Guid IncidentId, Guid AgencyId, string Type, string Direction, string? Content, object? Snapshot,
+    Guid? NotificationId = null, Guid? DeliveryId = null, string? TransportSlug = null, string SenderType = "system",
+    string? ReceiverType = null, Guid? ReceiverAgencyId = null, Guid? ReceiverUserId = null);
+
+/// <summary>Writes the communication log (append-only: the database refuses updates and deletes), content encrypted.</summary>
+public static class Communications
+{
+    public static Task AppendAsync(StoreScope scope, CommunicationEntry e) => scope.ExecuteAsync("""
+        insert into incident_communications (incident_id, notification_id, delivery_id, agency_id, communication_type, direction,
+            transport_type_slug, content, payload_snapshot, sender_type, receiver_type, receiver_agency_id, receiver_user_id)
+        values (@IncidentId, @NotificationId, @DeliveryId, @AgencyId, @Type, @Direction, @TransportSlug, @Content,
+            @Snapshot::jsonb, @SenderType, @ReceiverType, @ReceiverAgencyId, @ReceiverUserId)
+        """, new
+    {
+        e.IncidentId, e.NotificationId, e.DeliveryId, e.AgencyId, e.Type, e.Direction, e.TransportSlug,
+        Content = scope.Cipher.EncryptText(e.Content, EncryptedColumns.CommunicationContent.Context),
+        Snapshot = AuditLog.Snapshot(e.Snapshot ?? new { }), e.SenderType, e.ReceiverType, e.ReceiverAgencyId, e.ReceiverUserId,
+    });
+}

@@ -1,5 +1,4 @@
 using Dispatch.Grains.Incidents;
-using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
 
 namespace Dispatch.Grains.Notifications;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
 using Dispatch.Grains.Storage.Encryption;

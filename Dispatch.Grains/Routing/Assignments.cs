@@ -109,24 +109,3 @@ public static class Assignments
         return deliveries;
     }
 }
-
-/// <summary>An entry for the append-only communication log; content is encrypted, the snapshot must hold no credentials.</summary>
-public sealed record CommunicationEntry(
-    Guid IncidentId, Guid AgencyId, string Type, string Direction, string? Content, object? Snapshot,
-    Guid? NotificationId = null, Guid? DeliveryId = null, string? TransportSlug = null, string SenderType = "system",
-    string? ReceiverType = null, Guid? ReceiverAgencyId = null, Guid? ReceiverUserId = null);
-
-public static class Communications
-{
-    public static Task AppendAsync(StoreScope scope, CommunicationEntry e) => scope.ExecuteAsync("""
-        insert into incident_communications (incident_id, notification_id, delivery_id, agency_id, communication_type, direction,
-            transport_type_slug, content, payload_snapshot, sender_type, receiver_type, receiver_agency_id, receiver_user_id)
-        values (@IncidentId, @NotificationId, @DeliveryId, @AgencyId, @Type, @Direction, @TransportSlug, @Content,
-            @Snapshot::jsonb, @SenderType, @ReceiverType, @ReceiverAgencyId, @ReceiverUserId)
-        """, new
-    {
-        e.IncidentId, e.NotificationId, e.DeliveryId, e.AgencyId, e.Type, e.Direction, e.TransportSlug,
-        Content = scope.Cipher.EncryptText(e.Content, EncryptedColumns.CommunicationContent.Context),
-        Snapshot = AuditLog.Snapshot(e.Snapshot ?? new { }), e.SenderType, e.ReceiverType, e.ReceiverAgencyId, e.ReceiverUserId,
-    });
-}
