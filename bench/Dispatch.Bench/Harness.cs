@@ -94,6 +94,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             var created = new ConcurrentDictionary<Guid, long>();
             var acked = new ConcurrentDictionary<Guid, long>();
             var createLatencies = new ConcurrentBag<double>();
+            var cpuBefore = CpuTime(processes);
             var started = Stopwatch.GetTimestamp();
             await Parallel.ForEachAsync(Enumerable.Range(0, options.Incidents), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency },
                 async (i, ct) =>
@@ -117,6 +118,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             var deadline = DateTime.UtcNow.AddMinutes(2);
             while (created.Keys.Count(receiver.FirstArrival.ContainsKey) < options.Incidents && DateTime.UtcNow < deadline) await Task.Delay(50);
             var allDelivered = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            var cpuPerIncident = (CpuTime(processes) - cpuBefore).TotalMilliseconds / options.Incidents;
             var toDelivery = created.Where(c => receiver.FirstArrival.ContainsKey(c.Key))
                 .Select(c => Stopwatch.GetElapsedTime(c.Value, receiver.FirstArrival[c.Key]).TotalMilliseconds).ToList();
 
@@ -125,6 +127,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             output.WriteLine($"create request latency (ms)  {Percentiles(createLatencies.ToList())}");
             output.WriteLine($"delivered                    {toDelivery.Count}/{options.Incidents}, all within {allDelivered:F1} s of the first request");
             output.WriteLine($"create-to-first-delivery (ms) {Percentiles(toDelivery)}");
+            output.WriteLine($"CPU per incident             {cpuPerIncident:F1} ms (the Api and every Silo process, from the first create to the last first delivery; every other incident acknowledged)");
 
             await using var db = new Npgsql.NpgsqlConnection(postgres.ConnectionString("dispatch"));
             await db.OpenAsync();
@@ -265,6 +268,10 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
     }
 
     private const int AckTimeoutSeconds = 30;
+
+    /// <summary>The processor time the Api and the Silo processes have used so far (user and system).</summary>
+    private static TimeSpan CpuTime(IEnumerable<Process> processes) =>
+        processes.Where(p => !p.HasExited).Aggregate(TimeSpan.Zero, (sum, p) => { p.Refresh(); return sum + p.TotalProcessorTime; });
 
     /// <summary>
     /// CFS import throughput: F files of R calls each are dropped (renamed in, as a CAD export would) into an inbox the Silo
