@@ -40,19 +40,7 @@ public sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFacto
     private GrainWakeUp Retry => _retry ??= new GrainWakeUp(this, RetryName, DeliverDueAsync, time, durable: false);
     private Guid Id => this.GetPrimaryKey();
 
-    public async Task DeliverDueAsync()
-    {
-        try
-        {
-            await DeliverAsync();
-        }
-        catch (Exception e) when (DatabaseUnavailableException.IsUnreachable(e))
-        {
-            logger.LogWarning("Callbacks of command connection {ConnectionId} wait for the database ({Error}); trying again in a second", Id,
-                e.GetBaseException().Message);
-            Retry.RetryIn(TimeSpan.FromSeconds(1));
-        }
-    }
+    public Task DeliverDueAsync() => Retry.RunOrRetryAsync(DeliverAsync, logger, $"Callbacks of command connection {Id}");
 
     private async Task DeliverAsync()
     {
@@ -62,7 +50,7 @@ public sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFacto
         {
             await using (var scope = await store.BeginEngineAsync())
             {
-                claimed = await CommandCallbacks.ClaimAsync(scope, Id, time.GetUtcNow(), options.Value, silo.SiloAddress.ToParsableString());
+                claimed = await CommandCallbacks.ClaimAsync(scope, Id, time.GetUtcNow(), options.Value, SiloIdentity.Of(silo.SiloAddress));
                 next = claimed.Count == 0 ? Time.Utc(await CommandCallbacks.NextDueAsync(scope, Id)) : null;
                 await scope.CommitAsync();
             }

@@ -179,22 +179,8 @@ public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogge
         }
     }
 
-    public async Task EscalateWhenDueAsync()
-    {
-        try
-        {
-            await EscalateAsync();
-        }
-        catch (Exception e) when (DatabaseUnavailableException.IsUnreachable(e))
-        {
-            // Nothing fired (nothing committed): this grain keeps the deadline and looks again in a second.
-            logger.LogWarning("Escalation of incident {IncidentId} waits for the database ({Error}); trying again in {Delay} s", Id, e.GetBaseException().Message,
-                RetryDelay.TotalSeconds);
-            WakeUp.RetryIn(RetryDelay);
-        }
-    }
-
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    // Nothing fires while the database is unreachable (nothing commits): this grain keeps the deadline and looks again in a second.
+    public Task EscalateWhenDueAsync() => WakeUp.RunOrRetryAsync(EscalateAsync, logger, $"Escalation of incident {Id}");
 
     private async Task EscalateAsync()
     {

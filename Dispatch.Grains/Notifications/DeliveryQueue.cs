@@ -270,6 +270,4 @@ public static class DeliveryQueue
         scope.ExecuteScalarAsync<long>("select count(*) from notification_deliveries where send_status in ('queued', 'sending')")!;
 
     private static string EmailContent(OutboundMessage m) => $"[{m.Priority}] {m.Title} to {m.RecipientEmail}: {m.Description}";
-
-
 }

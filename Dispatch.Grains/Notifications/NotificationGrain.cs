@@ -46,45 +46,33 @@ public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITranspor
     private GrainWakeUp Retry => _retry ??= new GrainWakeUp(this, RetryName, DeliverDueAsync, time, durable: false);
     private Guid Id => this.GetPrimaryKey();
 
-    public Task DeliverDueAsync() => DeliverOrRetryAsync(null);
+    // The work came to this grain; while the database is unreachable it keeps it and tries again in a second.
+    public Task DeliverDueAsync() => Retry.RunOrRetryAsync(() => SendDueAsync(null), logger, $"Notification {Id}");
 
-    public Task DeliverAsync(NotificationWork work) => DeliverOrRetryAsync(work);
+    public Task DeliverAsync(NotificationWork work) =>
+        Retry.RunOrRetryAsync(async () => await SendDueAsync(await HeldAsync(work)), logger, $"Notification {Id}");
 
-    private async Task DeliverOrRetryAsync(NotificationWork? work)
-    {
-        try
-        {
-            await DeliverAsync(work is null ? null : await HeldAsync(work));
-        }
-        catch (Exception e) when (DatabaseUnavailableException.IsUnreachable(e))
-        {
-            // The work came to this grain; it keeps it and tries again in a second rather than wait for the silos' sweep.
-            logger.LogWarning("Notification {NotificationId} waits for the database ({Error}); trying again in {Delay} s", Id, e.GetBaseException().Message,
-                DatabaseRetry.TotalSeconds);
-            Retry.RetryIn(DatabaseRetry);
-        }
-    }
+    private string Me => SiloIdentity.Of(silo.SiloAddress);
 
-    private static readonly TimeSpan DatabaseRetry = TimeSpan.FromSeconds(1);
+    /// <summary>The signed acknowledgement link of a recipient's notification, valid from <paramref name="now"/>.</summary>
+    private Func<Guid, Guid, Guid, Uri?> AckUrls(DateTimeOffset now) =>
+        (notification, agency, user) => ackLinks.Links?.Create(new AckLink(notification, agency, user, now + AckLinks.Lifetime));
 
     /// <summary>The handed work's deliveries this silo holds: claimed here, or taken over when this grain lives on another silo.</summary>
     private async Task<IReadOnlyList<ClaimedDelivery>> HeldAsync(NotificationWork work)
     {
-        var me = silo.SiloAddress.ToParsableString();
-        if (work.ClaimedBy != me)
+        if (work.ClaimedBy != Me)
         {
             await using var scope = await store.BeginEngineAsync();
-            var held = await DeliveryQueue.TakeOverAsync(scope, work, me, time.GetUtcNow());
+            var held = await DeliveryQueue.TakeOverAsync(scope, work, Me, time.GetUtcNow());
             await scope.CommitAsync();
-            work = work with { ClaimedBy = me, Rows = work.Rows.Where(r => held.Contains(r.Id)).ToList() };
+            work = work with { ClaimedBy = Me, Rows = work.Rows.Where(r => held.Contains(r.Id)).ToList() };
         }
-        var now = time.GetUtcNow();
-        return DeliveryQueue.Materialize(work, cipher,
-            (notification, agency, user) => ackLinks.Links?.Create(new AckLink(notification, agency, user, now + AckLinks.Lifetime)));
+        return DeliveryQueue.Materialize(work, cipher, AckUrls(time.GetUtcNow()));
     }
 
     /// <param name="handed">Deliveries already claimed for this silo, sent first.</param>
-    private async Task DeliverAsync(IReadOnlyList<ClaimedDelivery>? handed)
+    private async Task SendDueAsync(IReadOnlyList<ClaimedDelivery>? handed)
     {
         DateTimeOffset? next = null;
         do
@@ -99,8 +87,7 @@ public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITranspor
             {
                 await using var scope = await store.BeginEngineAsync();
                 var now = time.GetUtcNow();
-                claimed = await DeliveryQueue.ClaimAsync(scope, Id, now, options.Value, silo.SiloAddress.ToParsableString(),
-                    (notification, agency, user) => ackLinks.Links?.Create(new AckLink(notification, agency, user, now + AckLinks.Lifetime)));
+                claimed = await DeliveryQueue.ClaimAsync(scope, Id, now, options.Value, Me, AckUrls(now));
                 next = claimed.Count == 0 ? Time.Utc(await DeliveryQueue.NextDueAsync(scope, Id, [])) : null;
                 await scope.CommitAsync();
             }
@@ -156,7 +143,7 @@ public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITranspor
             }
             catch (Exception e) when (DatabaseUnavailableException.IsUnreachable(e) && time.GetUtcNow() < giveUpAt)
             {
-                await Task.Delay(DatabaseRetry, time);
+                await Task.Delay(GrainWakeUp.DatabaseRetry, time);
             }
         }
         await wakes.SendAsync(GrainFactory); // alerts to PSAP users when the recipient is unreachable

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Dispatch.Grains.Storage;
 
 /// <summary>
@@ -29,18 +31,30 @@ public sealed class GrainWakeUp(Grain grain, string reminderName, Func<Task> onD
         return onDue();
     }
 
+    /// <summary>How long a grain waits before trying work again that the database could not take.</summary>
+    public static readonly TimeSpan DatabaseRetry = TimeSpan.FromSeconds(1);
+
     /// <summary>
-    /// The work could not be done now (the database is unreachable): fires again after <paramref name="delay"/>, on the timer
-    /// alone (a reminder cannot be written either), so the work stays in this grain's hands instead of waiting for a reminder's
-    /// next minute or the silos' sweep. The moment held is unchanged.
+    /// Runs <paramref name="work"/>; when the database is unreachable (nothing committed), logs it and fires again after
+    /// <see cref="DatabaseRetry"/>, on the timer alone (a reminder cannot be written either), so the work stays in this grain's
+    /// hands instead of waiting for a reminder's next minute or the silos' sweep. The moment held is unchanged.
     /// </summary>
-    public void RetryIn(TimeSpan delay)
+    public async Task RunOrRetryAsync(Func<Task> work, ILogger logger, string what)
     {
-        _timer?.Dispose();
-        _timer = grain.RegisterGrainTimer(_ => FireAsync(), new GrainTimerCreationOptions
+        try
         {
-            DueTime = delay, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true,
-        });
+            await work();
+        }
+        catch (Exception e) when (DatabaseUnavailableException.IsUnreachable(e))
+        {
+            logger.LogWarning("{Work} waits for the database ({Error}); trying again in {Delay} s", what, e.GetBaseException().Message,
+                DatabaseRetry.TotalSeconds);
+            _timer?.Dispose();
+            _timer = grain.RegisterGrainTimer(_ => FireAsync(), new GrainTimerCreationOptions
+            {
+                DueTime = DatabaseRetry, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true,
+            });
+        }
     }
 
     /// <summary>For something new: nothing is due and no earlier activation left a reminder.</summary>

@@ -83,9 +83,10 @@ public sealed class WorkRecovery(DispatchStore store, IGrainFactory grains, IClu
         await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stoppingToken))
         {
             var now = DeadSilos(snapshot);
-            if (now.Except(dead).Any())
+            var newlyDead = now.Except(dead).ToList();
+            if (newlyDead.Count > 0)
             {
-                logger.LogInformation("Silo(s) {Silos} declared dead: recovering their work", string.Join(", ", now.Except(dead)));
+                logger.LogInformation("Silo(s) {Silos} declared dead: recovering their work", string.Join(", ", newlyDead));
                 _deathDeclared.Release();
             }
             dead = now;
@@ -93,7 +94,7 @@ public sealed class WorkRecovery(DispatchStore store, IGrainFactory grains, IClu
     }
 
     private static HashSet<string> DeadSilos(ClusterMembershipSnapshot snapshot) =>
-        snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead).Select(m => m.SiloAddress.ToParsableString()).ToHashSet();
+        snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead).Select(m => SiloIdentity.Of(m.SiloAddress)).ToHashSet();
 
     private async Task RecoverAfterDeathAsync(CancellationToken cancellationToken)
     {
