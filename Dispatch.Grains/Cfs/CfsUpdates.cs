@@ -19,6 +19,7 @@ public static class CfsUpdates
         DateTimeOffset now)
     {
         var changes = Changes(before, after);
+        scope.Wakes.IncidentChanged(incidentId);
         await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, scope.Context.AgencyId, "cfs_update", "inbound",
             changes.Count == 0 ? $"CAD sent call {after.ExternalId} again without changes."
                 : $"CAD updated call {after.ExternalId}: " + string.Join("; ", changes.Select(c => $"{c.Field}: {c.Text}")),

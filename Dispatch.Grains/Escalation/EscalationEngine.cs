@@ -80,6 +80,7 @@ public static class EscalationEngine
 
     private static async Task<EscalationStep> StepAsync(EngineScope scope, Claim c, DateTimeOffset dueAt, DateTimeOffset now)
     {
+        scope.Wakes.IncidentChanged(c.IncidentId);
         var incident = (await IncidentStore.GetAsync(scope, c.IncidentId))!;
         var company = await scope.ExecuteScalarAsync<string>("select name from agencies where id = @CompanyId", new { c.CompanyId }) ?? c.CompanyId.ToString();
         var rule = await scope.Routing.RuleAsync(scope, c.CompanyId, incident.Priority);

@@ -16,6 +16,7 @@ public static class PsapAlerts
         int tier, int cycle, DateTimeOffset now)
     {
         if (rule is null || rule.NotifyPsapUserIds.Count == 0) return 0;
+        scope.Wakes.IncidentChanged(incident.Id);
         var plan = await Assignments.NotifyAsync(scope,
             new RoutingRequest(incident.Priority, incident.IncidentType, now, new EscalationTier(rule.NotifyPsapUserIds, null)),
             new Assignments.PlanTarget(incident.Id, incident.AgencyId, "psap_alert", tier, cycle, null, (companyId, reason)), now);

@@ -45,7 +45,14 @@ public sealed record CommunicationEntry(
 /// <summary>Writes the communication log (append-only: the database refuses updates and deletes), content encrypted.</summary>
 public static class Communications
 {
-    public static Task AppendAsync(StoreScope scope, CommunicationEntry e) => scope.ExecuteAsync("""
+    public static Task AppendAsync(StoreScope scope, CommunicationEntry e)
+    {
+        var statement = Statement(scope.Cipher, e);
+        return scope.ExecuteAsync(statement.Sql, statement.Parameters);
+    }
+
+    /// <summary>The entry as a statement, for a batch; its content encrypted here.</summary>
+    public static BatchStatement Statement(FieldCipher cipher, CommunicationEntry e) => new("""
         insert into incident_communications (incident_id, notification_id, delivery_id, agency_id, communication_type, direction,
             transport_type_slug, content, payload_snapshot, sender_type, receiver_type, receiver_agency_id, receiver_user_id)
         values (@IncidentId, @NotificationId, @DeliveryId, @AgencyId, @Type, @Direction, @TransportSlug, @Content,
@@ -53,7 +60,7 @@ public static class Communications
         """, new
     {
         e.IncidentId, e.NotificationId, e.DeliveryId, e.AgencyId, e.Type, e.Direction, e.TransportSlug,
-        Content = scope.Cipher.EncryptText(e.Content, EncryptedColumns.CommunicationContent.Context),
+        Content = cipher.EncryptText(e.Content, EncryptedColumns.CommunicationContent.Context),
         Snapshot = AuditLog.Snapshot(e.Snapshot ?? new { }), e.SenderType, e.ReceiverType, e.ReceiverAgencyId, e.ReceiverUserId,
     });
 }

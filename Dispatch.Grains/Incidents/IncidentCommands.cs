@@ -40,3 +40,6 @@ public sealed record IncidentCommandResult(string Outcome, string? Field = null,
 
     public static IncidentCommandResult Invalid(string field, string message) => new(CommandOutcome.Invalid, field, message);
 }
+
+/// <summary>What linking a CAD call to an incident did: done with the call as linked, not found, or a conflict (linked elsewhere).</summary>
+public sealed record CallLinkResult(string Outcome, string? Message = null, Cfs.CfsIncidentView? Call = null);

@@ -24,6 +24,9 @@ public interface IIncidentGrain : IGrainWithGuidKey
 
     Task<IncidentCommandResult> ResolveAsync(AgencyContext caller);
 
+    /// <summary>Links a CAD call to this incident (logged on the incident); linking it again is harmless, to another incident a conflict.</summary>
+    Task<CallLinkResult> LinkCallAsync(AgencyContext caller, Guid callId);
+
     Task<IncidentCommandResult> CloseAsync(AgencyContext caller);
 
     /// <summary>
@@ -33,144 +36,326 @@ public interface IIncidentGrain : IGrainWithGuidKey
     /// </summary>
     [OneWay]
     Task EscalateWhenDueAsync();
+
+    /// <summary>A writer outside this grain (a PSAP alert, a CAD update) committed a change to the incident: drop the copy held.</summary>
+    [OneWay]
+    Task ChangedAsync();
+
+    /// <summary>A notification grain recorded a send's outcome: the deliveries as they are now, for the copy held.</summary>
+    [OneWay]
+    Task DeliveriesChangedAsync(IReadOnlyList<DeliveryChange> changes);
 }
 
 /// <summary>
-/// An incident's commands and escalation timing. Every change to the incident goes through here, one at a time, and is written to
-/// the spec tables in one transaction before the caller is answered; the grain keeps only its next deadline in memory. The
-/// deadlines are rows (<c>notifications.escalation_due_at</c>): a grain timer fires each at its instant, a reminder due at it
+/// One incident, held in memory: the single writer of its commands and its companies' escalation. The grain loads the incident
+/// (its companies, notifications and deliveries) once when first asked and keeps it; a command decides from that copy, answers a
+/// repeat or a refusal without touching PostgreSQL, and writes a change in one transaction that commits before the caller is
+/// answered — from the copy, updated with what was written. PostgreSQL stays the durable truth: the rows carry versions and row
+/// locks, so a second activation during a failover, or a writer outside the grain (a PSAP alert after a failed delivery, a CAD
+/// update), cannot be overwritten; such a writer tells the grain (<see cref="IIncidentGrain.ChangedAsync"/>), which reads the
+/// incident again when next asked, and a notification grain tells it when a delivery's outcome is recorded.
+/// </summary>
+/// <remarks>
+/// The deadlines are rows (<c>notifications.escalation_due_at</c>): a grain timer fires each at its instant, a reminder due at it
 /// (registered before the command that set it returns) revives the grain after a restart, and the silos' recovery scan hands
 /// over any deadline left overdue. Firing is idempotent against the rows: a step takes only deadlines still live under the
 /// company's row lock, so a repeated tick, a reminder after the timer, or a second activation during a failover fires nothing twice.
-/// </summary>
+/// </remarks>
 public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogger<IncidentGrain> logger) : Grain, IIncidentGrain, IRemindable
 {
     private const string Deadline = "escalation-deadline";
     public static readonly ActivitySource Source = new("Dispatch.Escalations");
+
+    /// <summary>A span per command, around its reads and writes: an incident's commands are findable in a trace, and countable.</summary>
+    public static readonly ActivitySource Commands = new("Dispatch.Incidents");
     private static readonly Meter Meter = new("Dispatch.Escalations");
     private static readonly Histogram<double> Lateness = Meter.CreateHistogram<double>("dispatch.escalation.lateness", "s",
         "How long after its deadline an escalation step committed.");
     private static readonly Counter<long> Fired = Meter.CreateCounter<long>("dispatch.escalations", "{escalation}",
         "Escalation steps fired, by outcome (next_tier, repeat, exhausted, dropped) and priority.");
+    private static readonly Counter<long> Loads = Meter.CreateCounter<long>("dispatch.incident.loads", "{load}",
+        "Times an incident grain read its incident from PostgreSQL (activation, or after a change made outside it).");
 
     private GrainWakeUp? _wakeUp;
     private GrainWakeUp WakeUp => _wakeUp ??= new GrainWakeUp(this, Deadline, EscalateWhenDueAsync, time, durable: true);
     private Guid Id => this.GetPrimaryKey();
 
+    private IncidentDetail? _held;    // the incident as committed; null until read (or after a change made outside this grain)
+
+    /// <summary>The incident as committed, read once and then kept; null when there is no such incident.</summary>
+    private async Task<IncidentDetail?> HeldAsync()
+    {
+        if (_held is not null) return _held;
+        await using var scope = await store.BeginEngineAsync();
+        _held = await IncidentViews.GetAsync(scope, Id);
+        if (_held is not null) Loads.Add(1);
+        return _held;
+    }
+
+
+    public Task ChangedAsync()
+    {
+        _held = null;
+        return Task.CompletedTask;
+    }
+
+    public Task DeliveriesChangedAsync(IReadOnlyList<DeliveryChange> changes)
+    {
+        if (_held is { } held) _held = Delivered(held, changes);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The copy with the deliveries as their notification grain reported them.</summary>
+    private static IncidentDetail Delivered(IncidentDetail held, IReadOnlyList<DeliveryChange> changes)
+    {
+        var byId = changes.ToDictionary(c => c.Delivery.Id, c => c.Delivery);
+        NotificationView Update(NotificationView n) => n.Deliveries.Any(d => byId.ContainsKey(d.Id))
+            ? n with { Deliveries = n.Deliveries.Select(d => byId.GetValueOrDefault(d.Id, d)).ToList() }
+            : n;
+        return held with
+        {
+            Companies = held.Companies.Select(c => c with { Notifications = c.Notifications.Select(Update).ToList() }).ToList(),
+            PsapAlerts = held.PsapAlerts.Select(Update).ToList(),
+        };
+    }
+
     public async Task<IncidentCommandResult> CreateAsync(AgencyContext caller, IncidentDraft draft)
     {
-        var now = time.GetUtcNow();
+        using var activity = Commands.StartActivity("incident create");
+        if (_held is { } known) return await ReplayAsync(known.Incident, caller, draft);
+        var now = Time.Stored(time);
         GrainWakes wakes;
-        IncidentDetail? detail;
-        bool replayed;
+        IncidentState incident;
+        var companies = new List<CompanyView>();
         await using (var scope = await store.BeginAsync(caller))
         {
             if (await IncidentStore.GetAsync(scope, Id) is { } existing)
             {
-                if (!draft.Made(existing) || existing.AgencyId != caller.AgencyId)
-                    return IncidentCommandResult.Conflict("This Idempotency-Key was already used for a different incident.");
-                replayed = true;
+                _held = await IncidentViews.GetAsync(scope, Id); // the caller's own incident: it sees all of it
+                return await ReplayAsync(existing, caller, draft);
             }
-            else
-            {
-                var incident = await IncidentStore.CreateAsync(scope, Id, draft.ToNewIncident(), now);
-                try
-                {
-                    foreach (var company in draft.CompanyIds) await Assignments.AssignAsync(scope, incident, company, now, draft.TraceParent);
-                    if (draft.CfsIncidentId is { } call && await CfsRecords.LinkAsync(scope, call, Id, now) is null) return IncidentCommandResult.NotFound;
-                }
-                catch (NotAssignableException e)
-                {
-                    return IncidentCommandResult.Invalid("agencyIds", e.Message);
-                }
-                catch (AlreadyLinkedException e)
-                {
-                    return IncidentCommandResult.Conflict(e.Message);
-                }
-                replayed = false;
-            }
-            detail = await IncidentViews.GetAsync(scope, Id);
-            await scope.CommitAsync();
-            wakes = scope.Wakes;
-        }
-        if (replayed)
-        {
-            // A repeat. If this activation knows nothing of the incident (the first attempt's silo died after its commit, before it
-            // scheduled anything), it takes up the deadlines and their reminder now; queued deliveries go to the recovery scan.
-            if (!WakeUp.Known) await EscalateWhenDueAsync();
-            return new IncidentCommandResult(CommandOutcome.Replayed, Detail: detail);
-        }
-        WakeUp.StartEmpty(); // a new incident: no deadline or reminder from an earlier activation
-        await AfterCommitAsync(wakes);
-        return IncidentCommandResult.Done(detail);
-    }
-
-    public async Task<IncidentCommandResult> AssignAsync(AgencyContext caller, IReadOnlyList<Guid> companyIds, string? traceParent)
-    {
-        var now = time.GetUtcNow();
-        GrainWakes wakes;
-        IncidentDetail? detail;
-        await using (var scope = await store.BeginAsync(caller))
-        {
-            if (await IncidentStore.GetAsync(scope, Id) is not { } incident || incident.AgencyId != caller.AgencyId) return IncidentCommandResult.NotFound;
-            if (incident.Status is IncidentStatus.Resolved or IncidentStatus.Closed)
-                return IncidentCommandResult.Conflict($"The incident is {incident.Status}; companies can no longer be added.");
-            var added = 0;
+            incident = await IncidentStore.CreateAsync(scope, Id, draft.ToNewIncident(), now);
             try
             {
-                foreach (var company in companyIds)
-                    if (await Assignments.AssignAsync(scope, incident, company, now, traceParent) is not null) added++;
+                foreach (var company in draft.CompanyIds)
+                    if (await Assignments.AssignAsync(scope, incident, company, now, draft.TraceParent) is { } assigned) companies.Add(assigned.Company);
+                if (draft.CfsIncidentId is { } call && await CfsRecords.LinkAsync(scope, call, Id, now) is null) return IncidentCommandResult.NotFound;
             }
             catch (NotAssignableException e)
             {
                 return IncidentCommandResult.Invalid("agencyIds", e.Message);
             }
-            // Every company had acknowledged; a new one has not: the incident is open again until it does.
-            if (added > 0 && incident.Status == IncidentStatus.Acknowledged) await IncidentStore.SaveAsync(scope, incident, incident.Reopen());
-            detail = await IncidentViews.GetAsync(scope, Id);
+            catch (AlreadyLinkedException e)
+            {
+                return IncidentCommandResult.Conflict(e.Message);
+            }
             await scope.CommitAsync();
             wakes = scope.Wakes;
         }
+        Hold(new IncidentDetail(incident, companies, []), wakes);
+        WakeUp.StartEmpty(); // a new incident: no deadline or reminder from an earlier activation
         await AfterCommitAsync(wakes);
-        return IncidentCommandResult.Done(detail);
+        return IncidentCommandResult.Done(await HeldAsync());
+    }
+
+    /// <summary>A create repeated (same idempotency key): the same incident is answered again, anything else is a conflict.</summary>
+    private async Task<IncidentCommandResult> ReplayAsync(IncidentState existing, AgencyContext caller, IncidentDraft draft)
+    {
+        if (!draft.Made(existing) || existing.AgencyId != caller.AgencyId)
+            return IncidentCommandResult.Conflict("This Idempotency-Key was already used for a different incident.");
+        // If this activation knows nothing of the deadlines (the first attempt's silo died after its commit, before it scheduled
+        // anything), it takes them up and their reminder now; queued deliveries go to the recovery scan.
+        if (!WakeUp.Known) await EscalateWhenDueAsync();
+        return new IncidentCommandResult(CommandOutcome.Replayed, Detail: await HeldAsync());
+    }
+
+    public async Task<IncidentCommandResult> AssignAsync(AgencyContext caller, IReadOnlyList<Guid> companyIds, string? traceParent)
+    {
+        using var activity = Commands.StartActivity("incident assign");
+        return await Concurrency.RetryOnConflictAsync(async _ =>
+        {
+            if (await HeldAsync() is not { } held || held.Incident.AgencyId != caller.AgencyId) return IncidentCommandResult.NotFound;
+            if (held.Incident.Status is IncidentStatus.Resolved or IncidentStatus.Closed)
+                return IncidentCommandResult.Conflict($"The incident is {held.Incident.Status}; companies can no longer be added.");
+            var fresh = companyIds.Where(c => held.Companies.All(assigned => assigned.AgencyId != c)).ToList();
+            if (fresh.Count == 0) return IncidentCommandResult.Done(await HeldAsync()); // every one already assigned: nothing to write
+
+            var now = Time.Stored(time);
+            GrainWakes wakes;
+            var incident = held.Incident;
+            var added = new List<CompanyView>();
+            await using (var scope = await store.BeginAsync(caller))
+            {
+                try
+                {
+                    foreach (var company in fresh)
+                        if (await Assignments.AssignAsync(scope, incident, company, now, traceParent) is { } assigned) added.Add(assigned.Company);
+                }
+                catch (NotAssignableException e)
+                {
+                    return IncidentCommandResult.Invalid("agencyIds", e.Message);
+                }
+                // Every company had acknowledged; a new one has not: the incident is open again until it does.
+                if (added.Count > 0 && incident.Status == IncidentStatus.Acknowledged) incident = await SaveAsync(scope, incident, incident.Reopen());
+                await scope.CommitAsync();
+                wakes = scope.Wakes;
+            }
+            Hold(held with { Incident = incident, Companies = [.. held.Companies, .. added] }, wakes);
+            await AfterCommitAsync(wakes);
+            return IncidentCommandResult.Done(await HeldAsync());
+        });
     }
 
     public async Task<IncidentCommandResult> AcknowledgeAsync(AgencyContext caller, Guid? notificationId, string source)
     {
-        var now = time.GetUtcNow();
-        Acknowledgement? ack;
-        GrainWakes wakes;
-        await using (var scope = await store.BeginAsync(caller))
+        using var activity = Commands.StartActivity("incident acknowledge");
+        return await Concurrency.RetryOnConflictAsync(async _ =>
         {
-            ack = notificationId is { } id
-                ? await Acknowledgements.AcknowledgeAsync(scope, id, source, caller.UserId, now)
-                : await Acknowledgements.AcknowledgeIncidentAsync(scope, Id, source, caller.UserId, now);
-            if (ack is null || ack.IncidentId != Id) return IncidentCommandResult.NotFound;
-            await scope.CommitAsync();
-            wakes = scope.Wakes;
-        }
-        await AfterCommitAsync(wakes);
-        // Every company has acknowledged: no deadline is live any more (one company's other deadlines simply find nothing to fire).
-        if (!ack.Repeated && ack.IncidentStatus == IncidentStatus.Acknowledged) await WakeUp.SetAsync(null);
-        return new IncidentCommandResult(CommandOutcome.Done, Acknowledgement: ack);
+            var held = await HeldAsync();
+            if (held is not null && Repeat(held, caller, notificationId) is { } repeated)
+                return new IncidentCommandResult(CommandOutcome.Done, Acknowledgement: repeated);
+
+            var now = Time.Stored(time);
+            Acknowledgement? ack;
+            GrainWakes wakes;
+            await using (var scope = await store.BeginAsync(caller))
+            {
+                if (held is not null && First(held, caller, notificationId) is ({ } company, var notification))
+                {
+                    // The common case, decided from the copy and written in one batch.
+                    try
+                    {
+                        ack = await Acknowledgements.AcknowledgeFirstAsync(scope, held.Incident, notification, company.AssignedAt, source, caller.UserId, now);
+                    }
+                    catch (ConcurrencyConflictException)
+                    {
+                        _held = null; // the copy was stale (a second activation acknowledged first): read again and decide again
+                        throw;
+                    }
+                }
+                else
+                {
+                    ack = notificationId is { } id
+                        ? await Acknowledgements.AcknowledgeAsync(scope, id, source, caller.UserId, now)
+                        : await Acknowledgements.AcknowledgeIncidentAsync(scope, Id, source, caller.UserId, now);
+                    if (ack is null || ack.IncidentId != Id) return IncidentCommandResult.NotFound;
+                }
+                await scope.CommitAsync();
+                wakes = scope.Wakes;
+            }
+            // A first acknowledgement is applied to the copy; the rarer ones (a PSAP alert seen, a second user of an acknowledged
+            // company) are read again when next needed.
+            if (held is not null && ack is { Repeated: false, Kind: "company" }) Hold(Acknowledged(held, ack), wakes);
+            else _held = null;
+            await AfterCommitAsync(wakes);
+            // Every company has acknowledged: no deadline is live any more (one company's other deadlines simply find nothing to fire).
+            if (!ack.Repeated && ack.IncidentStatus == IncidentStatus.Acknowledged) await WakeUp.SetAsync(null);
+            return new IncidentCommandResult(CommandOutcome.Done, Acknowledgement: ack);
+        });
     }
 
-    public Task<IncidentCommandResult> ResolveAsync(AgencyContext caller) => TransitionAsync(caller, s => s.Resolve(time.GetUtcNow()));
-
-    public Task<IncidentCommandResult> CloseAsync(AgencyContext caller) => TransitionAsync(caller, s => s.Close(time.GetUtcNow()));
-
-    private async Task<IncidentCommandResult> TransitionAsync(AgencyContext caller, Func<IncidentState, IncidentState> decide)
+    /// <summary>
+    /// The caller's company and the notification it acknowledges with, when the copy says this is the company's first
+    /// acknowledgement (the notification given is its own and pending; for the incident, the caller's own pending one, if any).
+    /// Null when the copy cannot tell (the write path reads the rows).
+    /// </summary>
+    private static (CompanyView Company, Guid? Notification)? First(IncidentDetail held, AgencyContext caller, Guid? notificationId)
     {
+        if (held.Companies.FirstOrDefault(c => c.AgencyId == caller.AgencyId) is not { Acknowledged: false } company) return null;
+        if (notificationId is { } id)
+            return company.Notifications.FirstOrDefault(n => n.Id == id) is { AckStatus: "pending" } given ? (company, given.Id) : null;
+        var own = Own(company, caller);
+        return own is null || own.AckStatus == "pending" ? (company, own?.Id) : null;
+    }
+
+    /// <summary>The caller's own notification of the company, as <see cref="Acknowledgements.AcknowledgeIncidentAsync"/> picks it: pending first, newest first.</summary>
+    private static NotificationView? Own(CompanyView company, AgencyContext caller) => caller.UserId is { } user
+        ? company.Notifications.Where(n => n.NotifiedUserId == user)
+            .OrderByDescending(n => n.AckStatus == "pending").ThenByDescending(n => n.CreatedAt).ThenByDescending(n => n.Id).FirstOrDefault()
+        : null;
+
+    /// <summary>
+    /// An acknowledgement already recorded, answered from the copy: the caller's notification (or, for the incident, their own
+    /// latest one) already acknowledged, or their company already acknowledged with no notification of theirs left pending.
+    /// Null when the copy does not know the answer (the write path decides).
+    /// </summary>
+    private Acknowledgement? Repeat(IncidentDetail held, AgencyContext caller, Guid? notificationId)
+    {
+        if (held.Companies.FirstOrDefault(c => c.AgencyId == caller.AgencyId) is not { } company) return null;
+        var own = notificationId is { } id ? company.Notifications.FirstOrDefault(n => n.Id == id) : Own(company, caller);
+        if (notificationId is not null && own is null) return null;
+        if (own is { AckStatus: "acked" })
+            return new Acknowledgement(own.Id, Id, company.AgencyId, own.AckSource!, own.AckedByUserId, own.AckedAt!.Value, true,
+                held.Incident.Status, held.Incident.Priority, null);
+        if (own is null && company.Acknowledged)
+            return new Acknowledgement(null, Id, company.AgencyId, company.AckSource!, company.AckedByUserId, company.AckedAt!.Value, true,
+                held.Incident.Status, held.Incident.Priority, null);
+        return null;
+    }
+
+    /// <summary>The copy after a company's first acknowledgement, as <see cref="Acknowledgements"/> wrote it.</summary>
+    private static IncidentDetail Acknowledged(IncidentDetail held, Acknowledgement ack)
+    {
+        var companies = held.Companies.Select(c =>
+        {
+            if (c.AgencyId != ack.CompanyId) return c;
+            var notifications = c.Notifications
+                .Select(n => n.Id == ack.NotificationId && n.AckStatus == "pending"
+                    ? n with { AckStatus = "acked", AckSource = ack.AckSource, AckedAt = ack.AckedAt, AckedByUserId = ack.AckedByUserId }
+                    : n)
+                .Select(n => n is { AckStatus: "pending", EscalationCancelledAt: null } ? n with { EscalationCancelledAt = ack.AckedAt } : n)
+                .ToList();
+            return c with
+            {
+                Acknowledged = true, AckedAt = ack.AckedAt, AckSource = ack.AckSource, AckedByUserId = ack.AckedByUserId,
+                NextDeadline = IncidentDetail.NextDeadline(notifications), Notifications = notifications,
+            };
+        }).ToList();
+        var incident = held.Incident;
+        if (ack.IncidentStatus == IncidentStatus.Acknowledged && incident.Status == IncidentStatus.Open)
+            incident = incident.Acknowledge(ack.AckedAt) with { Version = incident.Version + 1 };
+        return held with { Incident = incident, Companies = companies };
+    }
+
+    public async Task<CallLinkResult> LinkCallAsync(AgencyContext caller, Guid callId)
+    {
+        using var activity = Commands.StartActivity("incident link call");
+        if (await HeldAsync() is not { } held || held.Incident.AgencyId != caller.AgencyId) return new CallLinkResult(CommandOutcome.NotFound);
+        await using var scope = await store.BeginAsync(caller);
+        try
+        {
+            if (await CfsRecords.LinkAsync(scope, callId, Id, Time.Stored(time)) is not { } linked) return new CallLinkResult(CommandOutcome.NotFound);
+            await scope.CommitAsync();
+            return new CallLinkResult(CommandOutcome.Done, Call: linked);
+        }
+        catch (AlreadyLinkedException e)
+        {
+            return new CallLinkResult(CommandOutcome.Conflict, e.Message);
+        }
+    }
+
+    public Task<IncidentCommandResult> ResolveAsync(AgencyContext caller) => TransitionAsync("incident resolve", caller, s => s.Resolve(Time.Stored(time)));
+
+    public Task<IncidentCommandResult> CloseAsync(AgencyContext caller) => TransitionAsync("incident close", caller, s => s.Close(Time.Stored(time)));
+
+    private async Task<IncidentCommandResult> TransitionAsync(string name, AgencyContext caller, Func<IncidentState, IncidentState> decide)
+    {
+        using var activity = Commands.StartActivity(name);
         try
         {
             return await Concurrency.RetryOnConflictAsync(async _ =>
             {
-                await using var scope = await store.BeginAsync(caller);
-                if (await IncidentStore.GetAsync(scope, Id) is not { } before || before.AgencyId != caller.AgencyId) return IncidentCommandResult.NotFound;
-                await IncidentStore.SaveAsync(scope, before, decide(before));
-                var detail = await IncidentViews.GetAsync(scope, Id);
-                await scope.CommitAsync();
-                return IncidentCommandResult.Done(detail);
+                if (await HeldAsync() is not { } held || held.Incident.AgencyId != caller.AgencyId) return IncidentCommandResult.NotFound;
+                var after = decide(held.Incident);
+                if (after == held.Incident) return IncidentCommandResult.Done(await HeldAsync());
+                IncidentState saved;
+                await using (var scope = await store.BeginAsync(caller))
+                {
+                    saved = await SaveAsync(scope, held.Incident, after);
+                    await scope.CommitAsync();
+                }
+                _held = held with { Incident = saved };
+                return IncidentCommandResult.Done(await HeldAsync());
             });
         }
         catch (IllegalTransitionException e)
@@ -178,6 +363,23 @@ public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogge
             return IncidentCommandResult.Conflict(e.Message);
         }
     }
+
+    /// <summary>Saves a change decided from the copy; when the row moved under it (a CAD update), the copy is dropped and the command runs again.</summary>
+    private async Task<IncidentState> SaveAsync(AgencyScope scope, IncidentState before, IncidentState after)
+    {
+        try
+        {
+            return await IncidentStore.SaveAsync(scope, before, after);
+        }
+        catch (ConcurrencyConflictException)
+        {
+            _held = null;
+            throw;
+        }
+    }
+
+    /// <summary>Keeps the copy after this grain's own commit, unless the transaction also wrote what the grain does not apply itself.</summary>
+    private void Hold(IncidentDetail detail, GrainWakes wakes) => _held = wakes.Changed(Id) ? null : detail;
 
     // Nothing fires while the database is unreachable (nothing commits): this grain keeps the deadline and looks again in a second.
     public Task EscalateWhenDueAsync() => WakeUp.RunOrRetryAsync(EscalateAsync, logger, $"Escalation of incident {Id}");
@@ -197,6 +399,7 @@ public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogge
             activity?.SetTag("dispatch.escalation.steps", steps.Count);
         }
         Record(steps);
+        if (wakes.Changed(Id)) _held = null; // a step notified the next tier or alerted the PSAP: read again when next asked
         await wakes.SendAsync(GrainFactory, Id);
         await WakeUp.SetAsync(next);
         if (next is null) DeactivateOnIdle();

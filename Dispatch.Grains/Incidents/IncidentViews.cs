@@ -8,17 +8,30 @@ public sealed record IncidentSummary(Guid Id, Guid AgencyId, string Priority, st
 public sealed record DeliveryView(Guid Id, Guid TransportChannelId, string TransportTypeSlug, int Sequence, string SendStatus, int AttemptCount,
     string? ExternalMessageId, string? LastError, DateTimeOffset? NextAttemptAt, DateTimeOffset? SentAt);
 
+/// <summary>A delivery of a notification as a send's outcome left it (reported by the notification's grain to the incident's).</summary>
+public sealed record DeliveryChange(Guid NotificationId, DeliveryView Delivery);
+
 /// <summary>Who was notified when: the tier and repeat cycle it belongs to, its deadline, and whether that deadline fired or was cancelled.</summary>
 public sealed record NotificationView(Guid Id, Guid NotifiedUserId, string Kind, int Tier, int EscalationCycle, string AckStatus, string? AckSource,
     DateTimeOffset? AckedAt, DateTimeOffset? EscalationDueAt, DateTimeOffset? EscalatedAt, DateTimeOffset? EscalationCancelledAt, DateTimeOffset CreatedAt,
-    IReadOnlyList<DeliveryView> Deliveries);
+    IReadOnlyList<DeliveryView> Deliveries, Guid? AckedByUserId = null);
 
 /// <summary>A company on the incident: its acknowledgement, its current escalation tier and cycle, and its next deadline (null when none).</summary>
 public sealed record CompanyView(Guid AgencyId, string Name, bool Acknowledged, DateTimeOffset? AckedAt, string? AckSource, Guid? AckedByUserId,
-    bool NoRecipients, int CurrentTier, int EscalationCycle, DateTimeOffset? NextDeadline, IReadOnlyList<NotificationView> Notifications);
+    bool NoRecipients, int CurrentTier, int EscalationCycle, DateTimeOffset? NextDeadline, IReadOnlyList<NotificationView> Notifications,
+    DateTimeOffset AssignedAt);
 
 /// <summary>The incident, each company's part in it, and the alerts its own users were sent about companies that did not acknowledge.</summary>
-public sealed record IncidentDetail(IncidentState Incident, IReadOnlyList<CompanyView> Companies, IReadOnlyList<NotificationView> PsapAlerts);
+public sealed record IncidentDetail(IncidentState Incident, IReadOnlyList<CompanyView> Companies, IReadOnlyList<NotificationView> PsapAlerts)
+{
+    /// <summary>The company's next deadline: the earliest of its live ones.</summary>
+    public static DateTimeOffset? NextDeadline(IEnumerable<NotificationView> notifications) =>
+        notifications.Where(Live).Select(n => n.EscalationDueAt).Min();
+
+    /// <summary>Waiting for an acknowledgement with its deadline neither fired nor cancelled.</summary>
+    public static bool Live(NotificationView n) =>
+        n is { AckStatus: "pending", EscalationCancelledAt: null, EscalatedAt: null, EscalationDueAt: not null };
+}
 
 public sealed record IncidentFilter(string? Status, string? Priority, Guid? CompanyId, DateTimeOffset? From, DateTimeOffset? To);
 
@@ -46,18 +59,19 @@ public static class IncidentViews
             r.Companies, r.CompaniesAcknowledged)).ToList(), total);
     }
 
-    public static async Task<IncidentDetail?> GetAsync(AgencyScope scope, Guid id)
+    /// <summary>The incident as <paramref name="scope"/> sees it: an agency's part under row-level security, or all of it for the engine.</summary>
+    public static async Task<IncidentDetail?> GetAsync(StoreScope scope, Guid id)
     {
         if (await IncidentStore.GetAsync(scope, id) is not { } incident) return null;
         var companies = await scope.QueryAsync<CompanyRow>("""
             select a.agent_agency_id as agency_id, coalesce(g.name, '') as name, a.acked_at, a.ack_source, a.acked_by_user_id, a.no_recipients,
-                   a.current_tier, a.escalation_cycle
+                   a.current_tier, a.escalation_cycle, a.created_at
             from incident_agencies a left join agencies g on g.id = a.agent_agency_id
             where a.incident_id = @id order by a.created_at
             """, new { id });
         var notifications = (await scope.QueryAsync<NotificationRow>("""
-            select id, agency_id, notified_user_id, kind, tier, escalation_cycle, ack_status, ack_source, acked_at, escalation_due_at, escalated_at,
-                   escalation_cancelled_at, created_at
+            select id, agency_id, notified_user_id, kind, tier, escalation_cycle, ack_status, ack_source, acked_at, acked_by_user_id,
+                   escalation_due_at, escalated_at, escalation_cancelled_at, created_at
             from notifications where incident_id = @id order by created_at
             """, new { id })).ToList();
         var deliveries = (await scope.QueryAsync<DeliveryRow>("""
@@ -68,15 +82,13 @@ public static class IncidentViews
         NotificationView View(NotificationRow n) => new(n.Id, n.NotifiedUserId, n.Kind, n.Tier, n.EscalationCycle, n.AckStatus, n.AckSource,
             Time.Utc(n.AckedAt), Time.Utc(n.EscalationDueAt), Time.Utc(n.EscalatedAt), Time.Utc(n.EscalationCancelledAt), Time.Utc(n.CreatedAt),
             deliveries[n.Id].Select(d => new DeliveryView(d.Id, d.TransportChannelId, d.TransportTypeSlug, d.Sequence, d.SendStatus, d.AttemptCount,
-                d.ExternalMessageId, d.LastError, Time.Utc(d.NextAttemptAt), Time.Utc(d.SentAt))).ToList());
+                d.ExternalMessageId, d.LastError, Time.Utc(d.NextAttemptAt), Time.Utc(d.SentAt))).ToList(), n.AckedByUserId);
         return new IncidentDetail(incident,
             companies.Select(c =>
             {
-                var own = notifications.Where(n => n.AgencyId == c.AgencyId && n.Kind == "company").ToList();
-                var live = own.Where(n => n is { AckStatus: "pending", EscalationCancelledAt: null, EscalatedAt: null } && n.EscalationDueAt is not null)
-                    .Select(n => Time.Utc(n.EscalationDueAt!.Value)).DefaultIfEmpty().Min();
+                var own = notifications.Where(n => n.AgencyId == c.AgencyId && n.Kind == "company").Select(View).ToList();
                 return new CompanyView(c.AgencyId, c.Name, c.AckedAt is not null, Time.Utc(c.AckedAt), c.AckSource, c.AckedByUserId, c.NoRecipients,
-                    c.CurrentTier, c.EscalationCycle, live == default ? null : live, own.Select(View).ToList());
+                    c.CurrentTier, c.EscalationCycle, IncidentDetail.NextDeadline(own), own, Time.Utc(c.CreatedAt));
             }).ToList(),
             notifications.Where(n => n.Kind == "psap_alert").Select(View).ToList());
     }
@@ -85,10 +97,11 @@ public static class IncidentViews
         int Companies, int CompaniesAcknowledged);
 
     private sealed record CompanyRow(Guid AgencyId, string Name, DateTime? AckedAt, string? AckSource, Guid? AckedByUserId, bool NoRecipients,
-        int CurrentTier, int EscalationCycle);
+        int CurrentTier, int EscalationCycle, DateTime CreatedAt);
 
     private sealed record NotificationRow(Guid Id, Guid AgencyId, Guid NotifiedUserId, string Kind, int Tier, int EscalationCycle, string AckStatus,
-        string? AckSource, DateTime? AckedAt, DateTime? EscalationDueAt, DateTime? EscalatedAt, DateTime? EscalationCancelledAt, DateTime CreatedAt);
+        string? AckSource, DateTime? AckedAt, Guid? AckedByUserId, DateTime? EscalationDueAt, DateTime? EscalatedAt, DateTime? EscalationCancelledAt,
+        DateTime CreatedAt);
 
     private sealed record DeliveryRow(Guid Id, Guid NotificationId, Guid TransportChannelId, string TransportTypeSlug, int Sequence, string SendStatus,
         int AttemptCount, string? ExternalMessageId, string? LastError, DateTime? NextAttemptAt, DateTime? SentAt);

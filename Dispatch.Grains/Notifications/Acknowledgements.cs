@@ -111,6 +111,66 @@ public static class Acknowledgements
             now - Time.Utc(assignment.CreatedAt));
     }
 
+    /// <summary>
+    /// A company's first acknowledgement, decided by the incident's grain from the incident it holds: the company has not
+    /// acknowledged yet and <paramref name="notificationId"/>, when given, is the company's and pending. Written in one batch (one
+    /// round trip, the agency context included); the grain's decision is checked by the rows as they are written — the company's
+    /// assignment must still be unacknowledged (else the copy was stale: <see cref="ConcurrencyConflictException"/>, nothing
+    /// written), and the incident becomes acknowledged only if, under its row lock, no company is left (acks take turns there, as
+    /// on the escalation loop's lock order).
+    /// </summary>
+    public static async Task<Acknowledgement> AcknowledgeFirstAsync(AgencyScope scope, IncidentState incident, Guid? notificationId,
+        DateTimeOffset assignedAt, string source, Guid? userId, DateTimeOffset now)
+    {
+        var company = scope.Context.AgencyId;
+        var acknowledged = incident.Acknowledge(now);
+        var statements = new List<BatchStatement>
+        {
+            new("select 1 as incident_locked from incidents where id = @Id for no key update", new { incident.Id }),
+            new("""
+                update incident_agencies set acked_at = @now, acked_by_user_id = @userId, ack_source = @source, version = version + 1, updated_at = @now
+                where incident_id = @Id and agent_agency_id = @company and acked_at is null
+                """, new { now, userId, source, incident.Id, company }),
+        };
+        if (notificationId is { } id)
+            statements.Add(new("""
+                update notifications set ack_status = 'acked', ack_source = @source, acked_at = @now, acked_by_user_id = @userId,
+                       version = version + 1, updated_at = @now
+                where id = @id and agency_id = @company and ack_status = 'pending'
+                """, new { source, now, userId, id, company }));
+        statements.Add(new("""
+            update notifications set escalation_cancelled_at = @now, updated_at = @now
+            where incident_id = @Id and agency_id = @company and ack_status = 'pending' and escalation_cancelled_at is null
+            """, new { now, incident.Id, company }));
+        // The last company to acknowledge moves the incident (and audits the change) — decided by the rows, not by the copy.
+        var audit = AuditLog.Statement(company, scope.Context.UserId, scope.Context.ApiKeyId, scope.Context.CommandConnectionId,
+            "incident.updated", "incident", incident.Id, incident, acknowledged with { Version = incident.Version + 1 });
+        statements.Add(audit.Over("""
+            with moved as (
+                update incidents set status = 'acknowledged', acknowledged_at = @now, version = version + 1, updated_at = now()
+                where id = @IncidentId and status = 'open'
+                  and not exists (select 1 from incident_agencies where incident_id = @IncidentId and acked_at is null)
+                returning 1)
+            insert into audit_logs (agency_id, user_id, api_key_id, command_connection_id, action, entity_type, entity_id, before, after)
+            select @AgencyId, @UserId, @ApiKeyId, @CommandConnectionId, @Action, @EntityType, @EntityId, @Before::jsonb, @After::jsonb from moved
+            """, new { now, IncidentId = incident.Id }));
+        var moveIndex = statements.Count - 1;
+        statements.Add(Communications.Statement(scope.Cipher, new CommunicationEntry(incident.Id, company, "acknowledgement", "inbound",
+            $"Acknowledged via {source}", new { notification_id = notificationId, source, user_id = userId }, notificationId,
+            SenderType: userId is null ? "system" : "user", ReceiverType: "agency", ReceiverAgencyId: incident.AgencyId)));
+        statements.Add(AuditLog.Statement(company, scope.Context.UserId, scope.Context.ApiKeyId, scope.Context.CommandConnectionId,
+            "incident.acknowledged", "incident", incident.Id, null, new { company_id = company, notification_id = notificationId, source, user_id = userId }));
+        // The trigger on incident_agencies queued a callback for each of the PSAP's callback-mode command systems.
+        statements.Add(new("select current_setting('dispatch.callback_connections', true) as callback_connections"));
+
+        var result = await scope.BatchAsync(statements);
+        if (result.Affected[1] == 0) throw new ConcurrencyConflictException("incident_agencies", incident.Id, incident.Version);
+        foreach (var connection in (result.Value<string>("callback_connections") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+            scope.Wakes.CommandConnection(Guid.Parse(connection));
+        var status = result.Affected[moveIndex] == 1 ? IncidentStatus.Acknowledged : incident.Status;
+        return new Acknowledgement(notificationId, incident.Id, company, source, userId, now, false, status, incident.Priority, now - assignedAt);
+    }
+
     private static async Task<Acknowledgement> RepeatedAsync(AgencyScope scope, Guid incidentId, Guid company, Guid? notificationId, string source,
         Guid? userId, DateTimeOffset at)
     {

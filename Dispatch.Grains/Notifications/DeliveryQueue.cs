@@ -210,18 +210,20 @@ public static class DeliveryQueue
             SendOutcome.Transient => "dead_lettered",
             _ => "failed",
         };
-        var updated = await scope.ExecuteAsync("""
+        var updated = await scope.QuerySingleOrDefaultAsync<ChangedDelivery>($"""
             update notification_deliveries
             set send_status = @status, external_message_id = coalesce(@ExternalMessageId, external_message_id), last_error = @Error,
                 next_attempt_at = @next, sent_at = case when @status = 'sent' then @now else sent_at end, claimed_until = null, claimed_by = null,
                 version = version + 1, updated_at = @now
             where id = @id and send_status = 'sending' and attempt_count = @Attempt
+            returning {ChangedDelivery.Columns}
             """, new
         {
             status, result.ExternalMessageId, result.Error, next = status == "queued" ? now + options.RetryDelay(m.Attempt, jitter01) : (DateTimeOffset?)null,
             now, id = m.DeliveryId, m.Attempt,
         });
-        if (updated == 0) return "superseded"; // our claim expired and another attempt took over
+        if (updated is null) return "superseded"; // our claim expired and another attempt took over
+        scope.Wakes.DeliveryChanged(m.IncidentId, updated.NotificationId, updated.ToView());
 
         await Communications.AppendAsync(scope, new CommunicationEntry(m.IncidentId, delivery.AgencyId,
             status == "sent" ? "notification" : "delivery_failure", "outbound",
@@ -231,13 +233,15 @@ public static class DeliveryQueue
 
         if (status is "failed" or "dead_lettered")
         {
-            await scope.ExecuteAsync("""
+            var next = await scope.QuerySingleOrDefaultAsync<ChangedDelivery>($"""
                 update notification_deliveries set send_status = 'queued', next_attempt_at = @now, updated_at = @now
                 where id = (select id from notification_deliveries w
                             where notification_id = @NotificationId and send_status = 'waiting'
                               and w.update_fields is not distinct from (select update_fields from notification_deliveries where id = @DeliveryId)
                             order by sequence limit 1)
+                returning {ChangedDelivery.Columns}
                 """, new { now, m.NotificationId, m.DeliveryId });
+            if (next is not null) scope.Wakes.DeliveryChanged(m.IncidentId, next.NotificationId, next.ToView());
             var stillTrying = await scope.ExecuteScalarAsync<bool>("""
                 select exists (select 1 from notification_deliveries where notification_id = @NotificationId
                                and send_status in ('queued', 'sending', 'waiting', 'sent'))
@@ -270,4 +274,17 @@ public static class DeliveryQueue
         scope.ExecuteScalarAsync<long>("select count(*) from notification_deliveries where send_status in ('queued', 'sending')")!;
 
     private static string EmailContent(OutboundMessage m) => $"[{m.Priority}] {m.Title} to {m.RecipientEmail}: {m.Description}";
+
+    /// <summary>A delivery as a send's outcome left it, for the incident's grain to update the copy it holds.</summary>
+    private sealed record ChangedDelivery(Guid Id, Guid NotificationId, Guid TransportChannelId, string TransportTypeSlug, int Sequence, string SendStatus,
+        int AttemptCount, string? ExternalMessageId, string? LastError, DateTime? NextAttemptAt, DateTime? SentAt)
+    {
+        public const string Columns = """
+            id, notification_id, transport_channel_id, transport_type_slug, sequence, send_status, attempt_count, external_message_id, last_error,
+            next_attempt_at, sent_at
+            """;
+
+        public Incidents.DeliveryView ToView() => new(Id, TransportChannelId, TransportTypeSlug, Sequence, SendStatus, AttemptCount, ExternalMessageId,
+            LastError, Time.Utc(NextAttemptAt), Time.Utc(SentAt));
+    }
 }

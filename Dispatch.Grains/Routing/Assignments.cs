@@ -7,13 +7,19 @@ using Dispatch.Grains.Storage.Encryption;
 
 namespace Dispatch.Grains.Routing;
 
-public sealed record AssignmentResult(Guid CompanyId, int Notifications, int Deliveries, bool NoRecipients);
+/// <summary>A company assigned: as the incident's grain holds it (its notifications and their deliveries, as written).</summary>
+public sealed record AssignmentResult(CompanyView Company, int Deliveries);
 
 /// <summary>A company that is not one the PSAP works with (unknown, not linked, inactive, or not a company).</summary>
-public sealed class NotAssignableException(Guid companyId) : Exception($"Agency {companyId} is not an active company this PSAP works with.")
+public sealed class NotAssignableException(Guid companyId) : Exception(Because(companyId))
 {
     public Guid CompanyId { get; } = companyId;
+
+    public static string Because(Guid companyId) => $"Agency {companyId} is not an active company this PSAP works with.";
 }
+
+/// <summary>Whether the caller's agency owns the incident, and the first of the companies asked for that it may not assign.</summary>
+public sealed record AssignmentCheck(bool Owned, Guid? FirstUnassignable);
 
 /// <summary>
 /// Assigns a company to an incident and routes it, inside the PSAP's transaction: the notifications and
@@ -21,16 +27,34 @@ public sealed class NotAssignableException(Guid companyId) : Exception($"Agency 
 /// </summary>
 public static class Assignments
 {
+    // The company's name when the PSAP may assign it; nothing when it may not.
     private const string Assignable = """
-        select exists (
-            select 1 from agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
-            where a.id = @companyId and a.agency_type = 'company' and a.is_active)
+        select a.name from agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
+        where a.id = @companyId and a.agency_type = 'company' and a.is_active
         """;
+
+    /// <summary>
+    /// The Api's check before an assignment reaches the incident's grain, in one read and in parallel with other requests: an
+    /// incident the caller does not own is not found, and a company it may not assign is refused without holding the grain.
+    /// The grain checks again as it writes (a link may change in between).
+    /// </summary>
+    public static async Task<AssignmentCheck> CheckAsync(AgencyScope scope, Guid incidentId, IReadOnlyList<Guid> companyIds)
+    {
+        var row = await scope.QuerySingleOrDefaultAsync<(bool? Owned, Guid? FirstUnassignable)>("""
+            select (select i.agency_id = dispatch_agency_id() from incidents i where i.id = @incidentId) as owned,
+                   (select r.id from unnest(@ids) with ordinality as r(id, n)
+                    where not exists (
+                        select 1 from agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
+                        where a.id = r.id and a.agency_type = 'company' and a.is_active)
+                    order by r.n limit 1) as first_unassignable
+            """, new { incidentId, ids = companyIds.ToArray() });
+        return new AssignmentCheck(row.Owned == true, row.FirstUnassignable);
+    }
 
     public static async Task<AssignmentResult?> AssignAsync(AgencyScope scope, IncidentState incident, Guid companyId, DateTimeOffset now,
         string? traceParent)
     {
-        if (!await scope.ExecuteScalarAsync<bool>(Assignable, new { companyId })) throw new NotAssignableException(companyId);
+        if (await scope.ExecuteScalarAsync<string?>(Assignable, new { companyId }) is not { } name) throw new NotAssignableException(companyId);
         var inserted = await scope.ExecuteAsync("""
             insert into incident_agencies (incident_id, agent_agency_id, created_at, updated_at) values (@Id, @companyId, @now, @now)
             on conflict do nothing
@@ -40,7 +64,8 @@ public static class Assignments
         var (rule, plan) = await scope.Routing.PlanAsync(scope, companyId, RoutingRequest.FirstTier(incident.Priority, incident.IncidentType, now));
         // The first tier's deadline: past it, with nobody's acknowledgement, the escalation loop takes over.
         DateTimeOffset? escalationDueAt = rule is null ? null : now.AddSeconds(rule.AckTimeoutSeconds);
-        var deliveries = await InsertPlanAsync(scope, plan, new PlanTarget(incident.Id, companyId, "company", 0, 0, escalationDueAt), now, traceParent);
+        var notifications = await InsertPlanAsync(scope, plan, new PlanTarget(incident.Id, companyId, "company", 0, 0, escalationDueAt), now, traceParent);
+        var deliveries = notifications.Sum(n => n.Deliveries.Count);
 
         if (plan.Count == 0)
         {
@@ -55,7 +80,9 @@ public static class Assignments
         }
         await scope.AuditAsync("incident.company_assigned", "incident", incident.Id, null,
             new { company_id = companyId, notifications = plan.Count, deliveries });
-        return new AssignmentResult(companyId, plan.Count, deliveries, plan.Count == 0);
+        return new AssignmentResult(new CompanyView(companyId, name, false, null, null, null, plan.Count == 0, 0, 0, plan.Count == 0 ? null : escalationDueAt, notifications,
+            now),
+            deliveries);
     }
 
     /// <summary>Routes the request's users of the target's agency for the incident and writes what reaches them; returns the plan (empty: nobody reachable).</summary>
@@ -72,14 +99,15 @@ public static class Assignments
     internal sealed record PlanTarget(Guid IncidentId, Guid AgencyId, string Kind, int Tier, int Cycle, DateTimeOffset? DueAt,
         (Guid CompanyId, string Reason)? About = null);
 
-    /// <summary>Writes a plan's notifications and deliveries (queued now, or waiting as failover links); returns the delivery count.</summary>
-    internal static async Task<int> InsertPlanAsync(StoreScope scope, IReadOnlyList<PlannedNotification> plan, PlanTarget target, DateTimeOffset now,
+    /// <summary>Writes a plan's notifications and deliveries (queued now, or waiting as failover links); returns them as written.</summary>
+    internal static async Task<IReadOnlyList<NotificationView>> InsertPlanAsync(StoreScope scope, IReadOnlyList<PlannedNotification> plan, PlanTarget target, DateTimeOffset now,
         string? traceParent)
     {
-        var deliveries = 0;
+        var written = new List<NotificationView>(plan.Count);
         foreach (var notification in plan)
         {
             var notificationId = Guid.CreateVersion7();
+            var deliveries = new List<DeliveryView>(notification.Deliveries.Count);
             await scope.ExecuteAsync("""
                 insert into notifications (id, incident_id, agency_id, notified_user_id, kind, tier, escalation_cycle, escalation_due_at,
                     about_agency_id, alert_reason, created_at, updated_at)
@@ -93,6 +121,7 @@ public static class Assignments
             if (target.DueAt is { } due) scope.Wakes.Deadline(target.IncidentId, due);
             foreach (var d in notification.Deliveries)
             {
+                var id = Guid.CreateVersion7();
                 await scope.ExecuteAsync("""
                     insert into notification_deliveries (id, notification_id, incident_id, agency_id, transport_channel_id, transport_type_slug,
                         preference_id, sequence, send_status, next_attempt_at, trace_parent, created_at, updated_at)
@@ -100,12 +129,15 @@ public static class Assignments
                         @status, @next, @traceParent, @now, @now)
                     """, new
                 {
-                    id = Guid.CreateVersion7(), notificationId, target.IncidentId, target.AgencyId, d.ChannelId, d.TransportSlug, d.PreferenceId,
+                    id, notificationId, target.IncidentId, target.AgencyId, d.ChannelId, d.TransportSlug, d.PreferenceId,
                     d.Sequence, status = d.Queued ? "queued" : "waiting", next = d.Queued ? now : (DateTimeOffset?)null, traceParent, now,
                 });
-                deliveries++;
+                deliveries.Add(new DeliveryView(id, d.ChannelId, d.TransportSlug, d.Sequence, d.Queued ? "queued" : "waiting", 0, null, null,
+                    d.Queued ? now : null, null));
             }
+            written.Add(new NotificationView(notificationId, notification.UserId, target.Kind, target.Tier, target.Cycle, "pending", null, null,
+                target.DueAt, null, null, now, deliveries));
         }
-        return deliveries;
+        return written;
     }
 }

@@ -29,8 +29,15 @@ public static class AuditLog
         """;
 
     internal static Task AppendAsync(StoreScope scope, Guid agencyId, Guid? userId, Guid? apiKeyId, Guid? commandConnectionId,
-        string action, string entityType, Guid? entityId, object? before, object? after) =>
-        scope.ExecuteAsync(Insert, new
+        string action, string entityType, Guid? entityId, object? before, object? after)
+    {
+        var statement = Statement(agencyId, userId, apiKeyId, commandConnectionId, action, entityType, entityId, before, after);
+        return scope.ExecuteAsync(statement.Sql, statement.Parameters);
+    }
+
+    /// <summary>The audit row as a statement, for a batch.</summary>
+    public static BatchStatement Statement(Guid agencyId, Guid? userId, Guid? apiKeyId, Guid? commandConnectionId,
+        string action, string entityType, Guid? entityId, object? before, object? after) => new(Insert, new
         {
             AgencyId = agencyId,
             UserId = userId,

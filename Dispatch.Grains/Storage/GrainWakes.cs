@@ -16,6 +16,8 @@ public sealed class GrainWakes
     private IReadOnlyList<NotificationWork> _work = [];
     private readonly Dictionary<Guid, DateTimeOffset> _deadlines = [];
     private readonly HashSet<Guid> _connections = [];
+    private readonly HashSet<Guid> _changed = [];
+    private readonly Dictionary<Guid, List<DeliveryChange>> _deliveriesChanged = [];
 
     public void Notification(Guid notificationId) => _notifications.Add(notificationId);
 
@@ -23,6 +25,22 @@ public sealed class GrainWakes
         _deadlines[incidentId] = _deadlines.TryGetValue(incidentId, out var known) && known < dueAt ? known : dueAt;
 
     public void CommandConnection(Guid connectionId) => _connections.Add(connectionId);
+
+    /// <summary>
+    /// The transaction wrote part of an incident its grain holds in memory (a PSAP alert, a CAD update, an escalation step): the
+    /// grain drops its copy and reads the incident again when next asked.
+    /// </summary>
+    public void IncidentChanged(Guid incidentId) => _changed.Add(incidentId);
+
+    /// <summary>The transaction recorded a send's outcome on the incident: its grain is told what the delivery is now.</summary>
+    public void DeliveryChanged(Guid incidentId, Guid notificationId, DeliveryView delivery)
+    {
+        if (!_deliveriesChanged.TryGetValue(incidentId, out var changes)) _deliveriesChanged[incidentId] = changes = [];
+        changes.Add(new DeliveryChange(notificationId, delivery));
+    }
+
+    /// <summary>Whether this transaction wrote part of <paramref name="incidentId"/> that its grain does not apply itself.</summary>
+    public bool Changed(Guid incidentId) => _changed.Contains(incidentId);
 
     /// <summary>The earliest deadline this transaction set on <paramref name="incidentId"/>, if any.</summary>
     public DateTimeOffset? DeadlineOf(Guid incidentId) => _deadlines.TryGetValue(incidentId, out var due) ? due : null;
@@ -35,12 +53,16 @@ public sealed class GrainWakes
     }
 
     /// <summary>
-    /// One-way calls to every grain that has work, but the incident grain that committed (it schedules itself). A notification
-    /// whose deliveries were claimed in the transaction is handed them; one whose deliveries were not is told to look.
+    /// One-way calls to every grain that has work or whose incident changed, but the incident grain that committed (it schedules
+    /// itself and reads <see cref="Changed"/>). A notification whose deliveries were claimed in the transaction is handed them; one
+    /// whose deliveries were not is told to look.
     /// </summary>
     public Task SendAsync(IGrainFactory grains, Guid? committingIncident = null) => Task.WhenAll(
         _work.Select(w => grains.GetGrain<INotificationGrain>(w.NotificationId).DeliverAsync(w))
             .Concat(_notifications.Where(id => _work.All(w => w.NotificationId != id)).Select(id => grains.GetGrain<INotificationGrain>(id).DeliverDueAsync()))
             .Concat(_deadlines.Keys.Where(id => id != committingIncident).Select(id => grains.GetGrain<IIncidentGrain>(id).EscalateWhenDueAsync()))
-            .Concat(_connections.Select(id => grains.GetGrain<ICommandConnectionGrain>(id).DeliverDueAsync())));
+            .Concat(_connections.Select(id => grains.GetGrain<ICommandConnectionGrain>(id).DeliverDueAsync()))
+            .Concat(_changed.Where(id => id != committingIncident).Select(id => grains.GetGrain<IIncidentGrain>(id).ChangedAsync()))
+            .Concat(_deliveriesChanged.Where(c => !_changed.Contains(c.Key) && c.Key != committingIncident)
+                .Select(c => grains.GetGrain<IIncidentGrain>(c.Key).DeliveriesChangedAsync(c.Value))));
 }

@@ -32,17 +32,66 @@ public abstract class StoreScope : IAsyncDisposable
     /// <summary>Routing decisions over agencies' configuration (their grains' copies in a silo) as of this transaction.</summary>
     public IAgencyRouting Routing { get; }
 
-    public Task<IEnumerable<T>> QueryAsync<T>(string sql, object? parameters = null) =>
-        Connection.QueryAsync<T>(sql, parameters, Transaction);
+    private BatchStatement? _owed;
 
-    public Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object? parameters = null) =>
-        Connection.QuerySingleOrDefaultAsync<T>(sql, parameters, Transaction);
+    /// <summary>A statement the transaction owes before any other (its agency context): sent with the next one, in one round trip when that is a batch.</summary>
+    private protected void Owe(BatchStatement statement) => _owed = statement;
 
-    public Task<T?> ExecuteScalarAsync<T>(string sql, object? parameters = null) =>
-        Connection.ExecuteScalarAsync<T>(sql, parameters, Transaction);
+    private async Task PayAsync()
+    {
+        if (_owed is not { } owed) return;
+        _owed = null;
+        await Connection.ExecuteAsync(owed.Sql, owed.Parameters, Transaction);
+    }
 
-    public Task<int> ExecuteAsync(string sql, object? parameters = null) =>
-        Connection.ExecuteAsync(sql, parameters, Transaction);
+    public async Task<IEnumerable<T>> QueryAsync<T>(string sql, object? parameters = null)
+    {
+        await PayAsync();
+        return await Connection.QueryAsync<T>(sql, parameters, Transaction);
+    }
+
+    public async Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object? parameters = null)
+    {
+        await PayAsync();
+        return await Connection.QuerySingleOrDefaultAsync<T>(sql, parameters, Transaction);
+    }
+
+    public async Task<T?> ExecuteScalarAsync<T>(string sql, object? parameters = null)
+    {
+        await PayAsync();
+        return await Connection.ExecuteScalarAsync<T>(sql, parameters, Transaction);
+    }
+
+    public async Task<int> ExecuteAsync(string sql, object? parameters = null)
+    {
+        await PayAsync();
+        return await Connection.ExecuteAsync(sql, parameters, Transaction);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="statements"/> (and a statement owed) in one round trip (<see cref="NpgsqlBatch"/>); stops at the first
+    /// error. Answers each statement's affected rows, and the first row of every result set by column name.
+    /// </summary>
+    public async Task<BatchResult> BatchAsync(IReadOnlyList<BatchStatement> statements)
+    {
+        await using var batch = new NpgsqlBatch(Connection, Transaction);
+        var owed = _owed is not null;
+        if (_owed is { } statement) batch.BatchCommands.Add(statement.ToCommand());
+        _owed = null;
+        foreach (var s in statements) batch.BatchCommands.Add(s.ToCommand());
+        var named = new Dictionary<string, object?>(StringComparer.Ordinal);
+        await using (var reader = await batch.ExecuteReaderAsync())
+        {
+            do
+            {
+                if (reader.FieldCount == 0 || !await reader.ReadAsync()) continue;
+                for (var i = 0; i < reader.FieldCount; i++) named[reader.GetName(i)] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+                while (await reader.ReadAsync()) { }
+            }
+            while (await reader.NextResultAsync());
+        }
+        return new BatchResult(Enumerable.Range(owed ? 1 : 0, batch.BatchCommands.Count - (owed ? 1 : 0)).Select(i => batch.BatchCommands[i].RecordsAffected).ToList(), named);
+    }
 
     /// <summary>The grains this transaction gives work to, for the committer to wake after the commit.</summary>
     public GrainWakes Wakes { get; } = new();
@@ -71,7 +120,11 @@ public sealed class AgencyScope : StoreScope
 {
     internal AgencyScope(NpgsqlConnection connection, NpgsqlTransaction transaction, FieldCipher cipher, IAgencyRouting routing,
         IDeliveryClaimant? claimant, AgencyContext context)
-        : base(connection, transaction, cipher, routing, claimant) => Context = context;
+        : base(connection, transaction, cipher, routing, claimant)
+    {
+        Context = context;
+        Owe(new BatchStatement("select set_config('dispatch.agency_id', @AgencyId, true) as agency_context", new { AgencyId = context.AgencyId.ToString() }));
+    }
 
     public AgencyContext Context { get; }
 
@@ -141,9 +194,8 @@ public sealed class DispatchStore(DispatchDatabase database, FieldCipher cipher,
         var connection = await database.App.OpenConnectionAsync(cancellationToken);
         try
         {
+            // BEGIN and the agency context travel with the transaction's first statement (or batch), not in round trips of their own.
             var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await connection.ExecuteAsync("select set_config('dispatch.agency_id', @AgencyId, true)",
-                new { AgencyId = context.AgencyId.ToString() }, transaction);
             return new AgencyScope(connection, transaction, cipher, _routing, claimant, context);
         }
         catch

@@ -115,7 +115,7 @@ public sealed class CfsLinkValidator : Validator<CfsLinkRequest>
 
 public sealed record CfsLinkResult(Guid IncidentId, CfsIncidentView Call);
 
-public sealed class LinkCfsIncident(DispatchStore store, IClusterClient grains, TimeProvider time)
+public sealed class LinkCfsIncident(DispatchStore store, IClusterClient grains)
     : Endpoint<CfsLinkRequest, Results<Ok<CfsLinkResult>, NotFound, ValidationProblem, ProblemHttpResult>>
 {
     public override void Configure()
@@ -151,15 +151,13 @@ public sealed class LinkCfsIncident(DispatchStore store, IClusterClient grains, 
                 _ => await CfsRecords.GetAsync(scope, request.Id) is { } linked ? TypedResults.Ok(new CfsLinkResult(raised, linked)) : TypedResults.NotFound(),
             };
         }
-        try
+        // Linking writes on the incident (its log): the incident's grain does it.
+        var link = await grains.GetGrain<IIncidentGrain>(request.IncidentId.Value).LinkCallAsync(context, request.Id);
+        return link.Outcome switch
         {
-            if (await CfsRecords.LinkAsync(scope, request.Id, request.IncidentId.Value, time.GetUtcNow()) is not { } linked) return TypedResults.NotFound();
-            await scope.CommitAsync();
-            return TypedResults.Ok(new CfsLinkResult(request.IncidentId.Value, linked));
-        }
-        catch (AlreadyLinkedException e)
-        {
-            return Problems.Conflict(e.Message);
-        }
+            CommandOutcome.Conflict => Problems.Conflict(link.Message!),
+            CommandOutcome.Done => TypedResults.Ok(new CfsLinkResult(request.IncidentId.Value, link.Call!)),
+            _ => TypedResults.NotFound(),
+        };
     }
 }

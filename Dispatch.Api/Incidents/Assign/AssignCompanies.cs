@@ -34,13 +34,12 @@ public sealed class AssignCompanies(IClusterClient grains, DispatchStore store)
         AssignCompaniesRequest request, CancellationToken ct)
     {
         var context = User.ToAgencyContext();
-        if (ValidationFailed)
-        {
-            await using var scope = await store.BeginAsync(context);
-            return await IncidentViews.GetAsync(scope, request.Id) is { } seen && seen.Incident.AgencyId == context.AgencyId
-                ? TypedResults.ValidationProblem(FastEndpointsSetup.Fields(ValidationFailures))
-                : TypedResults.NotFound();
-        }
-        return IncidentAnswers.Answer(await grains.GetGrain<IIncidentGrain>(request.Id).AssignAsync(context, request.AgencyIds!.Distinct().ToList(), Activity.Current?.Id));
+        var companies = ValidationFailed ? [] : request.AgencyIds!.Distinct().ToList();
+        AssignmentCheck check;
+        await using (var scope = await store.BeginAsync(context)) check = await Assignments.CheckAsync(scope, request.Id, companies);
+        if (!check.Owned) return TypedResults.NotFound();
+        if (ValidationFailed) return TypedResults.ValidationProblem(FastEndpointsSetup.Fields(ValidationFailures));
+        if (check.FirstUnassignable is { } refused) return Problems.Field("agencyIds", NotAssignableException.Because(refused));
+        return IncidentAnswers.Answer(await grains.GetGrain<IIncidentGrain>(request.Id).AssignAsync(context, companies, Activity.Current?.Id));
     }
 }

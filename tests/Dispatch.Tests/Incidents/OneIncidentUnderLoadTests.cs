@@ -11,18 +11,18 @@ namespace Dispatch.Tests.Incidents;
 /// <summary>
 /// One incident's grain under a crowd: a hundred clients at once, each sending its commands one after another, some of them the
 /// largest request the Api accepts. Every command is answered on its merits — never 503 because of the others — and the
-/// incident ends as the commands say, each effect once.
+/// incident ends as the commands say, each effect once. Alone: the 5 s bound is the product's, measured on the incident's own
+/// traffic, not on other test classes saturating the two cores.
 /// </summary>
+[Collection(Alone.Name)]
+[Trait("Tier", "Full")]
 public sealed class OneIncidentUnderLoadTests : IdentityHost
 {
     private readonly string _mail = Dispatch.Testing.TestRun.NewFolder("crowd-");
 
     protected override IReadOnlyDictionary<string, string?> HostExtras => new Dictionary<string, string?> { ["Dispatch:Email:PickupDirectory"] = _mail };
 
-    // Issue 25's acceptance test for commands under load, not met yet: measured twice on 2026-12-05, 172 and 174 of the 400
-    // commands answered 503 (the Api's 5 s grain-call bound passed while ~100 commands queued on the grain, each a transaction of
-    // 8–10 statements). It runs when the incident grain answers from memory and commits in batches.
-    [Fact(Skip = "Not met yet (issue 25): 172–174 of 400 commands answered 503 on 2026-12-05")]
+    [Fact]
     public async Task A_hundred_clients_at_once_on_one_incident_are_each_answered_on_their_merits()
     {
         var (gasco, email, password) = await OnboardCompanyAsync("gasco");
@@ -55,7 +55,8 @@ public sealed class OneIncidentUnderLoadTests : IdentityHost
         Assert.Equal(400, answers.Count);
         var refused = answers.Where(a => (int)a.Status >= 500).ToList();
         Assert.True(refused.Count == 0, $"{refused.Count} of {answers.Count} commands answered 5xx: " +
-            string.Join(", ", refused.GroupBy(a => (a.Step, a.Status)).Select(g => $"step {g.Key.Step} {(int)g.Key.Status} ×{g.Count()}")));
+            string.Join(", ", refused.GroupBy(a => (a.Step, a.Status)).Select(g => $"step {g.Key.Step} {(int)g.Key.Status} ×{g.Count()}"))
+            + "; the Api said: " + string.Join(" | ", Api.Logs.Lines.Where(l => l.Contains("not served")).Take(3)));
         Assert.All(answers.Where(a => a.Step is 0 or 3), a => Assert.Equal(HttpStatusCode.OK, a.Status));
         Assert.All(answers.Where(a => a.Step == 1), a => Assert.Equal(HttpStatusCode.BadRequest, a.Status));
         Assert.All(answers.Where(a => a.Step == 2), a => Assert.True(a.Status.IsSuccess(), $"assigning waterco: {a.Status}"));

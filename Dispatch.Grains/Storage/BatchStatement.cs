@@ -1,0 +1,57 @@
+using System.Reflection;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Dispatch.Grains.Storage;
+
+/// <summary>
+/// One statement of a batch (<see cref="StoreScope.BatchAsync"/>): SQL with <c>@name</c> placeholders and an object whose
+/// properties are the parameters, as Dapper takes them. A null takes its PostgreSQL type from the property's declared type.
+/// </summary>
+public sealed record BatchStatement(string Sql, object? Parameters = null)
+{
+    /// <summary>Another statement over this one's parameters and <paramref name="more"/> (whose names win).</summary>
+    public BatchStatement Over(string sql, object more) => new(sql, new ParameterSet([.. Items(Parameters), .. Items(more)]));
+
+    internal NpgsqlBatchCommand ToCommand()
+    {
+        var command = new NpgsqlBatchCommand(Sql);
+        var seen = new HashSet<string>();
+        foreach (var (name, type, value) in Items(Parameters).Reverse())
+        {
+            if (!seen.Add(name)) continue;
+            command.Parameters.Add(value is null
+                ? new NpgsqlParameter(name, NullType(type)) { Value = DBNull.Value }
+                : new NpgsqlParameter(name, value));
+        }
+        return command;
+    }
+
+    private static IEnumerable<(string Name, Type Type, object? Value)> Items(object? parameters) => parameters switch
+    {
+        null => [],
+        ParameterSet set => set.Items,
+        _ => parameters.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Select(p => (p.Name, p.PropertyType, p.GetValue(parameters))),
+    };
+
+    private sealed record ParameterSet(IReadOnlyList<(string Name, Type Type, object? Value)> Items);
+
+    private static NpgsqlDbType NullType(Type type) => (Nullable.GetUnderlyingType(type) ?? type) switch
+    {
+        var t when t == typeof(Guid) => NpgsqlDbType.Uuid,
+        var t when t == typeof(DateTimeOffset) || t == typeof(DateTime) => NpgsqlDbType.TimestampTz,
+        var t when t == typeof(int) => NpgsqlDbType.Integer,
+        var t when t == typeof(long) => NpgsqlDbType.Bigint,
+        var t when t == typeof(bool) => NpgsqlDbType.Boolean,
+        var t when t == typeof(byte[]) => NpgsqlDbType.Bytea,
+        var t when t == typeof(Guid[]) => NpgsqlDbType.Array | NpgsqlDbType.Uuid,
+        _ => NpgsqlDbType.Text,
+    };
+}
+
+/// <summary>What a batch did: each statement's affected rows (in order), and the first row of its result sets by column name.</summary>
+public sealed record BatchResult(IReadOnlyList<int> Affected, IReadOnlyDictionary<string, object?> Values)
+{
+    public T? Value<T>(string column) => Values.TryGetValue(column, out var value) && value is T typed ? typed : default;
+}
