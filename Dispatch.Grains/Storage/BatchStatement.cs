@@ -31,6 +31,7 @@ public sealed record BatchStatement(string Sql, object? Parameters = null)
     {
         null => [],
         ParameterSet set => set.Items,
+        IReadOnlyDictionary<string, object?> named => named.Select(p => (p.Key, p.Value?.GetType() ?? typeof(string), p.Value)),
         _ => parameters.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Select(p => (p.Name, p.PropertyType, p.GetValue(parameters))),
     };

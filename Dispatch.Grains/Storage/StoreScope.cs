@@ -32,41 +32,56 @@ public abstract class StoreScope : IAsyncDisposable
     /// <summary>Routing decisions over agencies' configuration (their grains' copies in a silo) as of this transaction.</summary>
     public IAgencyRouting Routing { get; }
 
-    private BatchStatement? _owed;
+    private (string Sql, string Value)? _owed;
+    private const string OwedParameter = "DispatchOwedValue";
 
-    /// <summary>A statement the transaction owes before any other (its agency context): sent with the next one, in one round trip when that is a batch.</summary>
-    private protected void Owe(BatchStatement statement) => _owed = statement;
+    /// <summary>
+    /// A statement the transaction owes before any other (its agency context, <c>@DispatchOwedValue</c> its one parameter): sent
+    /// in the same round trip as the next statement or batch, never in one of its own.
+    /// </summary>
+    private protected void Owe(string sql, string value) => _owed = (sql, value);
 
-    private async Task PayAsync()
+    private (string Sql, string Value)? TakeOwed()
     {
-        if (_owed is not { } owed) return;
+        var owed = _owed;
         _owed = null;
-        await Connection.ExecuteAsync(owed.Sql, owed.Parameters, Transaction);
+        return owed;
+    }
+
+    private static DynamicParameters With(object? parameters, string owedValue)
+    {
+        var merged = parameters is null ? new DynamicParameters() : new DynamicParameters(parameters);
+        merged.Add(OwedParameter, owedValue);
+        return merged;
     }
 
     public async Task<IEnumerable<T>> QueryAsync<T>(string sql, object? parameters = null)
     {
-        await PayAsync();
-        return await Connection.QueryAsync<T>(sql, parameters, Transaction);
+        if (TakeOwed() is not { } owed) return await Connection.QueryAsync<T>(sql, parameters, Transaction);
+        await using var grid = await Connection.QueryMultipleAsync(owed.Sql + ";\n" + sql, With(parameters, owed.Value), Transaction);
+        await grid.ReadAsync(); // the owed statement's own row
+        return (await grid.ReadAsync<T>()).ToList();
     }
 
     public async Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object? parameters = null)
     {
-        await PayAsync();
-        return await Connection.QuerySingleOrDefaultAsync<T>(sql, parameters, Transaction);
+        if (TakeOwed() is not { } owed) return await Connection.QuerySingleOrDefaultAsync<T>(sql, parameters, Transaction);
+        await using var grid = await Connection.QueryMultipleAsync(owed.Sql + ";\n" + sql, With(parameters, owed.Value), Transaction);
+        await grid.ReadAsync();
+        return await grid.ReadSingleOrDefaultAsync<T>();
     }
 
     public async Task<T?> ExecuteScalarAsync<T>(string sql, object? parameters = null)
     {
-        await PayAsync();
-        return await Connection.ExecuteScalarAsync<T>(sql, parameters, Transaction);
+        if (TakeOwed() is not { } owed) return await Connection.ExecuteScalarAsync<T>(sql, parameters, Transaction);
+        await using var grid = await Connection.QueryMultipleAsync(owed.Sql + ";\n" + sql, With(parameters, owed.Value), Transaction);
+        await grid.ReadAsync();
+        return await grid.ReadFirstOrDefaultAsync<T>();
     }
 
-    public async Task<int> ExecuteAsync(string sql, object? parameters = null)
-    {
-        await PayAsync();
-        return await Connection.ExecuteAsync(sql, parameters, Transaction);
-    }
+    public async Task<int> ExecuteAsync(string sql, object? parameters = null) => _owed is null
+        ? await Connection.ExecuteAsync(sql, parameters, Transaction)
+        : (await BatchAsync([new BatchStatement(sql, parameters)])).Affected[0];
 
     /// <summary>
     /// Sends <paramref name="statements"/> (and a statement owed) in one round trip (<see cref="NpgsqlBatch"/>); stops at the first
@@ -75,9 +90,10 @@ public abstract class StoreScope : IAsyncDisposable
     public async Task<BatchResult> BatchAsync(IReadOnlyList<BatchStatement> statements)
     {
         await using var batch = new NpgsqlBatch(Connection, Transaction);
-        var owed = _owed is not null;
-        if (_owed is { } statement) batch.BatchCommands.Add(statement.ToCommand());
-        _owed = null;
+        var taken = TakeOwed();
+        var owed = taken is not null;
+        if (taken is { } statement)
+            batch.BatchCommands.Add(new BatchStatement(statement.Sql, new Dictionary<string, object?> { [OwedParameter] = statement.Value }).ToCommand());
         foreach (var s in statements) batch.BatchCommands.Add(s.ToCommand());
         var named = new Dictionary<string, object?>(StringComparer.Ordinal);
         await using (var reader = await batch.ExecuteReaderAsync())
@@ -123,7 +139,7 @@ public sealed class AgencyScope : StoreScope
         : base(connection, transaction, cipher, routing, claimant)
     {
         Context = context;
-        Owe(new BatchStatement("select set_config('dispatch.agency_id', @AgencyId, true) as agency_context", new { AgencyId = context.AgencyId.ToString() }));
+        Owe("select set_config('dispatch.agency_id', @DispatchOwedValue, true) as agency_context", context.AgencyId.ToString());
     }
 
     public AgencyContext Context { get; }
