@@ -62,7 +62,7 @@ public interface IAgencyGrain : IGrainWithGuidKey
 /// next incident routed on this silo routes from memory.
 /// </summary>
 [StatelessWorker(1)]
-public sealed class AgencyGrain(DispatchStore store, TimeProvider time, OutboundPolicy outbound) : Grain, IAgencyGrain
+internal sealed class AgencyGrain(DispatchStore store, TimeProvider time, OutboundPolicy outbound) : Grain, IAgencyGrain
 {
     private AgencyConfiguration? _configuration;
     private Guid Id => this.GetPrimaryKey();

@@ -28,7 +28,7 @@ public sealed record InboxConfiguration(Guid Id, Guid AgencyId, string InboxPath
 /// second import of the same content even from another Silo. Moving the file comes after the commit; a crash in between
 /// leaves the file in the inbox, where its next reading is recorded as a duplicate and moved on.
 /// </summary>
-public static class CfsImports
+internal static class CfsImports
 {
     public static string Hash(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
 

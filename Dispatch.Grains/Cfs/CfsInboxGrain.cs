@@ -22,7 +22,7 @@ public interface ICfsInboxGrain : IGrainWithGuidKey
 /// <c>processed/</c>, or with a <c>.reason.txt</c> beside it to <c>failed/</c>. A reminder brings the grain back on another silo
 /// after a crash; the unique index on (configuration, content hash) keeps a file imported once even if two activations overlap.
 /// </summary>
-public sealed class CfsInboxGrain(DispatchStore store, CfsInboxRoot inboxes, TimeProvider time, ILogger<CfsInboxGrain> logger)
+internal sealed class CfsInboxGrain(DispatchStore store, CfsInboxRoot inboxes, TimeProvider time, ILogger<CfsInboxGrain> logger)
     : Grain, ICfsInboxGrain, IRemindable
 {
     public const string ProcessedFolder = "processed";

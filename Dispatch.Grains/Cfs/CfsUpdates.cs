@@ -10,7 +10,7 @@ namespace Dispatch.Grains.Cfs;
 /// incident's, and everyone already notified of the incident (each assigned company's recipients, whatever tier reached them)
 /// is sent a notice on the channels of their notification, through the delivery outbox like any other message.
 /// </summary>
-public static class CfsUpdates
+internal static class CfsUpdates
 {
     /// <summary>The fields whose change reaches people, not only the log: where to go, and how urgent it is.</summary>
     public static IReadOnlyList<string> Notified { get; } = ["address", "priority"];

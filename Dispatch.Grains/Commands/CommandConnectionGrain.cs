@@ -24,7 +24,7 @@ public interface ICommandConnectionGrain : IGrainWithGuidKey
 /// then dead-lettered. One grain per connection: a slow or dead command system delays only its own callbacks. The outbox rows
 /// are the truth; a grain timer wakes it for the next retry, and after a crash the silos' recovery scan finds the rows left due.
 /// </summary>
-public sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFactory httpClients, IOptions<CallbackOptions> options, ILocalSiloDetails silo, TimeProvider time,
+internal sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFactory httpClients, IOptions<CallbackOptions> options, ILocalSiloDetails silo, TimeProvider time,
     ILogger<CommandConnectionGrain> logger) : Grain, ICommandConnectionGrain
 {
     public const string HttpClientName = "command-callbacks";

@@ -35,9 +35,10 @@ public sealed record EscalationStep(Guid IncidentId, Guid CompanyId, string Prio
 /// if two activations overlap during a failover, never after the company's acknowledgement committed, and an acknowledgement
 /// after a step still stops the next one (it cancels the new tier's deadlines).
 /// </summary>
-public static class EscalationEngine
+internal static class EscalationEngine
 {
-    private const string Live = "ack_status = 'pending' and escalation_cancelled_at is null and escalated_at is null";
+    /// <summary>A deadline still to fire: pending, neither cancelled nor fired.</summary>
+    internal const string Live = "ack_status = 'pending' and escalation_cancelled_at is null and escalated_at is null";
 
     private const string LockDue = $"""
         select a.incident_id, a.agent_agency_id as company_id, a.current_tier, a.escalation_cycle, a.acked_at
@@ -73,10 +74,6 @@ public static class EscalationEngine
     /// <summary>When the incident's earliest live deadline falls due; null when none is pending.</summary>
     public static Task<DateTime?> NextDueAsync(EngineScope scope, Guid incidentId) => scope.ExecuteScalarAsync<DateTime?>(
         $"select min(escalation_due_at) from notifications where incident_id = @incidentId and {Live}", new { incidentId });
-
-    /// <summary>The incidents with a live deadline due by <paramref name="until"/>: whose grains should be holding a timer for it.</summary>
-    public static Task<IEnumerable<Guid>> IncidentsDueAsync(EngineScope scope, DateTimeOffset until) => scope.QueryAsync<Guid>(
-        $"select distinct incident_id from notifications where {Live} and escalation_due_at <= @until", new { until });
 
     private static async Task<EscalationStep> StepAsync(EngineScope scope, Claim c, DateTimeOffset dueAt, DateTimeOffset now)
     {

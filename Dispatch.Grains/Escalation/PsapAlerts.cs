@@ -9,7 +9,7 @@ namespace Dispatch.Grains.Escalation;
 /// Messages to the PSAP's own people about a company: the users a company's escalation rule names, reached on the PSAP's channels
 /// through their own preferences, as <c>psap_alert</c> notifications the delivery engine sends like any other.
 /// </summary>
-public static class PsapAlerts
+internal static class PsapAlerts
 {
     /// <summary>Alerts the rule's PSAP users about <paramref name="companyId"/>; returns how many were reached (0 without a rule naming anyone).</summary>
     public static async Task<int> SendAsync(StoreScope scope, IncidentState incident, Guid companyId, string reason, EscalationRule? rule,

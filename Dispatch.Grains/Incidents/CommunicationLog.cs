@@ -43,7 +43,7 @@ public sealed record CommunicationEntry(
     string? ReceiverType = null, Guid? ReceiverAgencyId = null, Guid? ReceiverUserId = null);
 
 /// <summary>Writes the communication log (append-only: the database refuses updates and deletes), content encrypted.</summary>
-public static class Communications
+internal static class Communications
 {
     public static Task AppendAsync(StoreScope scope, CommunicationEntry e)
     {

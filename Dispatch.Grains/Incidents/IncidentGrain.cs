@@ -61,7 +61,7 @@ public interface IIncidentGrain : IGrainWithGuidKey
 /// over any deadline left overdue. Firing is idempotent against the rows: a step takes only deadlines still live under the
 /// company's row lock, so a repeated tick, a reminder after the timer, or a second activation during a failover fires nothing twice.
 /// </remarks>
-public sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogger<IncidentGrain> logger) : Grain, IIncidentGrain, IRemindable
+internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILogger<IncidentGrain> logger) : Grain, IIncidentGrain, IRemindable
 {
     private const string Deadline = "escalation-deadline";
     public static readonly ActivitySource Source = new("Dispatch.Escalations");

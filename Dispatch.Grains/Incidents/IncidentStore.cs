@@ -4,7 +4,7 @@ using Dispatch.Grains.Storage.Encryption;
 namespace Dispatch.Grains.Incidents;
 
 /// <summary>Loads and saves incident state within an agency's scope; a stale save is a conflict.</summary>
-public static class IncidentStore
+internal static class IncidentStore
 {
     private const string Columns = """
         id, agency_id, priority, status, incident_type, title, description, address, version,

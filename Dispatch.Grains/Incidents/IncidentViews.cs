@@ -93,6 +93,27 @@ public static class IncidentViews
             notifications.Where(n => n.Kind == "psap_alert").Select(View).ToList());
     }
 
+    /// <summary>
+    /// The Api's check before an assignment reaches the incident's grain, in one read and in parallel with other requests: an
+    /// incident the caller does not own is not found, and a company it may not assign is refused without holding the grain.
+    /// The grain checks again as it writes (a link may change in between).
+    /// </summary>
+    public static async Task<Routing.AssignmentCheck> CheckAssignmentAsync(AgencyScope scope, Guid incidentId, IReadOnlyList<Guid> companyIds)
+    {
+        var row = await scope.QuerySingleOrDefaultAsync<(bool? Owned, Guid? FirstUnassignable)>("""
+            select (select i.agency_id = dispatch_agency_id() from incidents i where i.id = @incidentId) as owned,
+                   (select r.id from unnest(@ids) with ordinality as r(id, n)
+                    where not exists (
+                        select 1 from agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
+                        where a.id = r.id and a.agency_type = 'company' and a.is_active)
+                    order by r.n limit 1) as first_unassignable
+            """, new { incidentId, ids = companyIds.ToArray() });
+        return new Routing.AssignmentCheck(row.Owned == true, row.FirstUnassignable);
+    }
+
+    /// <summary>The incident's own fields as the scope sees them; null when it cannot.</summary>
+    public static Task<IncidentState?> StateAsync(AgencyScope scope, Guid id) => IncidentStore.GetAsync(scope, id);
+
     private sealed record SummaryRow(Guid Id, Guid AgencyId, string Priority, string Status, string? IncidentType, string Title, DateTime CreatedAt,
         int Companies, int CompaniesAcknowledged);
 

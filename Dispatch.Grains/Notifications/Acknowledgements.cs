@@ -29,7 +29,7 @@ public sealed record Acknowledgement(Guid? NotificationId, Guid IncidentId, Guid
 /// Lock order, shared with the escalation loop: the company's <c>incident_agencies</c> row first, then notifications and the
 /// incident. Whichever of an acknowledgement and an escalation takes that row first wins; the other sees its outcome.
 /// </remarks>
-public static class Acknowledgements
+internal static class Acknowledgements
 {
     /// <summary>Acknowledges one notification of the scope's company; null when the scope cannot see it.</summary>
     public static async Task<Acknowledgement?> AcknowledgeAsync(AgencyScope scope, Guid notificationId, string source, Guid? userId, DateTimeOffset now)

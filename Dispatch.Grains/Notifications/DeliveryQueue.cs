@@ -51,7 +51,7 @@ public sealed record ClaimedDelivery(OutboundMessage Message, string TransportSl
 /// leaves the claim to expire, and the delivery is sent again (at least once; the idempotency key lets the far side
 /// recognise the repeat).
 /// </summary>
-public static class DeliveryQueue
+internal static class DeliveryQueue
 {
     private const string Due = "((send_status = 'queued' and next_attempt_at <= @now) or (send_status = 'sending' and claimed_until <= @now))";
 

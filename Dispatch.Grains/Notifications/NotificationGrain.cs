@@ -32,7 +32,7 @@ public interface INotificationGrain : IGrainWithGuidKey
 /// sends again after the lease.
 /// </summary>
 [PreferLocalPlacement] // beside the grain that committed its work, which claimed it for this silo
-public sealed class NotificationGrain(DispatchStore store, IEnumerable<ITransport> transports, AckLinkFactory ackLinks, IOptions<DeliveryOptions> options,
+internal sealed class NotificationGrain(DispatchStore store, IEnumerable<ITransport> transports, AckLinkFactory ackLinks, IOptions<DeliveryOptions> options,
     ILocalSiloDetails silo, FieldCipher cipher, TimeProvider time, ILogger<NotificationGrain> logger) : Grain, INotificationGrain
 {
     private const string RetryName = "retry";

@@ -25,31 +25,13 @@ public sealed record AssignmentCheck(bool Owned, Guid? FirstUnassignable);
 /// Assigns a company to an incident and routes it, inside the PSAP's transaction: the notifications and
 /// deliveries exist exactly when the assignment commits, and the committer wakes their grains (<see cref="StoreScope.Wakes"/>).
 /// </summary>
-public static class Assignments
+internal static class Assignments
 {
     // The company's name when the PSAP may assign it; nothing when it may not.
     private const string Assignable = """
         select a.name from agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
         where a.id = @companyId and a.agency_type = 'company' and a.is_active
         """;
-
-    /// <summary>
-    /// The Api's check before an assignment reaches the incident's grain, in one read and in parallel with other requests: an
-    /// incident the caller does not own is not found, and a company it may not assign is refused without holding the grain.
-    /// The grain checks again as it writes (a link may change in between).
-    /// </summary>
-    public static async Task<AssignmentCheck> CheckAsync(AgencyScope scope, Guid incidentId, IReadOnlyList<Guid> companyIds)
-    {
-        var row = await scope.QuerySingleOrDefaultAsync<(bool? Owned, Guid? FirstUnassignable)>("""
-            select (select i.agency_id = dispatch_agency_id() from incidents i where i.id = @incidentId) as owned,
-                   (select r.id from unnest(@ids) with ordinality as r(id, n)
-                    where not exists (
-                        select 1 from agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
-                        where a.id = r.id and a.agency_type = 'company' and a.is_active)
-                    order by r.n limit 1) as first_unassignable
-            """, new { incidentId, ids = companyIds.ToArray() });
-        return new AssignmentCheck(row.Owned == true, row.FirstUnassignable);
-    }
 
     public static async Task<AssignmentResult?> AssignAsync(AgencyScope scope, IncidentState incident, Guid companyId, DateTimeOffset now,
         string? traceParent)

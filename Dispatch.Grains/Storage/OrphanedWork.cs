@@ -18,7 +18,7 @@ public sealed record Orphans(IReadOnlyList<Guid> Notifications, IReadOnlyList<Gu
 /// <see cref="AfterDeathAsync"/>, asked when the cluster declares silos dead (and once at a silo's start), and <see cref="OverdueAsync"/>,
 /// the slow safety sweep's.
 /// </summary>
-public static class OrphanedWork
+internal static class OrphanedWork
 {
     /// <summary>
     /// After <paramref name="deadSilos"/> died: their sends in flight are released (claimable now, not after the lease), and the
@@ -39,7 +39,7 @@ public static class OrphanedWork
             """, new { dead, now });
         return new Orphans(
             (await scope.QueryAsync<Guid>("select distinct notification_id from notification_deliveries where send_status in ('queued', 'sending')")).ToList(),
-            (await EscalationEngine.IncidentsDueAsync(scope, now + horizon)).ToList(),
+            (await IncidentsDueAsync(scope, now + horizon)).ToList(),
             (await scope.QueryAsync<Guid>("select distinct command_connection_id from command_callbacks where status in ('queued', 'sending')")).ToList(),
             (await CfsImports.ActiveIdsAsync(scope)).ToList(), released);
     }
@@ -56,11 +56,15 @@ public static class OrphanedWork
                 select distinct notification_id from notification_deliveries
                 where (send_status = 'queued' and next_attempt_at <= @overdue) or (send_status = 'sending' and claimed_until <= @now)
                 """, new { overdue, now })).ToList(),
-            (await EscalationEngine.IncidentsDueAsync(scope, overdue)).ToList(),
+            (await IncidentsDueAsync(scope, overdue)).ToList(),
             (await scope.QueryAsync<Guid>("""
                 select distinct command_connection_id from command_callbacks
                 where (status = 'queued' and next_attempt_at <= @overdue) or (status = 'sending' and claimed_until <= @now)
                 """, new { overdue, now })).ToList(),
             (await CfsImports.ActiveIdsAsync(scope)).ToList());
     }
+
+    /// <summary>The incidents with a live deadline due by <paramref name="until"/>: whose grains should be holding a timer for it.</summary>
+    internal static Task<IEnumerable<Guid>> IncidentsDueAsync(EngineScope scope, DateTimeOffset until) => scope.QueryAsync<Guid>(
+        $"select distinct incident_id from notifications where {Escalation.EscalationEngine.Live} and escalation_due_at <= @until", new { until });
 }

@@ -36,7 +36,7 @@ public sealed class AssignCompanies(IClusterClient grains, DispatchStore store)
         var context = User.ToAgencyContext();
         var companies = ValidationFailed ? [] : request.AgencyIds!.Distinct().ToList();
         AssignmentCheck check;
-        await using (var scope = await store.BeginAsync(context)) check = await Assignments.CheckAsync(scope, request.Id, companies);
+        await using (var scope = await store.BeginAsync(context)) check = await IncidentViews.CheckAssignmentAsync(scope, request.Id, companies);
         if (!check.Owned) return TypedResults.NotFound();
         if (ValidationFailed) return TypedResults.ValidationProblem(FastEndpointsSetup.Fields(ValidationFailures));
         if (check.FirstUnassignable is { } refused) return Problems.Field("agencyIds", NotAssignableException.Because(refused));

@@ -25,7 +25,7 @@ public sealed class ConfirmAckLink(DispatchStore store, TimeProvider time) : End
             select n.incident_id, n.kind, a.name as about_name from notifications n left join agencies a on a.id = n.about_agency_id
             where n.id = @id
             """, new { id = link.NotificationId });
-        var incident = n is null ? null : await IncidentStore.GetAsync(scope, n.IncidentId);
+        var incident = n is null ? null : await IncidentViews.StateAsync(scope, n.IncidentId);
         if (incident is null) return Acknowledging.Page(HttpStatusCode.NotFound, "This notification no longer exists.", null);
         var fields = string.Concat(links.Fields(link).Select(f =>
             $"""<input type="hidden" name="{f.Key}" value="{WebUtility.HtmlEncode(f.Value)}">"""));

@@ -81,7 +81,7 @@ public class EscalationWorld : DeliveryWorld
     {
         await using var scope = await Store.BeginEngineAsync();
         var steps = new List<EscalationStep>();
-        foreach (var incident in await EscalationEngine.IncidentsDueAsync(scope, now))
+        foreach (var incident in await OrphanedWork.IncidentsDueAsync(scope, now))
             steps.AddRange(await EscalationEngine.FireIncidentAsync(scope, incident, now));
         await scope.CommitAsync();
         return steps;
