@@ -12,6 +12,7 @@ public sealed record ConfiguredUser(Guid Id, string RoleSlug, bool MayAcknowledg
 /// tier reaches nobody active and <paramref name="FallbackToEveryone"/> is set, everyone who may acknowledge. With
 /// <paramref name="FirstTierOfRule"/>, the tier is the first of the agency's rule for the priority, with the fallback.
 /// </summary>
+[GenerateSerializer, Immutable]
 public sealed record RoutingRequest(string Priority, string? IncidentType, DateTimeOffset Now, EscalationTier? Tier = null,
     bool FallbackToEveryone = false, bool FirstTierOfRule = false)
 {
@@ -20,6 +21,7 @@ public sealed record RoutingRequest(string Priority, string? IncidentType, DateT
 }
 
 /// <summary>Whom a request reaches and how; for a first tier, the rule that applies (if any).</summary>
+[GenerateSerializer, Immutable]
 public sealed record RoutingPlan(EscalationRule? Rule, IReadOnlyList<PlannedNotification> Notifications);
 
 /// <summary>

@@ -8,16 +8,21 @@ using Orleans.Concurrency;
 
 namespace Dispatch.Grains.Agencies;
 
+[GenerateSerializer, Immutable]
 public sealed record ChannelDraft(string TransportType, string Name, JsonObject Config);
 
+[GenerateSerializer, Immutable]
 public sealed record ChannelChanges(string? Name, JsonObject? Config, bool? IsActive);
 
+[GenerateSerializer, Immutable]
 public sealed record NotificationRuleChanges(Guid ChannelId, string[]? PriorityFilter, string[]? TypeFilter, TimeOnly? TimeStart, TimeOnly? TimeEnd,
     bool IsActive);
 
+[GenerateSerializer, Immutable]
 public sealed record PreferenceChange(Guid ChannelId, int PriorityOrder, string DeliveryMode, JsonObject? ConfigOverride);
 
 /// <summary>What a configuration write did: an outcome (<see cref="CommandOutcome"/>), the field errors or message of a refusal, and what was saved.</summary>
+[GenerateSerializer, Immutable]
 public sealed record ConfigurationResult<T>(string Outcome, T? Value = default, IReadOnlyDictionary<string, string[]>? Errors = null, string? Message = null)
 {
     public static ConfigurationResult<T> Done(T value) => new(CommandOutcome.Done, value);

@@ -12,6 +12,9 @@ public interface IAgencyRouting
     Task<EscalationRule?> RuleAsync(StoreScope scope, Guid agencyId, string priority);
 
     Task<RoutingPlan> PlanAsync(StoreScope scope, Guid agencyId, RoutingRequest request);
+
+    /// <summary>As <see cref="PlanAsync"/>, at a configuration version the transaction has already read.</summary>
+    Task<RoutingPlan> PlanAtAsync(StoreScope scope, Guid agencyId, long version, RoutingRequest request);
 }
 
 /// <summary>
@@ -25,6 +28,9 @@ public sealed class AgencyGrainRouting(IGrainFactory grains) : IAgencyRouting
 
     public async Task<RoutingPlan> PlanAsync(StoreScope scope, Guid agencyId, RoutingRequest request) =>
         await grains.GetGrain<IAgencyGrain>(agencyId).PlanAsync(await AgencyConfigurations.VersionAsync(scope, agencyId), request);
+
+    public Task<RoutingPlan> PlanAtAsync(StoreScope scope, Guid agencyId, long version, RoutingRequest request) =>
+        grains.GetGrain<IAgencyGrain>(agencyId).PlanAsync(version, request);
 }
 
 /// <summary>Without a silo (tools, tests of the engine's SQL): the configuration is read in the transaction itself each time.</summary>
@@ -37,6 +43,8 @@ public sealed class StoredAgencyRouting : IAgencyRouting
 
     public async Task<RoutingPlan> PlanAsync(StoreScope scope, Guid agencyId, RoutingRequest request) =>
         (await LoadAsync(scope, agencyId)).Plan(request);
+
+    public Task<RoutingPlan> PlanAtAsync(StoreScope scope, Guid agencyId, long version, RoutingRequest request) => PlanAsync(scope, agencyId, request);
 
     // A PSAP's transaction reads a company's configuration as that company: row-level security stays in force.
     private static Task<AgencyConfiguration> LoadAsync(StoreScope scope, Guid agencyId) =>

@@ -8,6 +8,7 @@ using Dispatch.Grains.Storage;
 namespace Dispatch.Grains.Cfs;
 
 /// <summary>One narrative entry: its text, and its time where the CAD gives one (as written, and as read).</summary>
+[GenerateSerializer, Immutable]
 public sealed record CfsNarrativeEntry(string Text, DateTimeOffset? At = null, string? AtText = null);
 
 /// <summary>

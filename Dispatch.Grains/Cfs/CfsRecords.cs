@@ -15,6 +15,7 @@ public sealed record CfsImportView(Guid Id, Guid CfsConfigurationId, string File
 /// A call for service as imported, with what the mapping could not read (<see cref="Warnings"/>); the encrypted parts (its
 /// narrative, extra fields and <see cref="RawXml"/>, decrypted) only in the single-record view.
 /// </summary>
+[GenerateSerializer, Immutable]
 public sealed record CfsIncidentView(Guid Id, Guid CfsConfigurationId, Guid? CfsImportId, string ExternalCfsId, string? CallNumber, string? CallerName,
     string? CallerPhone, string? Description, string? Address, string? CrossStreets, string? Priority, string? IncidentType, string? Nature, string? Status,
     DateTimeOffset? ReceivedAt, string? ReceivedAtText, double? Latitude, double? Longitude, IReadOnlyList<string> Units,

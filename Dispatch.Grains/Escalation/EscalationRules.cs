@@ -4,11 +4,14 @@ using Dispatch.Grains.Storage;
 namespace Dispatch.Grains.Escalation;
 
 /// <summary>One tier of an escalation order: named users and/or every active user holding one of the roles.</summary>
+[GenerateSerializer, Immutable]
 public sealed record EscalationTier(IReadOnlyList<Guid>? UserIds, IReadOnlyList<string>? RoleSlugs);
 
+[GenerateSerializer, Immutable]
 public sealed record EscalationRule(Guid Id, Guid AgencyId, string[]? PriorityFilter, int AckTimeoutSeconds, IReadOnlyList<EscalationTier> EscalationOrder,
     IReadOnlyList<Guid> NotifyPsapUserIds, int RepeatCount, bool IsActive, int Version);
 
+[GenerateSerializer, Immutable]
 public sealed record EscalationRuleChanges(string[]? PriorityFilter, int AckTimeoutSeconds, IReadOnlyList<EscalationTier> EscalationOrder,
     IReadOnlyList<Guid> NotifyPsapUserIds, int RepeatCount, bool IsActive);
 

@@ -33,6 +33,7 @@ public sealed class IllegalTransitionException(string from, string to)
 /// <see cref="IncidentStore"/> with a version check. open → acknowledged → resolved → closed; an
 /// open incident may be resolved directly; nothing leaves closed.
 /// </summary>
+[GenerateSerializer, Immutable]
 public sealed record IncidentState(
     Guid Id,
     Guid AgencyId,

@@ -3,6 +3,7 @@ using Dispatch.Grains.Notifications;
 namespace Dispatch.Grains.Incidents;
 
 /// <summary>A new incident as the caller asked for it: its fields, the companies to notify, and (raising from a CAD call) the call to link.</summary>
+[GenerateSerializer, Immutable]
 public sealed record IncidentDraft(string Priority, string Title, string Description, string? Address, string? IncidentType,
     IReadOnlyList<Guid> CompanyIds, string? TraceParent, Guid? CfsIncidentId = null)
 {
@@ -29,6 +30,7 @@ public static class CommandOutcome
 }
 
 /// <summary>What an incident command did: an outcome, the field or message that explains a refusal, and an acknowledgement's record.</summary>
+[GenerateSerializer, Immutable]
 public sealed record IncidentCommandResult(string Outcome, string? Field = null, string? Message = null, Acknowledgement? Acknowledgement = null,
     IncidentDetail? Detail = null)
 {
@@ -42,4 +44,5 @@ public sealed record IncidentCommandResult(string Outcome, string? Field = null,
 }
 
 /// <summary>What linking a CAD call to an incident did: done with the call as linked, not found, or a conflict (linked elsewhere).</summary>
+[GenerateSerializer, Immutable]
 public sealed record CallLinkResult(string Outcome, string? Message = null, Cfs.CfsIncidentView? Call = null);

@@ -129,21 +129,21 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
         var companies = new List<CompanyView>();
         await using (var scope = await store.BeginAsync(caller))
         {
-            if (await IncidentStore.GetAsync(scope, Id) is { } existing)
+            // One read: whether this is a repeat, and what the caller may assign.
+            var found = await IncidentCreation.ReadAsync(scope, Id, draft.CompanyIds);
+            if (found.Existing is { } existing)
             {
-                _held = await IncidentViews.GetAsync(scope, Id); // the caller's own incident: it sees all of it
+                if (existing.AgencyId == caller.AgencyId) _held = await IncidentViews.GetAsync(scope, Id); // its own incident: it sees all of it
                 return await ReplayAsync(existing, caller, draft);
             }
-            incident = await IncidentStore.CreateAsync(scope, Id, draft.ToNewIncident(), now);
+            foreach (var company in draft.CompanyIds)
+                if (!found.Assignable.ContainsKey(company)) return IncidentCommandResult.Invalid("agencyIds", NotAssignableException.Because(company));
+            // One batch: the incident, its companies, their notifications and deliveries (claimed for this silo), what sending takes.
+            (incident, var written) = await IncidentCreation.WriteAsync(scope, Id, draft, found.Assignable, now);
+            companies.AddRange(written);
             try
             {
-                foreach (var company in draft.CompanyIds)
-                    if (await Assignments.AssignAsync(scope, incident, company, now, draft.TraceParent) is { } assigned) companies.Add(assigned.Company);
                 if (draft.CfsIncidentId is { } call && await CfsRecords.LinkAsync(scope, call, Id, now) is null) return IncidentCommandResult.NotFound;
-            }
-            catch (NotAssignableException e)
-            {
-                return IncidentCommandResult.Invalid("agencyIds", e.Message);
             }
             catch (AlreadyLinkedException e)
             {
@@ -200,7 +200,7 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
                 await scope.CommitAsync();
                 wakes = scope.Wakes;
             }
-            Hold(held with { Incident = incident, Companies = [.. held.Companies, .. added] }, wakes);
+            Hold(held with { Incident = incident, Companies = held.Companies.Concat(added).ToList() }, wakes);
             await AfterCommitAsync(wakes);
             return IncidentCommandResult.Done(await HeldAsync());
         });

@@ -1,3 +1,4 @@
+using Dapper;
 using Dispatch.Grains.Storage;
 using Dispatch.Grains.Storage.Encryption;
 
@@ -18,7 +19,7 @@ internal static class IncidentStore
                 @UserId, @ApiKeyId, @CommandConnectionId, @Now, @Now)
         """;
 
-    private const string SelectById = $"select {Columns} from incidents where id = @Id";
+    internal const string SelectById = $"select {Columns} from incidents where id = @Id";
 
     private const string Update = """
         update incidents
@@ -31,11 +32,21 @@ internal static class IncidentStore
     /// <summary>Writes a new incident with <paramref name="id"/> (its grain's key) as the scope's agency.</summary>
     public static async Task<IncidentState> CreateAsync(AgencyScope scope, Guid id, NewIncident incident, DateTimeOffset now)
     {
-        if (!IncidentPriority.IsValid(incident.Priority))
-            throw new ArgumentException($"Unknown priority '{incident.Priority}'.", nameof(incident));
-        var state = new IncidentState(id, scope.Context.AgencyId, incident.Priority, IncidentStatus.Open,
-            incident.IncidentType, incident.Title, incident.Description, incident.Address, 1, now, null, null, null);
-        await scope.ExecuteAsync(Insert, new
+        var state = New(scope, id, incident, now);
+        await scope.BatchAsync(CreateStatements(scope, state));
+        return state;
+    }
+
+    /// <summary>A new incident's state, open, as the scope's agency.</summary>
+    public static IncidentState New(AgencyScope scope, Guid id, NewIncident incident, DateTimeOffset now) => IncidentPriority.IsValid(incident.Priority)
+        ? new IncidentState(id, scope.Context.AgencyId, incident.Priority, IncidentStatus.Open, incident.IncidentType, incident.Title,
+            incident.Description, incident.Address, 1, now, null, null, null)
+        : throw new ArgumentException($"Unknown priority '{incident.Priority}'.", nameof(incident));
+
+    /// <summary>A new incident's row as a statement for a batch (its address encrypted here), with its audit row's.</summary>
+    public static IReadOnlyList<BatchStatement> CreateStatements(AgencyScope scope, IncidentState state) =>
+    [
+        new(Insert, new
         {
             state.Id,
             state.AgencyId,
@@ -47,11 +58,15 @@ internal static class IncidentStore
             scope.Context.UserId,
             scope.Context.ApiKeyId,
             scope.Context.CommandConnectionId,
-            Now = now,
-        });
-        await scope.AuditAsync("incident.created", "incident", state.Id, null, state);
-        return state;
-    }
+            Now = state.CreatedAt,
+        }),
+        AuditLog.Statement(scope.Context.AgencyId, scope.Context.UserId, scope.Context.ApiKeyId, scope.Context.CommandConnectionId,
+            "incident.created", "incident", state.Id, null, state),
+    ];
+
+    /// <summary>The incident from a result set of <see cref="SelectById"/>; null when there was none.</summary>
+    public static async Task<IncidentState?> ReadAsync(SqlMapper.GridReader grid, FieldCipher cipher) =>
+        (await grid.ReadSingleOrDefaultAsync<IncidentRow>())?.ToState(cipher);
 
     public static async Task<IncidentState?> GetAsync(StoreScope scope, Guid id)
     {

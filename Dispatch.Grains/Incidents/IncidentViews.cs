@@ -5,23 +5,28 @@ namespace Dispatch.Grains.Incidents;
 public sealed record IncidentSummary(Guid Id, Guid AgencyId, string Priority, string Status, string? IncidentType, string Title,
     DateTimeOffset CreatedAt, int Companies, int CompaniesAcknowledged);
 
+[GenerateSerializer, Immutable]
 public sealed record DeliveryView(Guid Id, Guid TransportChannelId, string TransportTypeSlug, int Sequence, string SendStatus, int AttemptCount,
     string? ExternalMessageId, string? LastError, DateTimeOffset? NextAttemptAt, DateTimeOffset? SentAt);
 
 /// <summary>A delivery of a notification as a send's outcome left it (reported by the notification's grain to the incident's).</summary>
+[GenerateSerializer, Immutable]
 public sealed record DeliveryChange(Guid NotificationId, DeliveryView Delivery);
 
 /// <summary>Who was notified when: the tier and repeat cycle it belongs to, its deadline, and whether that deadline fired or was cancelled.</summary>
+[GenerateSerializer, Immutable]
 public sealed record NotificationView(Guid Id, Guid NotifiedUserId, string Kind, int Tier, int EscalationCycle, string AckStatus, string? AckSource,
     DateTimeOffset? AckedAt, DateTimeOffset? EscalationDueAt, DateTimeOffset? EscalatedAt, DateTimeOffset? EscalationCancelledAt, DateTimeOffset CreatedAt,
     IReadOnlyList<DeliveryView> Deliveries, Guid? AckedByUserId = null);
 
 /// <summary>A company on the incident: its acknowledgement, its current escalation tier and cycle, and its next deadline (null when none).</summary>
+[GenerateSerializer, Immutable]
 public sealed record CompanyView(Guid AgencyId, string Name, bool Acknowledged, DateTimeOffset? AckedAt, string? AckSource, Guid? AckedByUserId,
     bool NoRecipients, int CurrentTier, int EscalationCycle, DateTimeOffset? NextDeadline, IReadOnlyList<NotificationView> Notifications,
     DateTimeOffset AssignedAt);
 
 /// <summary>The incident, each company's part in it, and the alerts its own users were sent about companies that did not acknowledge.</summary>
+[GenerateSerializer, Immutable]
 public sealed record IncidentDetail(IncidentState Incident, IReadOnlyList<CompanyView> Companies, IReadOnlyList<NotificationView> PsapAlerts)
 {
     /// <summary>The company's next deadline: the earliest of its live ones.</summary>

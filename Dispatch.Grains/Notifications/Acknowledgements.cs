@@ -16,6 +16,7 @@ public static class AckSource
 /// For a PSAP alert (<see cref="Kind"/> <c>psap_alert</c>) it records that a PSAP user saw the alert about
 /// <see cref="AboutCompanyName"/>: that company's own acknowledgement is untouched.
 /// </summary>
+[GenerateSerializer, Immutable]
 public sealed record Acknowledgement(Guid? NotificationId, Guid IncidentId, Guid CompanyId, string AckSource, Guid? AckedByUserId,
     DateTimeOffset AckedAt, bool Repeated, string IncidentStatus, string Priority, TimeSpan? TimeToAck,
     string Kind = "company", Guid? AboutCompanyId = null, string? AboutCompanyName = null);

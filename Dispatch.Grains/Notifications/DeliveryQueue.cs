@@ -34,12 +34,14 @@ public sealed class DeliveryOptions
 }
 
 /// <summary>A claimed delivery as stored, its secrets still encrypted: what a notification's grain is handed.</summary>
+[GenerateSerializer, Immutable]
 public sealed record DeliveryRow(Guid Id, Guid IdempotencyKey, int AttemptCount, string TransportTypeSlug, Guid AgencyId, string? TraceParent,
     string? UpdateFields, Guid NotificationId, Guid UserId, Guid? AboutAgencyId, string? AlertReason, string? AboutName, Guid IncidentId,
     Guid PsapAgencyId, string Priority, string Title, string Description, byte[]? Address, string Email, string UserName, string ChannelConfig,
     string? Override);
 
 /// <summary>A notification's deliveries claimed by <paramref name="ClaimedBy"/> in the transaction that queued them, handed to its grain.</summary>
+[GenerateSerializer, Immutable]
 public sealed record NotificationWork(Guid NotificationId, string ClaimedBy, IReadOnlyList<DeliveryRow> Rows, PsapAlert? Alert);
 
 /// <summary>A claimed delivery with everything needed to send it.</summary>
@@ -161,6 +163,27 @@ internal static class DeliveryQueue
                 first.AboutAgencyId is null ? null : await AlertAsync(scope, first)));
         }
         return work;
+    }
+
+    /// <summary>What sending the deliveries <paramref name="ids"/> takes, as a statement of a batch (rows: <see cref="DeliveryRow"/>).</summary>
+    public static BatchStatement LoadStatement(Guid[] ids) => new(Load, new { ids }, typeof(DeliveryRow), "id");
+
+    /// <summary>
+    /// Hands deliveries a transaction wrote already claimed to their grains (<see cref="GrainWakes.Handed"/>): the loaded ones as
+    /// work; any it could not read go back to the queue, and their grain is told to look.
+    /// </summary>
+    public static async Task HandAsync(StoreScope scope, IReadOnlyCollection<Guid> claimed, IReadOnlyList<DeliveryRow> loaded, string claimedBy)
+    {
+        foreach (var notification in loaded.GroupBy(r => r.NotificationId))
+            scope.Wakes.Handed(new NotificationWork(notification.Key, claimedBy, notification.ToList(), null));
+        var missing = claimed.Where(id => loaded.All(r => r.Id != id)).ToArray();
+        if (missing.Length == 0) return;
+        var notifications = await scope.QueryAsync<Guid>("""
+            update notification_deliveries set send_status = 'queued', attempt_count = attempt_count - 1, claimed_until = null, claimed_by = null
+            where id = any(@missing)
+            returning notification_id
+            """, new { missing });
+        foreach (var id in notifications.Distinct()) scope.Wakes.Notification(id);
     }
 
     /// <summary>A notification's claimed deliveries, ready to send: encrypted fields decrypted here, in the grain that sends them.</summary>

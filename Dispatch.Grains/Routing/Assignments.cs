@@ -81,16 +81,37 @@ internal static class Assignments
     internal sealed record PlanTarget(Guid IncidentId, Guid AgencyId, string Kind, int Tier, int Cycle, DateTimeOffset? DueAt,
         (Guid CompanyId, string Reason)? About = null);
 
-    /// <summary>Writes a plan's notifications and deliveries (queued now, or waiting as failover links); returns them as written.</summary>
-    internal static async Task<IReadOnlyList<NotificationView>> InsertPlanAsync(StoreScope scope, IReadOnlyList<PlannedNotification> plan, PlanTarget target, DateTimeOffset now,
-        string? traceParent)
+    /// <summary>Writes a plan's notifications and deliveries (queued now, or waiting as failover links), in one batch; returns them as written.</summary>
+    internal static async Task<IReadOnlyList<NotificationView>> InsertPlanAsync(StoreScope scope, IReadOnlyList<PlannedNotification> plan, PlanTarget target,
+        DateTimeOffset now, string? traceParent)
     {
+        var written = PlanStatements(scope, plan, target, now, traceParent, claim: null);
+        if (written.Statements.Count > 0) await scope.BatchAsync(written.Statements);
+        return written.Notifications;
+    }
+
+    /// <summary>A plan's rows as statements for a batch, the notifications as written, and the deliveries written already claimed.</summary>
+    internal sealed record WrittenPlan(IReadOnlyList<BatchStatement> Statements, IReadOnlyList<NotificationView> Notifications, Guid[] Claimed);
+
+    /// <summary>Who claims the deliveries a transaction queues as it writes them: the silo, until the lease runs out.</summary>
+    internal sealed record ClaimAtWrite(string ClaimedBy, DateTimeOffset Until);
+
+    /// <summary>
+    /// The statements that write a plan. With <paramref name="claim"/>, deliveries to send now are written already claimed for
+    /// the silo (in flight, first attempt) — the transaction hands them to their grains itself; without, they are queued and the
+    /// commit claims them (<see cref="GrainWakes"/>).
+    /// </summary>
+    internal static WrittenPlan PlanStatements(StoreScope scope, IReadOnlyList<PlannedNotification> plan, PlanTarget target, DateTimeOffset now,
+        string? traceParent, ClaimAtWrite? claim)
+    {
+        var statements = new List<BatchStatement>();
         var written = new List<NotificationView>(plan.Count);
+        var claimed = new List<Guid>();
         foreach (var notification in plan)
         {
             var notificationId = Guid.CreateVersion7();
             var deliveries = new List<DeliveryView>(notification.Deliveries.Count);
-            await scope.ExecuteAsync("""
+            statements.Add(new("""
                 insert into notifications (id, incident_id, agency_id, notified_user_id, kind, tier, escalation_cycle, escalation_due_at,
                     about_agency_id, alert_reason, created_at, updated_at)
                 values (@notificationId, @IncidentId, @AgencyId, @UserId, @Kind, @Tier, @Cycle, @DueAt, @aboutId, @reason, @now, @now)
@@ -98,28 +119,31 @@ internal static class Assignments
             {
                 notificationId, target.IncidentId, target.AgencyId, notification.UserId, target.Kind, target.Tier, target.Cycle, target.DueAt,
                 aboutId = target.About?.CompanyId, reason = target.About?.Reason, now,
-            });
-            if (notification.Deliveries.Any(d => d.Queued)) scope.Wakes.Notification(notificationId);
+            }));
+            if (claim is null && notification.Deliveries.Any(d => d.Queued)) scope.Wakes.Notification(notificationId);
             if (target.DueAt is { } due) scope.Wakes.Deadline(target.IncidentId, due);
             foreach (var d in notification.Deliveries)
             {
                 var id = Guid.CreateVersion7();
-                await scope.ExecuteAsync("""
+                var inFlight = claim is not null && d.Queued;
+                var status = inFlight ? "sending" : d.Queued ? "queued" : "waiting";
+                statements.Add(new("""
                     insert into notification_deliveries (id, notification_id, incident_id, agency_id, transport_channel_id, transport_type_slug,
-                        preference_id, sequence, send_status, next_attempt_at, trace_parent, created_at, updated_at)
+                        preference_id, sequence, send_status, attempt_count, next_attempt_at, claimed_until, claimed_by, trace_parent, created_at, updated_at)
                     values (@id, @notificationId, @IncidentId, @AgencyId, @ChannelId, @TransportSlug, @PreferenceId, @Sequence,
-                        @status, @next, @traceParent, @now, @now)
+                        @status, @attempts, @next, @claimedUntil, @claimedBy, @traceParent, @now, @now)
                     """, new
                 {
-                    id, notificationId, target.IncidentId, target.AgencyId, d.ChannelId, d.TransportSlug, d.PreferenceId,
-                    d.Sequence, status = d.Queued ? "queued" : "waiting", next = d.Queued ? now : (DateTimeOffset?)null, traceParent, now,
-                });
-                deliveries.Add(new DeliveryView(id, d.ChannelId, d.TransportSlug, d.Sequence, d.Queued ? "queued" : "waiting", 0, null, null,
-                    d.Queued ? now : null, null));
+                    id, notificationId, target.IncidentId, target.AgencyId, d.ChannelId, d.TransportSlug, d.PreferenceId, d.Sequence, status,
+                    attempts = inFlight ? 1 : 0, next = d.Queued ? now : (DateTimeOffset?)null,
+                    claimedUntil = inFlight ? claim!.Until : (DateTimeOffset?)null, claimedBy = inFlight ? claim!.ClaimedBy : null, traceParent, now,
+                }));
+                if (inFlight) claimed.Add(id);
+                deliveries.Add(new DeliveryView(id, d.ChannelId, d.TransportSlug, d.Sequence, status, inFlight ? 1 : 0, null, null, d.Queued ? now : null, null));
             }
             written.Add(new NotificationView(notificationId, notification.UserId, target.Kind, target.Tier, target.Cycle, "pending", null, null,
                 target.DueAt, null, null, now, deliveries));
         }
-        return written;
+        return new WrittenPlan(statements, written, [.. claimed]);
     }
 }

@@ -13,8 +13,10 @@ public sealed record CompanyRouting(TimeZoneInfo Zone, IReadOnlyList<RoutingChan
     IReadOnlyList<RoutingRecipient> Recipients);
 
 /// <summary>One delivery to create: queued now, or waiting behind earlier ones in a failover chain.</summary>
+[GenerateSerializer, Immutable]
 public sealed record PlannedDelivery(Guid ChannelId, string TransportSlug, Guid? PreferenceId, int Sequence, bool Queued);
 
+[GenerateSerializer, Immutable]
 public sealed record PlannedNotification(Guid UserId, IReadOnlyList<PlannedDelivery> Deliveries);
 
 /// <summary>

@@ -8,10 +8,16 @@ namespace Dispatch.Grains.Storage;
 /// One statement of a batch (<see cref="StoreScope.BatchAsync"/>): SQL with <c>@name</c> placeholders and an object whose
 /// properties are the parameters, as Dapper takes them. A null takes its PostgreSQL type from the property's declared type.
 /// </summary>
-public sealed record BatchStatement(string Sql, object? Parameters = null)
+/// <param name="RowType">For a statement whose rows are wanted: the type each row maps to (as Dapper maps it).</param>
+/// <param name="FirstColumn">The name of that statement's first column, by which its result set is recognised.</param>
+public sealed record BatchStatement(string Sql, object? Parameters = null, Type? RowType = null, string? FirstColumn = null)
 {
     /// <summary>Another statement over this one's parameters and <paramref name="more"/> (whose names win).</summary>
     public BatchStatement Over(string sql, object more) => new(sql, new ParameterSet([.. Items(Parameters), .. Items(more)]));
+
+    /// <summary>Sets the transaction's agency context (row-level security) from here on.</summary>
+    public static BatchStatement AgencyContext(Guid agencyId) =>
+        new("select set_config('dispatch.agency_id', @ContextAgency, true) as agency_context", new { ContextAgency = agencyId.ToString() });
 
     internal NpgsqlBatchCommand ToCommand()
     {
@@ -52,7 +58,10 @@ public sealed record BatchStatement(string Sql, object? Parameters = null)
 }
 
 /// <summary>What a batch did: each statement's affected rows (in order), and the first row of its result sets by column name.</summary>
-public sealed record BatchResult(IReadOnlyList<int> Affected, IReadOnlyDictionary<string, object?> Values)
+public sealed record BatchResult(IReadOnlyList<int> Affected, IReadOnlyDictionary<string, object?> Values, IReadOnlyList<IReadOnlyList<object>> Rows)
 {
     public T? Value<T>(string column) => Values.TryGetValue(column, out var value) && value is T typed ? typed : default;
+
+    /// <summary>The rows of statement <paramref name="index"/> (one with a <see cref="BatchStatement.RowType"/>).</summary>
+    public IReadOnlyList<T> RowsOf<T>(int index) => Rows[index].Cast<T>().ToList();
 }

@@ -57,7 +57,11 @@ public static class DispatchCluster
         }.ConnectionString;
     }
 
-    /// <summary>Commands and their results cross between the Api and the grains as JSON: Dispatch's own records, no annotations needed.</summary>
+    /// <summary>
+    /// Grain calls carry Dispatch's own records as Orleans contracts (<c>[GenerateSerializer, Immutable]</c>, version-tolerant by
+    /// field id). The one thing carried as JSON is JSON itself: a channel's configuration, a call's extra fields
+    /// (<see cref="System.Text.Json.Nodes.JsonNode"/>).
+    /// </summary>
     public static ISerializerBuilder AddDispatchJson(this ISerializerBuilder serializer) =>
-        serializer.AddJsonSerializer(isSupported: type => type.Namespace?.StartsWith("Dispatch.", StringComparison.Ordinal) == true);
+        serializer.AddJsonSerializer(isSupported: type => type.Namespace == "System.Text.Json.Nodes");
 }

@@ -13,7 +13,7 @@ namespace Dispatch.Grains.Storage;
 public sealed class GrainWakes
 {
     private readonly HashSet<Guid> _notifications = [];
-    private IReadOnlyList<NotificationWork> _work = [];
+    private readonly List<NotificationWork> _work = [];
     private readonly Dictionary<Guid, DateTimeOffset> _deadlines = [];
     private readonly HashSet<Guid> _connections = [];
     private readonly HashSet<Guid> _changed = [];
@@ -45,11 +45,19 @@ public sealed class GrainWakes
     /// <summary>The earliest deadline this transaction set on <paramref name="incidentId"/>, if any.</summary>
     public DateTimeOffset? DeadlineOf(Guid incidentId) => _deadlines.TryGetValue(incidentId, out var due) ? due : null;
 
-    /// <summary>Before the commit, in the transaction: claims the deliveries it queued for <paramref name="claimant"/>'s silo.</summary>
+    /// <summary>Deliveries the transaction wrote already claimed for this silo, with what sending them takes: handed over as they are.</summary>
+    internal void Handed(NotificationWork work)
+    {
+        _notifications.Add(work.NotificationId);
+        _work.Add(work);
+    }
+
+    /// <summary>Before the commit, in the transaction: claims the deliveries it queued (and did not claim as it wrote them) for <paramref name="claimant"/>'s silo.</summary>
     internal async Task ClaimAsync(StoreScope scope, IDeliveryClaimant claimant)
     {
-        if (_notifications.Count > 0)
-            _work = await DeliveryQueue.ClaimQueuedAsync(scope, _notifications, claimant.Time.GetUtcNow(), claimant.Options, claimant.Identity);
+        var queued = _notifications.Where(id => _work.All(w => w.NotificationId != id)).ToList();
+        if (queued.Count > 0)
+            _work.AddRange(await DeliveryQueue.ClaimQueuedAsync(scope, queued, claimant.Time.GetUtcNow(), claimant.Options, claimant.Identity));
     }
 
     /// <summary>

@@ -6,6 +6,7 @@ using Npgsql;
 namespace Dispatch.Grains.Storage;
 
 /// <summary>Who is acting: the agency whose rows the transaction may touch, and the user, API key or command connection behind it.</summary>
+[GenerateSerializer, Immutable]
 public sealed record AgencyContext(Guid AgencyId, Guid? UserId = null, Guid? ApiKeyId = null, Guid? CommandConnectionId = null);
 
 /// <summary>One short transaction on one connection; disposing without <see cref="CommitAsync"/> rolls back.</summary>
@@ -26,6 +27,9 @@ public abstract class StoreScope : IAsyncDisposable
     }
 
     public NpgsqlConnection Connection { get; }
+
+    /// <summary>In a silo: who claims the deliveries this transaction queues (see <see cref="CommitAsync"/>).</summary>
+    internal IDeliveryClaimant? Claimant => _claimant;
     public NpgsqlTransaction Transaction { get; }
     public FieldCipher Cipher { get; }
 
@@ -79,6 +83,19 @@ public abstract class StoreScope : IAsyncDisposable
         return await grid.ReadFirstOrDefaultAsync<T>();
     }
 
+    /// <summary>Several result sets in one round trip (the owed statement's first): <paramref name="read"/> reads them in order.</summary>
+    public async Task<T> ReadManyAsync<T>(string sql, object? parameters, Func<SqlMapper.GridReader, Task<T>> read)
+    {
+        if (TakeOwed() is not { } owed)
+        {
+            await using var plain = await Connection.QueryMultipleAsync(sql, parameters, Transaction);
+            return await read(plain);
+        }
+        await using var grid = await Connection.QueryMultipleAsync(owed.Sql + ";\n" + sql, With(parameters, owed.Value), Transaction);
+        await grid.ReadAsync();
+        return await read(grid);
+    }
+
     public async Task<int> ExecuteAsync(string sql, object? parameters = null) => _owed is null
         ? await Connection.ExecuteAsync(sql, parameters, Transaction)
         : (await BatchAsync([new BatchStatement(sql, parameters)])).Affected[0];
@@ -96,17 +113,29 @@ public abstract class StoreScope : IAsyncDisposable
             batch.BatchCommands.Add(new BatchStatement(statement.Sql, new Dictionary<string, object?> { [OwedParameter] = statement.Value }).ToCommand());
         foreach (var s in statements) batch.BatchCommands.Add(s.ToCommand());
         var named = new Dictionary<string, object?>(StringComparer.Ordinal);
+        // Statements that return typed rows, in order; a result set whose first column is theirs is theirs.
+        var typed = new Queue<int>(Enumerable.Range(0, statements.Count).Where(i => statements[i].RowType is not null));
+        var rows = statements.Select(_ => new List<object>()).ToList();
         await using (var reader = await batch.ExecuteReaderAsync())
         {
             do
             {
-                if (reader.FieldCount == 0 || !await reader.ReadAsync()) continue;
+                if (reader.FieldCount == 0) continue;
+                if (typed.TryPeek(out var next) && reader.GetName(0) == statements[next].FirstColumn)
+                {
+                    typed.Dequeue();
+                    var parse = reader.GetRowParser(statements[next].RowType!);
+                    while (await reader.ReadAsync()) rows[next].Add(parse(reader));
+                    continue;
+                }
+                if (!await reader.ReadAsync()) continue;
                 for (var i = 0; i < reader.FieldCount; i++) named[reader.GetName(i)] = reader.IsDBNull(i) ? null : reader.GetValue(i);
                 while (await reader.ReadAsync()) { }
             }
             while (await reader.NextResultAsync());
         }
-        return new BatchResult(Enumerable.Range(owed ? 1 : 0, batch.BatchCommands.Count - (owed ? 1 : 0)).Select(i => batch.BatchCommands[i].RecordsAffected).ToList(), named);
+        return new BatchResult(Enumerable.Range(owed ? 1 : 0, batch.BatchCommands.Count - (owed ? 1 : 0)).Select(i => batch.BatchCommands[i].RecordsAffected).ToList(),
+            named, rows);
     }
 
     /// <summary>The grains this transaction gives work to, for the committer to wake after the commit.</summary>

@@ -36,10 +36,13 @@ public sealed record OutboundMessage(
 /// What a PSAP alert is about: the company that has not acknowledged (or cannot be reached), why, and its people the incident
 /// reached so far — by tier, with their address and how each channel went — so that the dispatcher can call them.
 /// </summary>
+[GenerateSerializer, Immutable]
 public sealed record PsapAlert(Guid CompanyId, string CompanyName, string Reason, IReadOnlyList<PsapAlert.Contact> Contacts)
 {
+    [GenerateSerializer, Immutable]
     public sealed record Contact(int Tier, string Name, string Email, bool Acknowledged, IReadOnlyList<ChannelTried> Channels);
 
+    [GenerateSerializer, Immutable]
     public sealed record ChannelTried(string Channel, string Transport, string Status);
 
     /// <summary>One sentence: who has not answered, and why the PSAP hears of it.</summary>

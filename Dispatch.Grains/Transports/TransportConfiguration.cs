@@ -9,12 +9,15 @@ namespace Dispatch.Grains.Transports;
 public sealed record TransportType(Guid Id, string Name, string Slug, bool SupportsInboundAck, JsonObject ConfigSchema);
 
 /// <summary>A channel as shown to its agency: configuration with secrets replaced by <c>[redacted]</c>.</summary>
+[GenerateSerializer, Immutable]
 public sealed record TransportChannel(Guid Id, Guid AgencyId, Guid TransportTypeId, string TransportTypeSlug, string Name, JsonObject Config,
     bool IsActive, DateTimeOffset CreatedAt, int Version);
 
+[GenerateSerializer, Immutable]
 public sealed record NotificationRule(Guid Id, Guid AgencyId, Guid TransportChannelId, string[]? PriorityFilter, string[]? TypeFilter,
     TimeOnly? TimeStart, TimeOnly? TimeEnd, bool IsActive, int Version);
 
+[GenerateSerializer, Immutable]
 public sealed record TransportPreference(Guid Id, Guid UserId, Guid TransportChannelId, int PriorityOrder, string DeliveryMode, JsonObject? ConfigOverride);
 
 /// <summary>A company's channels, notification rules and its users' preferences; every change audited in its transaction.</summary>

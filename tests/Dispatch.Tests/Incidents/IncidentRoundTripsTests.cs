@@ -90,6 +90,15 @@ public sealed class IncidentRoundTripsTests : EscalationWorld, IDisposable
         Assert.Equal(CommandOutcome.Done, created.Outcome);
         var oncall = new AgencyContext(Gasco, Oncall);
 
+        // A create (the company's routing already in its agency grain's memory): one read, one batch, and the commit.
+        var second = Guid.CreateVersion7();
+        var (raised, createSent) = await CountAsync(() => Grain(second).CreateAsync(new AgencyContext(Psap, PsapAdmin),
+            new IncidentDraft("critical", "Gas smell at the depot", "", "3 Mill Road", null, [Gasco], null)));
+        Assert.Equal(CommandOutcome.Done, raised.Outcome);
+        Assert.Single(raised.Detail!.Companies.Single().Notifications);
+        var incidentsOwn = createSent.Where(sql => !sql.Contains("orleans", StringComparison.OrdinalIgnoreCase)).ToList();
+        Assert.True(incidentsOwn.Count <= 2, $"a create took {incidentsOwn.Count} round trips before its commit:\n" + string.Join("\n---\n", createSent));
+
         // The company's first acknowledgement: decided from the incident held, written in one round trip (plus its commit).
         var (first, firstSent) = await CountAsync(() => Grain(id).AcknowledgeAsync(oncall, null, "api"));
         Assert.False(first.Acknowledgement!.Repeated);

@@ -16,6 +16,7 @@ public sealed class ArchitectureTests
     private static readonly string[] IncidentWriters =
     [
         "Dispatch.Grains.Incidents.IncidentStore",
+        "Dispatch.Grains.Incidents.IncidentCreation",
         "Dispatch.Grains.Routing.Assignments",
         "Dispatch.Grains.Notifications.Acknowledgements",
         "Dispatch.Grains.Escalation.EscalationEngine",
@@ -77,5 +78,31 @@ public sealed class ArchitectureTests
         Assert.Contains("Dispatch.Grains.Incidents.IncidentGrain", writers);
         var outside = writers.Where(n => !allowed.ContainsKey(n)).ToList();
         Assert.True(outside.Count == 0, "incident rows written outside the incident's grain by: " + string.Join(", ", outside));
+    }
+
+    [Fact]
+    public void Every_grain_message_is_an_orleans_contract()
+    {
+        // Every Dispatch type a grain method takes or returns, and every Dispatch type inside those, is [GenerateSerializer]
+        // (the JSON codec is registered for System.Text.Json's nodes only: a type left out would fail its first call).
+        var seen = new HashSet<Type>();
+        void Visit(Type type)
+        {
+            if (type.IsGenericType) foreach (var argument in type.GetGenericArguments()) Visit(argument);
+            if (type.IsArray) Visit(type.GetElementType()!);
+            if (type.Namespace?.StartsWith("Dispatch.", StringComparison.Ordinal) != true || type.IsInterface || !seen.Add(type)) return;
+            foreach (var property in type.GetProperties()) Visit(property.PropertyType);
+        }
+        var grainInterfaces = Grains.GetExportedTypes().Where(t => t.IsInterface && typeof(Orleans.IGrain).IsAssignableFrom(t)).ToList();
+        Assert.NotEmpty(grainInterfaces);
+        foreach (var method in grainInterfaces.SelectMany(i => i.GetMethods()))
+        {
+            Visit(method.ReturnType);
+            foreach (var parameter in method.GetParameters()) Visit(parameter.ParameterType);
+        }
+        Assert.Contains(typeof(IncidentDetail), seen);
+        var plain = seen.Where(t => !t.IsEnum && t.GetCustomAttributes(typeof(Orleans.GenerateSerializerAttribute), false).Length == 0)
+            .Select(t => t.FullName).ToList();
+        Assert.True(plain.Count == 0, "grain messages without [GenerateSerializer]: " + string.Join(", ", plain));
     }
 }
