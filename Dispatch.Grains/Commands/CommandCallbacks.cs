@@ -60,30 +60,47 @@ public static class CommandCallbacks
             scope.Cipher.DecryptText(r.CallbackSecret, EncryptedColumns.CallbackSecret.Context) ?? "", r.Body, r.ConnectionActive)).ToList();
     }
 
-    /// <summary>Records the outcome: delivered, retried later with backoff, or dead-lettered after the last attempt.</summary>
-    public static async Task<string> CompleteAsync(EngineScope scope, ClaimedCallback callback, CallbackResult result, DateTimeOffset now,
-        CallbackOptions options, double jitter01)
+    /// <summary>
+    /// Records outcomes — delivered, retried later with backoff, or dead-lettered after the last attempt — several in one round trip (a batch: each callback's update, and its log entry written only if that update
+    /// applied); answers each one's status, "superseded" where the claim had passed to another attempt.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> CompleteAsync(EngineScope scope, IReadOnlyList<(ClaimedCallback Callback, CallbackResult Result)> outcomes,
+        DateTimeOffset now, CallbackOptions options, double jitter01)
     {
-        var status = result.Delivered ? "delivered" : !result.Final && callback.Attempt < options.MaxAttempts ? "queued" : "dead_lettered";
-        var updated = await scope.ExecuteAsync("""
-            update command_callbacks
-            set status = @status, last_status_code = @StatusCode, last_error = @Error, claimed_until = null, claimed_by = null,
-                next_attempt_at = @next, delivered_at = case when @status = 'delivered' then @now end, version = version + 1, updated_at = @now
-            where id = @Id and status = 'sending' and attempt_count = @Attempt
-            """, new
+        var statuses = outcomes.Select(o => o.Result.Delivered ? "delivered"
+            : !o.Result.Final && o.Callback.Attempt < options.MaxAttempts ? "queued" : "dead_lettered").ToList();
+        var statements = new List<BatchStatement>();
+        var updates = new List<int>();
+        for (var i = 0; i < outcomes.Count; i++)
         {
-            status, result.StatusCode, result.Error, next = status == "queued" ? now + options.RetryDelay(callback.Attempt, jitter01) : (DateTimeOffset?)null,
-            now, callback.Id, callback.Attempt,
-        });
-        if (updated == 0) return "superseded";
-        if (status != "queued")
-            await Communications.AppendAsync(scope, new CommunicationEntry(callback.IncidentId, callback.PsapAgencyId, "command_callback", "outbound",
+            var (callback, result) = outcomes[i];
+            var status = statuses[i];
+            updates.Add(statements.Count);
+            statements.Add(new("""
+                update command_callbacks
+                set status = @status, last_status_code = @StatusCode, last_error = @Error, claimed_until = null, claimed_by = null,
+                    next_attempt_at = @next, delivered_at = case when @status = 'delivered' then @now end, version = version + 1, updated_at = @now
+                where id = @Id and status = 'sending' and attempt_count = @Attempt
+                """, new
+            {
+                status, result.StatusCode, result.Error, next = status == "queued" ? now + options.RetryDelay(callback.Attempt, jitter01) : (DateTimeOffset?)null,
+                now, callback.Id, callback.Attempt,
+            }));
+            if (status == "queued") continue;
+            // Logged only if this attempt's update applied (the row now says so).
+            statements.Add(Communications.StatementIf(scope.Cipher, new CommunicationEntry(callback.IncidentId, callback.PsapAgencyId, "command_callback", "outbound",
                 status == "delivered" ? $"Acknowledgement event {callback.EventId} delivered to the command system."
                                       : $"Acknowledgement event {callback.EventId} could not be delivered after {callback.Attempt} attempts: {result.Error}",
                 new { callback_id = callback.Id, event_id = callback.EventId, connection_id = callback.ConnectionId, status, attempts = callback.Attempt,
                       status_code = result.StatusCode },
-                ReceiverType: "command_system", ReceiverAgencyId: callback.PsapAgencyId));
-        return status;
+                ReceiverType: "command_system", ReceiverAgencyId: callback.PsapAgencyId),
+                """
+                exists (select 1 from command_callbacks
+                        where id = @CallbackId and status = @CallbackStatus and attempt_count = @CallbackAttempt and updated_at = @CallbackAt)
+                """, new { CallbackId = callback.Id, CallbackStatus = status, CallbackAttempt = callback.Attempt, CallbackAt = now }));
+        }
+        var written = await scope.BatchAsync(statements);
+        return updates.Select((index, i) => written.Affected[index] == 0 ? "superseded" : statuses[i]).ToList();
     }
 
     /// <summary>When the connection's next callback falls due (a retry, or a send whose lease runs out); null when none is pending.</summary>

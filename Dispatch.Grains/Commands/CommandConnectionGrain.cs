@@ -54,40 +54,47 @@ internal sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFac
                 next = claimed.Count == 0 ? Time.Utc(await CommandCallbacks.NextDueAsync(scope, Id)) : null;
                 await scope.CommitAsync();
             }
-            // In order, one at a time; the last outcome's transaction also says when the next callback falls due. Callbacks
-            // queued meanwhile come with their own wake-up, queued behind this call.
-            for (var i = 0; i < claimed.Count; i++) next = await SendAsync(claimed[i], last: i == claimed.Count - 1);
+            // In order, one at a time; the batch's outcomes are then recorded together, in one round trip, and that transaction
+            // also says when the next callback falls due. Callbacks queued meanwhile come with their own wake-up, queued behind this call.
+            if (claimed.Count > 0) next = await SendAsync(claimed);
         }
         while (claimed.Count == options.Value.BatchSize);
         await Retry.SetAsync(next); // stays active while idle: one grain per command system, woken at every acknowledgement
     }
 
-    private async Task<DateTimeOffset?> SendAsync(ClaimedCallback callback, bool last)
+    private async Task<DateTimeOffset?> SendAsync(IReadOnlyList<ClaimedCallback> claimed)
     {
-        using var activity = Source.StartActivity("callback", ActivityKind.Client);
-        activity?.SetTag("dispatch.event.id", callback.EventId);
-        activity?.SetTag("dispatch.callback.attempt", callback.Attempt);
-        var result = await PostAsync(callback);
+        var outcomes = new List<(ClaimedCallback Callback, CallbackResult Result)>(claimed.Count);
+        foreach (var callback in claimed)
+        {
+            using var activity = Source.StartActivity("callback", ActivityKind.Client);
+            activity?.SetTag("dispatch.event.id", callback.EventId);
+            activity?.SetTag("dispatch.callback.attempt", callback.Attempt);
+            var result = await PostAsync(callback);
+            if (!result.Delivered) activity?.SetStatus(ActivityStatusCode.Error, result.Error);
+            outcomes.Add((callback, result));
+        }
 
         var now = time.GetUtcNow();
-        string status;
-        DateTimeOffset? next = null;
+        IReadOnlyList<string> statuses;
+        DateTimeOffset? next;
         await using (var scope = await store.BeginEngineAsync())
         {
-            status = await CommandCallbacks.CompleteAsync(scope, callback, result, now, options.Value, Random.Shared.NextDouble());
-            if (last) next = Time.Utc(await CommandCallbacks.NextDueAsync(scope, Id));
+            statuses = await CommandCallbacks.CompleteAsync(scope, outcomes, now, options.Value, Random.Shared.NextDouble());
+            next = Time.Utc(await CommandCallbacks.NextDueAsync(scope, Id));
             await scope.CommitAsync();
         }
 
-        Results.Add(1, new KeyValuePair<string, object?>("dispatch.result", status));
-        if (status == "delivered")
+        for (var i = 0; i < outcomes.Count; i++)
         {
-            AckToCallback.Record(Math.Max(0, (now - CommandAcks.Parse(callback.Body).AcknowledgedAt).TotalSeconds));
-            return next;
+            var (callback, result) = outcomes[i];
+            Results.Add(1, new KeyValuePair<string, object?>("dispatch.result", statuses[i]));
+            if (statuses[i] == "delivered")
+                AckToCallback.Record(Math.Max(0, (now - CommandAcks.Parse(callback.Body).AcknowledgedAt).TotalSeconds));
+            else
+                logger.LogWarning("Callback {CallbackId} of event {EventId} attempt {Attempt}: {Status} ({Error})",
+                    callback.Id, callback.EventId, callback.Attempt, statuses[i], result.Error);
         }
-        activity?.SetStatus(ActivityStatusCode.Error, result.Error);
-        logger.LogWarning("Callback {CallbackId} of event {EventId} attempt {Attempt}: {Status} ({Error})",
-            callback.Id, callback.EventId, callback.Attempt, status, result.Error);
         return next;
     }
 

@@ -51,16 +51,27 @@ internal static class Communications
         return scope.ExecuteAsync(statement.Sql, statement.Parameters);
     }
 
-    /// <summary>The entry as a statement, for a batch; its content encrypted here.</summary>
-    public static BatchStatement Statement(FieldCipher cipher, CommunicationEntry e) => new("""
-        insert into incident_communications (incident_id, notification_id, delivery_id, agency_id, communication_type, direction,
+    private const string Columns = """
+        incident_communications (incident_id, notification_id, delivery_id, agency_id, communication_type, direction,
             transport_type_slug, content, payload_snapshot, sender_type, receiver_type, receiver_agency_id, receiver_user_id)
-        values (@IncidentId, @NotificationId, @DeliveryId, @AgencyId, @Type, @Direction, @TransportSlug, @Content,
-            @Snapshot::jsonb, @SenderType, @ReceiverType, @ReceiverAgencyId, @ReceiverUserId)
-        """, new
+        """;
+
+    private const string Values = """
+        @IncidentId, @NotificationId, @DeliveryId, @AgencyId, @Type, @Direction, @TransportSlug, @Content,
+            @Snapshot::jsonb, @SenderType, @ReceiverType, @ReceiverAgencyId, @ReceiverUserId
+        """;
+
+    /// <summary>The entry as a statement, for a batch; its content encrypted here.</summary>
+    public static BatchStatement Statement(FieldCipher cipher, CommunicationEntry e) => new($"insert into {Columns} values ({Values})", Parameters(cipher, e));
+
+    /// <summary>The entry as a statement written only if <paramref name="condition"/> holds when it runs (over <paramref name="parameters"/> too).</summary>
+    public static BatchStatement StatementIf(FieldCipher cipher, CommunicationEntry e, string condition, object parameters) =>
+        new BatchStatement("", Parameters(cipher, e)).Over($"insert into {Columns} select {Values} where {condition}", parameters);
+
+    private static object Parameters(FieldCipher cipher, CommunicationEntry e) => new
     {
         e.IncidentId, e.NotificationId, e.DeliveryId, e.AgencyId, e.Type, e.Direction, e.TransportSlug,
         Content = cipher.EncryptText(e.Content, EncryptedColumns.CommunicationContent.Context),
         Snapshot = AuditLog.Snapshot(e.Snapshot ?? new { }), e.SenderType, e.ReceiverType, e.ReceiverAgencyId, e.ReceiverUserId,
-    });
+    };
 }
