@@ -92,7 +92,6 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
         return _held;
     }
 
-
     public Task ChangedAsync()
     {
         _held = null;
