@@ -10,6 +10,7 @@ public static class ApiExtensions
     {
         builder.AddDispatchAuth();
         builder.AddSiloClient();
+        builder.AddRequestAdmission();
         builder.Services.AddExceptionHandler<Http.BadRequestHandler>();
         builder.Services.AddProblemDetails(); // before the fallback writer, so that ASP.NET Core's writer is asked first
         builder.Services.AddSingleton<IProblemDetailsWriter, Http.ProblemJsonWriter>();
@@ -31,6 +32,7 @@ public static class ApiExtensions
         app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRateLimiter(); // before anything a request costs: authentication, validation, queries
         app.UseInputGuard(); // before routing: routing matches an endpoint by the request's Content-Type
         app.UseRouting();
         app.UseMediaTypeProblems();

@@ -42,18 +42,43 @@ public static class ServiceDefaultsExtensions
     {
         var connectionString = builder.Configuration.GetConnectionString(StorageServiceCollectionExtensions.ConnectionStringName);
         if (string.IsNullOrWhiteSpace(connectionString)) throw new InvalidOperationException(StorageServiceCollectionExtensions.NoDatabase);
-        builder.AddNpgsqlDataSource(StorageServiceCollectionExtensions.ConnectionStringName, settings => settings.ConnectionString = connectionString,
-            WorkOnlyTracing);
+        var poolSize = builder.Configuration.GetValue(PoolSizeSetting, DefaultPoolSize);
+        if (poolSize < 1) throw new InvalidOperationException($"{PoolSizeSetting} is {poolSize}; it must be at least 1.");
+        builder.AddNpgsqlDataSource(StorageServiceCollectionExtensions.ConnectionStringName,
+            settings => settings.ConnectionString = Bounded(connectionString, OwnerPoolSize), WorkOnlyTracing);
         foreach (var role in new[] { DispatchDatabase.AppRole, DispatchDatabase.EngineRole })
             builder.AddKeyedNpgsqlDataSource(role, settings =>
             {
-                settings.ConnectionString = DispatchDatabase.AsRole(connectionString, role);
+                settings.ConnectionString = DispatchDatabase.AsRole(Bounded(connectionString, poolSize), role);
                 settings.DisableHealthChecks = true;
             }, WorkOnlyTracing);
         builder.Services.AddSingleton(sp => new DispatchDatabase(sp.GetRequiredService<NpgsqlDataSource>(),
             sp.GetRequiredKeyedService<NpgsqlDataSource>(DispatchDatabase.AppRole),
             sp.GetRequiredKeyedService<NpgsqlDataSource>(DispatchDatabase.EngineRole)));
         return builder;
+    }
+
+    /// <summary>How many connections a host keeps at most for each of its two working roles (<c>dispatch_app</c>, <c>dispatch_engine</c>).</summary>
+    public const string PoolSizeSetting = "Dispatch:Database:MaxPoolSize";
+
+    /// <summary>
+    /// Enough to keep PostgreSQL busy on the machines Dispatch runs on; more would not run more at once, only open more. A burst
+    /// (a hundred clients on one incident) waits its turn for a pooled connection instead of opening a hundred — each one a
+    /// process and an authentication handshake on the server — and leaves PostgreSQL's slots (100 by default) to the other
+    /// hosts: two silos and the Api stay under PostgreSQL's default 100 together (a silo 2 × 10, the owner's 3 and Orleans' 10:
+    /// 33; the Api 2 × 10, 3 and 2: 25; 91 in all).
+    /// </summary>
+    public const int DefaultPoolSize = 10;
+
+    /// <summary>The owner's connections: migrations, the bootstrap, key rotation and the health check, never a request's work.</summary>
+    private const int OwnerPoolSize = 3;
+
+    /// <summary>The connection string with a pool of at most <paramref name="size"/>, unless it sets its own.</summary>
+    private static string Bounded(string connectionString, int size)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (given.Keys.Cast<string>().Any(k => k.Replace(" ", "").ToLowerInvariant() is "maximumpoolsize" or "maxpoolsize")) return connectionString;
+        return new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = size }.ConnectionString;
     }
 
     /// <summary>
