@@ -61,8 +61,7 @@ internal static class IncidentCreation
                 "incident.company_assigned", "incident", id, null, new { company_id = company, notifications = plan.Count, deliveries }));
             if (plan.Count == 0) unreachable.Add((company, rule));
             if (written.Claimed.Length > 0) claimed.Add((company, written.Claimed));
-            companies.Add(new CompanyView(company, name, false, null, null, null, plan.Count == 0, 0, 0, plan.Count == 0 ? null : due,
-                written.Notifications, now));
+            companies.Add(Assignments.Assigned(company, name, due, written.Notifications, now));
         }
         // What sending takes is read as each company (a PSAP cannot read its companies' people and channels), then back to the PSAP.
         var loads = new List<int>();
@@ -78,15 +77,8 @@ internal static class IncidentCreation
         if (claim is not null && claimed.Count > 0)
             await DeliveryQueue.HandAsync(scope, [.. claimed.SelectMany(c => c.Deliveries)], [.. loads.SelectMany(result.RowsOf<DeliveryRow>)], claim.ClaimedBy);
 
-        foreach (var (company, rule) in unreachable)
-        {
-            // Never silently dropped: the company is flagged on the incident (above), the PSAP's log says so, and the PSAP users the
-            // company's rule names are told at once, on their own channels: there is nobody to wait for.
-            await Communications.AppendAsync(scope, new CommunicationEntry(id, scope.Context.AgencyId, "no_recipients", "internal",
-                $"No one at company {company} can be reached for this incident: no active recipient with a usable channel.",
-                new { company_id = company }, ReceiverType: "agency", ReceiverAgencyId: scope.Context.AgencyId));
-            await PsapAlerts.SendAsync(scope, incident, company, AlertReason.NoRecipients, rule, 0, 0, now);
-        }
+        // Never silently dropped: the company is flagged on the incident (above) and the PSAP is told.
+        foreach (var (company, rule) in unreachable) await Assignments.NobodyReachableAsync(scope, incident, company, rule, now);
         return (incident, companies);
     }
 }

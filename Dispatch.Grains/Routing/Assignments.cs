@@ -54,17 +54,28 @@ internal static class Assignments
             // Never silently dropped: the company is flagged on the incident and the PSAP is told.
             await scope.ExecuteAsync("update incident_agencies set no_recipients = true where incident_id = @Id and agent_agency_id = @companyId",
                 new { incident.Id, companyId });
-            await Communications.AppendAsync(scope, new CommunicationEntry(incident.Id, scope.Context.AgencyId, "no_recipients", "internal",
-                $"No one at company {companyId} can be reached for this incident: no active recipient with a usable channel.",
-                new { company_id = companyId }, ReceiverType: "agency", ReceiverAgencyId: scope.Context.AgencyId));
-            // And the PSAP users the company's rule names are told at once, on their own channels: there is nobody to wait for.
-            await Escalation.PsapAlerts.SendAsync(scope, incident, companyId, Escalation.AlertReason.NoRecipients, rule, 0, 0, now);
+            await NobodyReachableAsync(scope, incident, companyId, rule, now);
         }
         await scope.AuditAsync("incident.company_assigned", "incident", incident.Id, null,
             new { company_id = companyId, notifications = plan.Count, deliveries });
-        return new AssignmentResult(new CompanyView(companyId, name, false, null, null, null, plan.Count == 0, 0, 0, plan.Count == 0 ? null : escalationDueAt, notifications,
-            now),
-            deliveries);
+        return new AssignmentResult(Assigned(companyId, name, escalationDueAt, notifications, now), deliveries);
+    }
+
+    /// <summary>A company just assigned, as the incident's grain holds it; its deadline only if someone was notified.</summary>
+    internal static CompanyView Assigned(Guid companyId, string name, DateTimeOffset? dueAt, IReadOnlyList<NotificationView> notifications,
+        DateTimeOffset now) =>
+        new(companyId, name, false, null, null, null, notifications.Count == 0, 0, 0, notifications.Count == 0 ? null : dueAt, notifications, now);
+
+    /// <summary>
+    /// Nobody at the company can be reached (it is flagged on the incident by the caller): the PSAP's log says so, and the PSAP users
+    /// the company's rule names are told at once, on their own channels — there is nobody to wait for.
+    /// </summary>
+    internal static async Task NobodyReachableAsync(AgencyScope scope, IncidentState incident, Guid companyId, Escalation.EscalationRule? rule, DateTimeOffset now)
+    {
+        await Communications.AppendAsync(scope, new CommunicationEntry(incident.Id, scope.Context.AgencyId, "no_recipients", "internal",
+            $"No one at company {companyId} can be reached for this incident: no active recipient with a usable channel.",
+            new { company_id = companyId }, ReceiverType: "agency", ReceiverAgencyId: scope.Context.AgencyId));
+        await Escalation.PsapAlerts.SendAsync(scope, incident, companyId, Escalation.AlertReason.NoRecipients, rule, 0, 0, now);
     }
 
     /// <summary>Routes the request's users of the target's agency for the incident and writes what reaches them; returns the plan (empty: nobody reachable).</summary>

@@ -52,10 +52,13 @@ public sealed class GrainWakes
         _work.Add(work);
     }
 
+    /// <summary>Notifications with deliveries queued that no work was handed for (not claimed yet, or not claimable by this transaction).</summary>
+    private IEnumerable<Guid> NotHanded => _notifications.Where(id => _work.All(w => w.NotificationId != id));
+
     /// <summary>Before the commit, in the transaction: claims the deliveries it queued (and did not claim as it wrote them) for <paramref name="claimant"/>'s silo.</summary>
     internal async Task ClaimAsync(StoreScope scope, IDeliveryClaimant claimant)
     {
-        var queued = _notifications.Where(id => _work.All(w => w.NotificationId != id)).ToList();
+        var queued = NotHanded.ToList();
         if (queued.Count > 0)
             _work.AddRange(await DeliveryQueue.ClaimQueuedAsync(scope, queued, claimant.Time.GetUtcNow(), claimant.Options, claimant.Identity));
     }
@@ -67,7 +70,7 @@ public sealed class GrainWakes
     /// </summary>
     public Task SendAsync(IGrainFactory grains, Guid? committingIncident = null) => Task.WhenAll(
         _work.Select(w => grains.GetGrain<INotificationGrain>(w.NotificationId).DeliverAsync(w))
-            .Concat(_notifications.Where(id => _work.All(w => w.NotificationId != id)).Select(id => grains.GetGrain<INotificationGrain>(id).DeliverDueAsync()))
+            .Concat(NotHanded.Select(id => grains.GetGrain<INotificationGrain>(id).DeliverDueAsync()))
             .Concat(_deadlines.Keys.Where(id => id != committingIncident).Select(id => grains.GetGrain<IIncidentGrain>(id).EscalateWhenDueAsync()))
             .Concat(_connections.Select(id => grains.GetGrain<ICommandConnectionGrain>(id).DeliverDueAsync()))
             .Concat(_changed.Where(id => id != committingIncident).Select(id => grains.GetGrain<IIncidentGrain>(id).ChangedAsync()))

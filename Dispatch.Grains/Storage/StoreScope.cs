@@ -59,40 +59,26 @@ public abstract class StoreScope : IAsyncDisposable
         return merged;
     }
 
-    public async Task<IEnumerable<T>> QueryAsync<T>(string sql, object? parameters = null)
-    {
-        if (TakeOwed() is not { } owed) return await Connection.QueryAsync<T>(sql, parameters, Transaction);
-        await using var grid = await Connection.QueryMultipleAsync(owed.Sql + ";\n" + sql, With(parameters, owed.Value), Transaction);
-        await grid.ReadAsync(); // the owed statement's own row
-        return (await grid.ReadAsync<T>()).ToList();
-    }
+    public async Task<IEnumerable<T>> QueryAsync<T>(string sql, object? parameters = null) => _owed is null
+        ? await Connection.QueryAsync<T>(sql, parameters, Transaction)
+        : await ReadManyAsync(sql, parameters, async grid => (await grid.ReadAsync<T>()).ToList());
 
-    public async Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object? parameters = null)
-    {
-        if (TakeOwed() is not { } owed) return await Connection.QuerySingleOrDefaultAsync<T>(sql, parameters, Transaction);
-        await using var grid = await Connection.QueryMultipleAsync(owed.Sql + ";\n" + sql, With(parameters, owed.Value), Transaction);
-        await grid.ReadAsync();
-        return await grid.ReadSingleOrDefaultAsync<T>();
-    }
+    public async Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object? parameters = null) => _owed is null
+        ? await Connection.QuerySingleOrDefaultAsync<T>(sql, parameters, Transaction)
+        : await ReadManyAsync(sql, parameters, grid => grid.ReadSingleOrDefaultAsync<T>());
 
-    public async Task<T?> ExecuteScalarAsync<T>(string sql, object? parameters = null)
-    {
-        if (TakeOwed() is not { } owed) return await Connection.ExecuteScalarAsync<T>(sql, parameters, Transaction);
-        await using var grid = await Connection.QueryMultipleAsync(owed.Sql + ";\n" + sql, With(parameters, owed.Value), Transaction);
-        await grid.ReadAsync();
-        return await grid.ReadFirstOrDefaultAsync<T>();
-    }
+    public async Task<T?> ExecuteScalarAsync<T>(string sql, object? parameters = null) => _owed is null
+        ? await Connection.ExecuteScalarAsync<T>(sql, parameters, Transaction)
+        : await ReadManyAsync(sql, parameters, grid => grid.ReadFirstOrDefaultAsync<T>());
 
-    /// <summary>Several result sets in one round trip (the owed statement's first): <paramref name="read"/> reads them in order.</summary>
+    /// <summary>Several result sets in one round trip (a statement owed goes first, its row skipped): <paramref name="read"/> reads them in order.</summary>
     public async Task<T> ReadManyAsync<T>(string sql, object? parameters, Func<SqlMapper.GridReader, Task<T>> read)
     {
-        if (TakeOwed() is not { } owed)
-        {
-            await using var plain = await Connection.QueryMultipleAsync(sql, parameters, Transaction);
-            return await read(plain);
-        }
-        await using var grid = await Connection.QueryMultipleAsync(owed.Sql + ";\n" + sql, With(parameters, owed.Value), Transaction);
-        await grid.ReadAsync();
+        var owed = TakeOwed();
+        await using var grid = owed is { } o
+            ? await Connection.QueryMultipleAsync(o.Sql + ";\n" + sql, With(parameters, o.Value), Transaction)
+            : await Connection.QueryMultipleAsync(sql, parameters, Transaction);
+        if (owed is not null) await grid.ReadAsync(); // the owed statement's own row
         return await read(grid);
     }
 
