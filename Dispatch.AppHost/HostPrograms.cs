@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Reflection;
 
 namespace Dispatch.AppHost;
@@ -9,6 +10,8 @@ namespace Dispatch.AppHost;
 /// </summary>
 public static class HostPrograms
 {
+    private static readonly HttpClient Probe = new() { Timeout = TimeSpan.FromSeconds(2) };
+
     public static IResourceBuilder<ExecutableResource> Add(IDistributedApplicationBuilder builder, string name, string projectPath, int? port = null)
     {
         var directory = Path.GetDirectoryName(projectPath)!;
@@ -18,9 +21,12 @@ public static class HostPrograms
         if (!File.Exists(dll))
             throw new StartupException($"{dll} is not built: run `dotnet build` first (`dotnet run --project Dispatch.AppHost` builds it).");
         var host = builder.AddExecutable(name, "dotnet", directory, dll)
-            .WithHttpEndpoint(name: "http", port: port, isProxied: false)
-            .WithHttpHealthCheck("/health", endpointName: "http");
+            .WithHttpEndpoint(name: "http", port: port, isProxied: false);
         var endpoint = host.GetEndpoint("http");
+        var healthCheck = $"{name}-health";
+        builder.Services.AddHealthChecks().Add(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration(healthCheck,
+            _ => PromptHealth.Http(Probe, _ => ValueTask.FromResult(endpoint.Url + "/health")), null, null));
+        host.WithHealthCheck(healthCheck);
         return host.WithEnvironment(context =>
         {
             context.EnvironmentVariables["ASPNETCORE_URLS"] = ReferenceExpression.Create($"http://127.0.0.1:{endpoint.Property(EndpointProperty.TargetPort)}");

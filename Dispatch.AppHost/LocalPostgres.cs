@@ -28,30 +28,29 @@ public static class LocalPostgresExtensions
     {
         var postgres = new LocalPostgresResource(name, dataDir, password.Resource);
         var healthCheck = $"{name}-answers";
-        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(healthCheck, _ => new DatabaseAnswers(postgres), HealthStatus.Unhealthy, null));
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(healthCheck, _ => new PromptHealth(ct => AnswersAsync(postgres, ct)),
+            HealthStatus.Unhealthy, null));
         return builder.AddResource(postgres)
             .WithArgs(Path.Combine(AppContext.BaseDirectory, "postgres.sh"), Path.Combine(dataDir, "postgres", "data"), passwordFile)
             .WithEndpoint(name: LocalPostgresResource.EndpointName, scheme: "tcp", env: "PGPORT", isProxied: false)
             .WithHealthCheck(healthCheck);
     }
 
-    private sealed class DatabaseAnswers(LocalPostgresResource postgres) : IHealthCheck
+    /// <summary>Null once the Dispatch database answers a query; otherwise why not.</summary>
+    private static async Task<string?> AnswersAsync(LocalPostgresResource postgres, CancellationToken cancellationToken)
     {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        try
         {
-            try
-            {
-                var connectionString = await postgres.ConnectionStringExpression.GetValueAsync(cancellationToken);
-                await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, Timeout = 3 }.ConnectionString);
-                await connection.OpenAsync(cancellationToken);
-                await using var command = new NpgsqlCommand("select 1", connection);
-                await command.ExecuteScalarAsync(cancellationToken);
-                return HealthCheckResult.Healthy();
-            }
-            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or System.Net.Sockets.SocketException or TimeoutException)
-            {
-                return HealthCheckResult.Unhealthy($"the dispatch database does not answer yet ({ex.Message})");
-            }
+            var connectionString = await postgres.ConnectionStringExpression.GetValueAsync(cancellationToken);
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, Timeout = 3 }.ConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand("select 1", connection);
+            await command.ExecuteScalarAsync(cancellationToken);
+            return null;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            return $"the dispatch database does not answer yet ({ex.Message})";
         }
     }
 }
