@@ -15,9 +15,12 @@ public sealed record BatchStatement(string Sql, object? Parameters = null, Type?
     /// <summary>Another statement over this one's parameters and <paramref name="more"/> (whose names win).</summary>
     public BatchStatement Over(string sql, object more) => new(sql, new ParameterSet([.. Items(Parameters), .. Items(more)]));
 
-    /// <summary>Sets the transaction's agency context (row-level security) from here on.</summary>
+    /// <summary>
+    /// Sets the transaction's agency context (row-level security) from here on: in a batch, or owed by an agency's transaction
+    /// before its first statement (its parameter's name is one no caller uses).
+    /// </summary>
     public static BatchStatement AgencyContext(Guid agencyId) =>
-        new("select set_config('dispatch.agency_id', @ContextAgency, true) as agency_context", new { ContextAgency = agencyId.ToString() });
+        new("select set_config('dispatch.agency_id', @DispatchAgencyContext, true) as agency_context", new { DispatchAgencyContext = agencyId.ToString() });
 
     internal NpgsqlBatchCommand ToCommand()
     {

@@ -36,27 +36,19 @@ public abstract class StoreScope : IAsyncDisposable
     /// <summary>Routing decisions over agencies' configuration (their grains' copies in a silo) as of this transaction.</summary>
     public IAgencyRouting Routing { get; }
 
-    private (string Sql, string Value)? _owed;
-    private const string OwedParameter = "DispatchOwedValue";
+    private BatchStatement? _owed;
 
     /// <summary>
-    /// A statement the transaction owes before any other (its agency context, <c>@DispatchOwedValue</c> its one parameter): sent
-    /// in the same round trip as the next statement or batch, never in one of its own.
+    /// A statement the transaction owes before any other (its agency context): sent in the same round trip as the next statement
+    /// or batch, never in one of its own. Its parameters' names must not be a caller's (they share the round trip's parameters).
     /// </summary>
-    private protected void Owe(string sql, string value) => _owed = (sql, value);
+    private protected void Owe(BatchStatement statement) => _owed = statement;
 
-    private (string Sql, string Value)? TakeOwed()
+    private BatchStatement? TakeOwed()
     {
         var owed = _owed;
         _owed = null;
         return owed;
-    }
-
-    private static DynamicParameters With(object? parameters, string owedValue)
-    {
-        var merged = parameters is null ? new DynamicParameters() : new DynamicParameters(parameters);
-        merged.Add(OwedParameter, owedValue);
-        return merged;
     }
 
     public async Task<IEnumerable<T>> QueryAsync<T>(string sql, object? parameters = null) => _owed is null
@@ -76,10 +68,18 @@ public abstract class StoreScope : IAsyncDisposable
     {
         var owed = TakeOwed();
         await using var grid = owed is { } o
-            ? await Connection.QueryMultipleAsync(o.Sql + ";\n" + sql, With(parameters, o.Value), Transaction)
+            ? await Connection.QueryMultipleAsync(o.Sql + ";\n" + sql, Together(o.Parameters, parameters), Transaction)
             : await Connection.QueryMultipleAsync(sql, parameters, Transaction);
         if (owed is not null) await grid.ReadAsync(); // the owed statement's own row
         return await read(grid);
+    }
+
+    private static DynamicParameters Together(object? first, object? second)
+    {
+        var merged = new DynamicParameters();
+        if (first is not null) merged.AddDynamicParams(first);
+        if (second is not null) merged.AddDynamicParams(second);
+        return merged;
     }
 
     public async Task<int> ExecuteAsync(string sql, object? parameters = null) => _owed is null
@@ -95,8 +95,7 @@ public abstract class StoreScope : IAsyncDisposable
         await using var batch = new NpgsqlBatch(Connection, Transaction);
         var taken = TakeOwed();
         var owed = taken is not null;
-        if (taken is { } statement)
-            batch.BatchCommands.Add(new BatchStatement(statement.Sql, new Dictionary<string, object?> { [OwedParameter] = statement.Value }).ToCommand());
+        if (taken is not null) batch.BatchCommands.Add(taken.ToCommand());
         foreach (var s in statements) batch.BatchCommands.Add(s.ToCommand());
         var named = new Dictionary<string, object?>(StringComparer.Ordinal);
         // Statements that return typed rows, in order; a result set whose first column is theirs is theirs.
@@ -154,7 +153,7 @@ public sealed class AgencyScope : StoreScope
         : base(connection, transaction, cipher, routing, claimant)
     {
         Context = context;
-        Owe("select set_config('dispatch.agency_id', @DispatchOwedValue, true) as agency_context", context.AgencyId.ToString());
+        Owe(BatchStatement.AgencyContext(context.AgencyId));
     }
 
     public AgencyContext Context { get; }
