@@ -93,10 +93,8 @@ public static class CfsRecords
     }
 
     /// <returns>How many of <paramref name="companyIds"/> are active companies the scope's PSAP works with.</returns>
-    public static Task<int> CountAssignableAsync(AgencyScope scope, IReadOnlyList<Guid> companyIds) => scope.ExecuteScalarAsync<int>("""
-        select count(*)::int from agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
-        where a.id = any(@ids) and a.agency_type = 'company' and a.is_active
-        """, new { ids = companyIds.ToArray() });
+    public static Task<int> CountAssignableAsync(AgencyScope scope, IReadOnlyList<Guid> companyIds) => scope.ExecuteScalarAsync<int>(
+        $"select count(*)::int from {Routing.Assignments.AssignableCompanies} where a.id = any(@ids)", new { ids = companyIds.ToArray() });
 
     private sealed record ImportRow(Guid Id, Guid CfsConfigurationId, string Filename, string FileHash, int RecordCount, int WarningCount, string Status, string? Error,
         DateTime CreatedAt, DateTime? CompletedAt);

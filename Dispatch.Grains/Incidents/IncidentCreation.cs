@@ -21,8 +21,8 @@ internal static class IncidentCreation
     public static Task<Found> ReadAsync(AgencyScope scope, Guid id, IReadOnlyList<Guid> companies) => scope.ReadManyAsync($"""
         {IncidentStore.SelectById};
         select a.id, a.name, dispatch_configuration_version(a.id) as version
-        from agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
-        where a.id = any(@companies) and a.agency_type = 'company' and a.is_active
+        from {Assignments.AssignableCompanies}
+        where a.id = any(@companies)
         """, new { Id = id, companies = companies.ToArray() }, async grid =>
     {
         var existing = await IncidentStore.ReadAsync(grid, scope.Cipher);

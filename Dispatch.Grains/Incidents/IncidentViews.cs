@@ -105,12 +105,10 @@ public static class IncidentViews
     /// </summary>
     public static async Task<Routing.AssignmentCheck> CheckAssignmentAsync(AgencyScope scope, Guid incidentId, IReadOnlyList<Guid> companyIds)
     {
-        var row = await scope.QuerySingleOrDefaultAsync<(bool? Owned, Guid? FirstUnassignable)>("""
+        var row = await scope.QuerySingleOrDefaultAsync<(bool? Owned, Guid? FirstUnassignable)>($"""
             select (select i.agency_id = dispatch_agency_id() from incidents i where i.id = @incidentId) as owned,
                    (select r.id from unnest(@ids) with ordinality as r(id, n)
-                    where not exists (
-                        select 1 from agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
-                        where a.id = r.id and a.agency_type = 'company' and a.is_active)
+                    where not exists (select 1 from {Routing.Assignments.AssignableCompanies} where a.id = r.id)
                     order by r.n limit 1) as first_unassignable
             """, new { incidentId, ids = companyIds.ToArray() });
         return new Routing.AssignmentCheck(row.Owned == true, row.FirstUnassignable);

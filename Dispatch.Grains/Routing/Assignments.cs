@@ -27,11 +27,17 @@ public sealed record AssignmentCheck(bool Owned, Guid? FirstUnassignable);
 /// </summary>
 internal static class Assignments
 {
-    // The company's name when the PSAP may assign it; nothing when it may not.
-    private const string Assignable = """
-        select a.name from agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
-        where a.id = @companyId and a.agency_type = 'company' and a.is_active
+    /// <summary>
+    /// The companies the transaction's PSAP may assign — active companies linked to it — as <c>a</c>, for a query's <c>from</c>:
+    /// the one definition the create, an assignment, the Api's check and a CAD mapping's companies share.
+    /// </summary>
+    internal const string AssignableCompanies = """
+        agencies a join agency_links l on l.company_agency_id = a.id and l.psap_agency_id = dispatch_agency_id()
+                   and a.agency_type = 'company' and a.is_active
         """;
+
+    // The company's name when the PSAP may assign it; nothing when it may not.
+    private const string Assignable = $"select a.name from {AssignableCompanies} where a.id = @companyId";
 
     public static async Task<AssignmentResult?> AssignAsync(AgencyScope scope, IncidentState incident, Guid companyId, DateTimeOffset now,
         string? traceParent)
