@@ -42,22 +42,8 @@ public static class RequestAdmission
                         QueueLimit = options.QueueLimit,
                         QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
                     }));
-            limiter.OnRejected = async (rejected, cancellationToken) =>
-            {
-                var context = rejected.HttpContext;
-                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                context.Response.Headers.RetryAfter = "2";
-                await context.RequestServices.GetRequiredService<IProblemDetailsService>().TryWriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context,
-                    ProblemDetails =
-                    {
-                        Status = StatusCodes.Status503ServiceUnavailable,
-                        Title = "Service unavailable",
-                        Detail = "Too many requests are waiting. Nothing was done: repeat the request (creates with the same Idempotency-Key).",
-                    },
-                });
-            };
+            limiter.OnRejected = async (rejected, _) => await Problems.UnavailableAsync(rejected.HttpContext,
+                "Too many requests are waiting. Nothing was done: repeat the request (creates with the same Idempotency-Key).");
         });
         return builder;
     }

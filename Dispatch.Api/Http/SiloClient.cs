@@ -105,7 +105,7 @@ public sealed class SiloConnectionHealthCheck(SiloConnection connection) : Micro
 /// A grain that did not answer in time, no silo to reach, or the database unreachable (from the Api's own query or inside a grain):
 /// 503 with Retry-After, as a problem. Nothing was committed that the caller was not told of; the request is safe to repeat.
 /// </summary>
-public sealed class SiloUnavailable(IProblemDetailsService problems, SiloConnection connection, ILogger<SiloUnavailable> logger) : IExceptionHandler
+public sealed class SiloUnavailable(SiloConnection connection, ILogger<SiloUnavailable> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -116,20 +116,9 @@ public sealed class SiloUnavailable(IProblemDetailsService problems, SiloConnect
             && !(exception is InvalidOperationException or ArgumentException && !connection.IsConnected)) return false;
         logger.LogWarning("{Method} {Path} not served: {Cause} ({Error})", context.Request.Method, context.Request.Path,
             database ? "database unreachable" : "no silo answered in time", exception.GetType().Name);
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-        context.Response.Headers.RetryAfter = "2";
-        return await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Title = "Service unavailable",
-                Detail = database
-                    ? "The database is unreachable. Nothing was saved: repeat the request (creates with the same Idempotency-Key)."
-                    : "The engine did not answer in time. Nothing is lost: repeat the request (creates with the same Idempotency-Key).",
-            },
-        });
+        return await Problems.UnavailableAsync(context, database
+            ? "The database is unreachable. Nothing was saved: repeat the request (creates with the same Idempotency-Key)."
+            : "The engine did not answer in time. Nothing is lost: repeat the request (creates with the same Idempotency-Key).");
     }
 
     // Npgsql's own exception (from the Api's own queries), the silo's DatabaseUnavailableException, or Orleans' fallback naming an
