@@ -25,7 +25,7 @@ public static class HostPrograms
         var endpoint = host.GetEndpoint("http");
         var healthCheck = $"{name}-health";
         builder.Services.AddHealthChecks().Add(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration(healthCheck,
-            _ => PromptHealth.Http(Probe, _ => ValueTask.FromResult(endpoint.Url + "/health")), null, null));
+            _ => PromptHealth.Http(Probe, () => endpoint.Url + "/health"), null, null));
         host.WithHealthCheck(healthCheck);
         return host.WithEnvironment(context =>
         {

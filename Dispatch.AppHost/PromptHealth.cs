@@ -27,11 +27,12 @@ public sealed class PromptHealth(Func<CancellationToken, Task<string?>> probe) :
     }
 
     /// <summary>Ready when <paramref name="url"/> answers 2xx.</summary>
-    public static PromptHealth Http(HttpClient client, Func<CancellationToken, ValueTask<string>> url) => new(async cancellationToken =>
+    /// <param name="url">Asked at each check: an endpoint's URL is known only once it is allocated.</param>
+    public static PromptHealth Http(HttpClient client, Func<string> url) => new(async cancellationToken =>
     {
         try
         {
-            using var response = await client.GetAsync(await url(cancellationToken), cancellationToken);
+            using var response = await client.GetAsync(url(), cancellationToken);
             return response.IsSuccessStatusCode ? null : $"/health answers {(int)response.StatusCode}";
         }
         catch (HttpRequestException e)
