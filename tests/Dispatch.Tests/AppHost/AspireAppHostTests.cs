@@ -69,7 +69,7 @@ public sealed class AspireAppHostTests : IAsyncLifetime
     [Fact]
     public async Task An_external_database_is_used_instead_of_the_embedded_one_and_migrated()
     {
-        var database = new TestDatabase();
+        var database = new TestDatabase(migrated: false);
         await database.InitializeAsync();
         try
         {

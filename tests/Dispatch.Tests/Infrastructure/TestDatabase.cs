@@ -6,11 +6,16 @@ using Npgsql;
 namespace Dispatch.Tests.Infrastructure;
 
 /// <summary>
-/// A fresh, empty database, dropped afterwards: per test when a test class derives from it, per class
-/// when used as <c>IClassFixture&lt;TestDatabase&gt;</c>.
+/// A fresh database, dropped afterwards: per test when a test class derives from it, per class when used as
+/// <c>IClassFixture&lt;TestDatabase&gt;</c>. It starts with every migration applied (what every host finds after its first
+/// start), or empty where a test is about migrating one.
 /// </summary>
-public class TestDatabase : IAsyncLifetime
+public class TestDatabase(bool migrated) : IAsyncLifetime
 {
+    public TestDatabase() : this(migrated: true)
+    {
+    }
+
     public string Name { get; } = "t_" + Guid.NewGuid().ToString("N")[..16];
     public string ConnectionString { get; private set; } = "";
     public KeyRing Keys { get; protected set; } = KeyRing.Generate("test-a");
@@ -43,7 +48,7 @@ public class TestDatabase : IAsyncLifetime
     public virtual Task DisposeAsync() => DropDatabaseAsync();
 
     /// <summary>Creates the database (on the run's shared server unless a test needs a server of its own); returns its connection string.</summary>
-    protected virtual Task<string> CreateDatabaseAsync() => PostgresServer.CreateDatabaseAsync(Name);
+    protected virtual Task<string> CreateDatabaseAsync() => PostgresServer.CreateDatabaseAsync(Name, migrated);
 
     protected virtual Task DropDatabaseAsync() => PostgresServer.DropDatabaseAsync(Name);
 }

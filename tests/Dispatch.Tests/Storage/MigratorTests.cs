@@ -6,7 +6,7 @@ using Npgsql;
 
 namespace Dispatch.Tests.Storage;
 
-public sealed class MigratorTests : TestDatabase
+public sealed class MigratorTests() : TestDatabase(migrated: false)
 {
     private Migrator MigratorFor(NpgsqlDataSource dataSource, IReadOnlyList<Migration>? migrations = null) =>
         new(dataSource, migrations ?? Migration.Embedded, NullLogger<Migrator>.Instance);
