@@ -6,7 +6,7 @@ namespace Dispatch.Api.Identity;
 public static class IdentityRules
 {
     public static bool IsEmail(string? value) =>
-        value is not null && value.Length <= 254 && System.Net.Mail.MailAddress.TryCreate(value.Trim(), out var address) && address.Address == value.Trim();
+        Dispatch.Grains.Transports.Email.EmailAddress.IsValid(value?.Trim());
 
     public static bool IsTimezone(string zone) => Time.Zone(zone) is not null;
 }

@@ -89,7 +89,7 @@ public interface ITransport
 /// <summary>The typed configuration of each transport's channels and per-user overrides, and their validation.</summary>
 public static class ChannelConfig
 {
-    public sealed record Email(string? SmtpHost, int? SmtpPort, bool? StartTls, string? Username, string? Password, string? From, string? To);
+    public sealed record Email(string? SmtpHost, int? SmtpPort, bool? StartTls, bool? ImplicitTls, string? Username, string? Password, string? From, string? To);
 
     public sealed record Webhook(string? Url, string? Secret, int? TimeoutSeconds);
 
@@ -133,11 +133,13 @@ public static class ChannelConfig
             {
                 case TransportSlug.Email:
                     var email = known.Deserialize<Email>(JsonSerializerOptions.Web)!;
-                    if (isOverride && (email.SmtpHost ?? email.Username ?? email.Password ?? email.From) is not null)
+                    if (isOverride && email with { To = null } != new Email(null, null, null, null, null, null, null, null))
                         Add("to", "a personal override holds only 'to'.");
                     if (email.To is not null && !IsEmail(email.To)) Add("to", "must be an email address.");
                     if (email.From is not null && !IsEmail(email.From)) Add("from", "must be an email address.");
                     if (email.SmtpPort is < 1 or > 65535) Add("smtpPort", "must be a TCP port.");
+                    if (email.StartTls == true && email.ImplicitTls == true) Add("implicitTls", "choose STARTTLS or implicit TLS, not both.");
+                    if (email.Username is not null && email.SmtpHost is null) Add("username", "is for the channel's own SMTP server: set smtpHost too.");
                     break;
                 case TransportSlug.Webhook:
                     var webhook = known.Deserialize<Webhook>(JsonSerializerOptions.Web)!;
@@ -185,5 +187,5 @@ public static class ChannelConfig
         return errors;
     }
 
-    private static bool IsEmail(string value) => System.Net.Mail.MailAddress.TryCreate(value, out var a) && a.Address == value;
+    private static bool IsEmail(string value) => Transports.Email.EmailAddress.IsValid(value);
 }

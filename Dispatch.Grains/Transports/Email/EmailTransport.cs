@@ -1,8 +1,12 @@
 using System.Net;
-using System.Net.Mail;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
 using Microsoft.Extensions.Options;
+using MimeKit;
 
 namespace Dispatch.Grains.Transports.Email;
 
@@ -13,19 +17,40 @@ public sealed class EmailOptions
 
     public string? SmtpHost { get; set; }
     public int SmtpPort { get; set; } = 25;
+
+    /// <summary>Upgrade with STARTTLS, and refuse a server that does not offer it.</summary>
     public bool StartTls { get; set; }
+
+    /// <summary>TLS from the first byte (SMTPS, usually port 465).</summary>
+    public bool ImplicitTls { get; set; }
+
     public string? Username { get; set; }
     public string? Password { get; set; }
     public string From { get; set; } = "dispatch@localhost";
+
+    /// <summary>
+    /// A PEM certificate file: an SMTP server presenting exactly this certificate is trusted although no authority signed it (the
+    /// operator's private relay with a self-signed certificate). Every other server must present a certificate the machine trusts.
+    /// </summary>
+    public string? TrustedCertificate { get; set; }
 
     /// <summary>Writes .eml files here instead of talking SMTP (the embedded default).</summary>
     public string? PickupDirectory { get; set; }
 }
 
-/// <summary>Email over SMTP with System.Net.Mail: a readable subject, plain-text and HTML bodies, the acknowledgement link.</summary>
-public sealed class EmailTransport(IOptions<EmailOptions> options) : ITransport
+/// <summary>
+/// Email over SMTP with MailKit — STARTTLS or implicit TLS, authentication only over an encrypted connection — or into a pickup
+/// folder: a readable subject, plain-text and HTML bodies, the acknowledgement link. A channel's own SMTP host is connected to
+/// only at an address the outbound policy allows (checked again at send time); the platform's, set by its operator, is trusted.
+/// </summary>
+public sealed class EmailTransport(IOptions<EmailOptions> options, OutboundPolicy policy) : ITransport
 {
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
     public string Slug => TransportSlug.Email;
+
+    /// <summary>Where and how to talk SMTP: the channel's own server, or the platform's.</summary>
+    private sealed record Server(string Host, int Port, SecureSocketOptions Security, string? Username, string? Password, bool Checked);
 
     public async Task<SendResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
@@ -33,63 +58,139 @@ public sealed class EmailTransport(IOptions<EmailOptions> options) : ITransport
         var personal = ChannelConfig.Read<ChannelConfig.Email>(message.RecipientOverride);
         var platform = options.Value;
         var to = personal.To ?? channel.To ?? message.RecipientEmail;
-        var messageId = $"<{message.IdempotencyKey:N}@dispatch>";
+        if (!EmailAddress.IsValid(to)) return SendResult.Permanent($"'{to}' is not an email address.");
+        var mail = Compose(message, channel.From ?? platform.From, to);
+        var messageId = $"<{mail.MessageId}>";
 
-        using var mail = new MailMessage(new MailAddress(channel.From ?? platform.From, "Dispatch"), new MailAddress(to, message.RecipientName))
+        Server? server = channel.SmtpHost is { } own
+            ? new(own, channel.SmtpPort ?? (channel.ImplicitTls == true ? 465 : 25), Security(channel.StartTls, channel.ImplicitTls), channel.Username, channel.Password, Checked: true)
+            : platform.SmtpHost is { } host
+                ? new(host, platform.SmtpPort, Security(platform.StartTls, platform.ImplicitTls), platform.Username, platform.Password, Checked: false)
+                : null;
+        if (server is null)
         {
-            Subject = Subject(message),
-            SubjectEncoding = Encoding.UTF8,
-            BodyEncoding = Encoding.UTF8,
-            Body = PlainBody(message).ReplaceLineEndings("\r\n"), // bare LFs would be quoted-printable-encoded as =0A
-            BodyTransferEncoding = System.Net.Mime.TransferEncoding.QuotedPrintable, // readable in a raw mailbox, unlike base64
-        };
-        // The idempotency key as Message-ID: a resent attempt is recognisably the same message.
-        mail.Headers.Add("Message-ID", messageId);
-        mail.Headers.Add("X-Dispatch-Delivery", message.DeliveryId.ToString());
-        mail.Headers.Add("X-Dispatch-Incident", message.IncidentId.ToString());
-        var html = AlternateView.CreateAlternateViewFromString(HtmlBody(message).ReplaceLineEndings("\r\n"), Encoding.UTF8, "text/html");
-        html.TransferEncoding = System.Net.Mime.TransferEncoding.QuotedPrintable;
-        mail.AlternateViews.Add(html);
-
-        using var smtp = channel.SmtpHost is null && platform.SmtpHost is null && platform.PickupDirectory is not null
-            ? new SmtpClient { DeliveryMethod = SmtpDeliveryMethod.SpecifiedPickupDirectory, PickupDirectoryLocation = Directory.CreateDirectory(platform.PickupDirectory).FullName }
-            : Client(channel, platform);
-        if (smtp is null) return SendResult.Permanent("No SMTP server configured for this channel or the platform (Dispatch:Email:SmtpHost).");
-        try
-        {
-            await smtp.SendMailAsync(mail, cancellationToken);
+            if (platform.PickupDirectory is null) return SendResult.Permanent("No SMTP server configured for this channel or the platform (Dispatch:Email:SmtpHost).");
+            await WritePickupAsync(mail, platform.PickupDirectory, cancellationToken);
             return SendResult.Sent(messageId);
         }
-        catch (SmtpFailedRecipientException e) when (IsPermanent(e.StatusCode))
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Timeout);
+        using var smtp = new SmtpClient { Timeout = (int)Timeout.TotalMilliseconds };
+        if (platform.TrustedCertificate is { } pem) smtp.ServerCertificateValidationCallback = TrustExactly(pem);
+        try
+        {
+            await ConnectAsync(smtp, server, timeout.Token);
+            if (server.Username is not null)
+            {
+                if (!smtp.IsSecure)
+                    return SendResult.Permanent("Refusing to send the SMTP password over an unencrypted connection: set startTls or implicitTls.");
+                await smtp.AuthenticateAsync(server.Username, server.Password ?? "", timeout.Token);
+            }
+            await smtp.SendAsync(mail, timeout.Token);
+            await smtp.DisconnectAsync(quit: true, CancellationToken.None);
+            return SendResult.Sent(messageId);
+        }
+        catch (SmtpCommandException e) when ((int)e.StatusCode >= 500) // a definitive refusal (a mailbox that does not exist)
         {
             return SendResult.Permanent($"SMTP refused {to}: {(int)e.StatusCode} {e.Message}");
         }
-        catch (SmtpException e) when (IsPermanent(e.StatusCode) && e.InnerException is null)
+        catch (SmtpCommandException e)
         {
-            return SendResult.Permanent($"SMTP {(int)e.StatusCode}: {e.Message}");
+            return SendResult.Transient($"SMTP {(int)e.StatusCode}: {e.Message}");
         }
-        catch (Exception e) when (e is SmtpException or SocketException or IOException or TimeoutException)
+        catch (ServiceNotAuthenticatedException)
+        {
+            return SendResult.Permanent($"The SMTP server {server.Host}:{server.Port} takes mail only from a user who logs in: set username and password.");
+        }
+        catch (AuthenticationException e)
+        {
+            return SendResult.Permanent($"SMTP authentication failed: {e.Message}");
+        }
+        catch (SslHandshakeException)
+        {
+            return SendResult.Permanent($"TLS with the SMTP server {server.Host}:{server.Port} failed: its certificate is not trusted, or it does not speak TLS there.");
+        }
+        catch (NotSupportedException e) // STARTTLS demanded but not offered, or no authentication mechanism in common
+        {
+            return SendResult.Permanent($"The SMTP server {server.Host}:{server.Port} cannot: {e.Message}");
+        }
+        catch (OutboundRefusedException e)
+        {
+            return SendResult.Permanent($"The SMTP host is refused: {e.Message}");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return SendResult.Transient($"SMTP server {server.Host}:{server.Port} did not answer within {Timeout.TotalSeconds:0} s.");
+        }
+        catch (Exception e) when (e is SmtpProtocolException or ServiceNotConnectedException or SocketException or IOException or TimeoutException)
         {
             return SendResult.Transient($"SMTP unavailable: {e.GetBaseException().Message}");
         }
     }
 
-    private static SmtpClient? Client(ChannelConfig.Email channel, EmailOptions platform)
+    private static SecureSocketOptions Security(bool? startTls, bool? implicitTls) =>
+        implicitTls == true ? SecureSocketOptions.SslOnConnect
+        : startTls == true ? SecureSocketOptions.StartTls
+        : SecureSocketOptions.StartTlsWhenAvailable; // encrypted whenever the server can; a relay without TLS still works
+
+    private async Task ConnectAsync(SmtpClient smtp, Server server, CancellationToken cancellationToken)
     {
-        var host = channel.SmtpHost ?? platform.SmtpHost;
-        if (host is null) return null;
-        var own = channel.SmtpHost is not null;
-        var username = own ? channel.Username : platform.Username;
-        return new SmtpClient(host, own ? channel.SmtpPort ?? 25 : platform.SmtpPort)
+        if (!server.Checked)
         {
-            EnableSsl = own ? channel.StartTls ?? false : platform.StartTls,
-            Timeout = 30_000,
-            Credentials = username is null ? null : new NetworkCredential(username, own ? channel.Password : platform.Password),
-        };
+            await smtp.ConnectAsync(server.Host, server.Port, server.Security, cancellationToken);
+            return;
+        }
+        // An agency admin's host: connected only at an address the policy allows, resolved now (not when the channel was saved).
+        var addresses = await policy.ResolveAsync(server.Host, cancellationToken);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(addresses, server.Port, cancellationToken);
+            await smtp.ConnectAsync(socket, server.Host, server.Port, server.Security, cancellationToken);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
-    // 5xx is a definitive refusal; 4xx and anything without a code is worth another try.
-    private static bool IsPermanent(SmtpStatusCode code) => (int)code >= 500 && code != SmtpStatusCode.GeneralFailure;
+    private static System.Net.Security.RemoteCertificateValidationCallback TrustExactly(string pemFile)
+    {
+        var trusted = X509Certificate2.CreateFromPem(File.ReadAllText(pemFile)); // the certificate alone: no key
+        return (_, certificate, _, errors) => errors == System.Net.Security.SslPolicyErrors.None
+            || certificate is not null && CryptographicEquals(certificate.GetRawCertData(), trusted.RawData);
+    }
+
+    private static bool CryptographicEquals(byte[] a, byte[] b) => System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(a, b);
+
+    /// <summary>Writes the message as an .eml file, whole or not at all (a reader never sees half of one).</summary>
+    private static async Task WritePickupAsync(MimeMessage mail, string directory, CancellationToken cancellationToken)
+    {
+        var folder = Directory.CreateDirectory(directory).FullName;
+        var name = $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Guid.NewGuid():N}";
+        var partial = Path.Combine(folder, name + ".tmp");
+        mail.Prepare(EncodingConstraint.SevenBit); // as SMTP would carry it: quoted-printable, readable in a raw file
+        await mail.WriteToAsync(partial, cancellationToken);
+        File.Move(partial, Path.Combine(folder, name + ".eml"));
+    }
+
+    public static MimeMessage Compose(OutboundMessage m, string from, string to)
+    {
+        var mail = new MimeMessage
+        {
+            Subject = Subject(m),
+            // The idempotency key as Message-ID: a resent attempt is recognisably the same message.
+            MessageId = $"{m.IdempotencyKey:N}@dispatch",
+            Body = new BodyBuilder { TextBody = PlainBody(m).ReplaceLineEndings("\r\n"), HtmlBody = HtmlBody(m).ReplaceLineEndings("\r\n") }.ToMessageBody(),
+        };
+        mail.From.Add(new MailboxAddress("Dispatch", from));
+        mail.To.Add(new MailboxAddress(m.RecipientName, to));
+        mail.Headers.Add("X-Dispatch-Delivery", m.DeliveryId.ToString());
+        mail.Headers.Add("X-Dispatch-Incident", m.IncidentId.ToString());
+        return mail;
+    }
 
     public static string Subject(OutboundMessage m) => m.Alert is { } alert
         ? $"[PSAP ALERT - {PriorityLabel(m.Priority)}] {alert.Headline(m.Title)}"
@@ -174,4 +275,14 @@ public sealed class EmailTransport(IOptions<EmailOptions> options) : ITransport
             </body></html>
             """;
     }
+}
+
+/// <summary>An email address as people and mail servers mean it: one bare mailbox (no display name, no group).</summary>
+public static class EmailAddress
+{
+    public static bool IsValid(string? value) =>
+        value is { Length: > 0 and <= 254 } && value == value.Trim()
+        && MailboxAddress.TryParse(ParserOptions.Default, value, out var mailbox)
+        && mailbox.Address == value && string.IsNullOrEmpty(mailbox.Name)
+        && value.IndexOf('@') is > 0 and var at && at < value.Length - 1;
 }

@@ -45,7 +45,7 @@ public sealed class DeliveryEndToEndTests : DeliveryWorld
         var mails = Smtp.Messages();
         Assert.Equal(new[] { gascoAdmin, "rita.personal@home.example" }.Order(), mails.Select(m => m.ToAddress).Order());
         Assert.All(mails, m => Assert.Equal("[CRITICAL] Gas smell at school", m.Subject));
-        Assert.All(mails, m => Assert.Contains("Address: 12 Elm Street\r\nStrong odour reported by staff", m.Decoded));
+        Assert.All(mails, m => Assert.Contains("Address: 12 Elm Street\nStrong odour reported by staff", m.Decoded));
         var sentIds = Deliveries(incident).Select(d => d["externalMessageId"]?.GetValue<string>()).ToList();
         Assert.All(mails, m => Assert.Contains(m.MessageId, sentIds));
 

@@ -31,19 +31,22 @@ public class DeliveryWorld : IdentityHost
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        Smtp = await MailServer.StartAsync();
+        Smtp = await MailServer.StartAsync(secured: true); // STARTTLS and AUTH, as a real relay demands
         Webhooks = await WebhookReceiver.StartAsync();
         Admin = await AsAdminAsync();
         if (RunsSilo) await StartSiloAsync();
     }
 
     /// <summary>Starts the world's Silo process and waits until the Api has reached the cluster.</summary>
-    public async Task StartSiloAsync() => Silo = await StartSiloProcessAsync(new Dictionary<string, string?>(SiloSettings)
+    public async Task StartSiloAsync() => Silo = await StartSiloProcessAsync(WorldSiloSettings());
+
+    /// <summary>A Silo process's settings in this world: <see cref="SiloSettings"/>, the SMTP server and the Api's address for links.</summary>
+    public Dictionary<string, string?> WorldSiloSettings()
     {
-        ["Dispatch:Email:SmtpHost"] = "127.0.0.1",
-        ["Dispatch:Email:SmtpPort"] = Smtp.Port.ToString(),
-        ["Dispatch:PublicUrl"] = Anonymous.BaseAddress!.ToString(),
-    });
+        var settings = new Dictionary<string, string?>(SiloSettings) { ["Dispatch:PublicUrl"] = Anonymous.BaseAddress!.ToString() };
+        foreach (var (key, value) in Smtp.HostSettings()) settings[key] = value;
+        return settings;
+    }
 
     /// <summary>
     /// Starts a Silo process with these settings and waits until it is an active member of the cluster (a silo still joining owns no

@@ -32,10 +32,7 @@ public sealed class EscalationSiloTests : EscalationWorld
     public async Task Two_silos_fire_every_escalation_exactly_once_and_the_next_tier_and_the_psap_get_their_mail()
     {
         await SetUpAsync(repeatCount: 0);
-        await using var second = await StartSiloProcessAsync(new Dictionary<string, string?>(SiloSettings)
-        {
-            ["Dispatch:Email:SmtpHost"] = "127.0.0.1", ["Dispatch:Email:SmtpPort"] = Smtp.Port.ToString(),
-        });
+        await using var second = await StartSiloProcessAsync(WorldSiloSettings());
         var incidents = new List<Guid>();
         for (var i = 0; i < 20; i++) incidents.Add(await RaiseAsync("critical", Gasco));
 

@@ -17,11 +17,7 @@ public sealed class FailoverTests : EscalationWorld
 {
     private const int Incidents = 16;
 
-    private Dictionary<string, string?> SecondSiloSettings => new(SiloSettings)
-    {
-        ["Dispatch:Email:SmtpHost"] = "127.0.0.1", ["Dispatch:Email:SmtpPort"] = Smtp.Port.ToString(),
-        ["Dispatch:PublicUrl"] = Anonymous.BaseAddress!.ToString(),
-    };
+    private Dictionary<string, string?> SecondSiloSettings => WorldSiloSettings();
 
     [Fact]
     public async Task A_silo_killed_with_pending_deadlines_leaves_each_to_fire_once_on_the_other_within_five_seconds()

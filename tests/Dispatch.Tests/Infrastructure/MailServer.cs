@@ -2,9 +2,11 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
-using System.Text.RegularExpressions;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using MimeKit;
 using SmtpServer;
+using SmtpServer.Authentication;
 using SmtpServer.Protocol;
 using SmtpServer.Storage;
 
@@ -12,32 +14,58 @@ namespace Dispatch.Tests.Infrastructure;
 
 /// <summary>
 /// A real SMTP server (the SmtpServer library, in this process, on a loopback port) keeping every message it is sent, as
-/// received. Hosts the tests start as processes reach it over TCP like any mail relay.
+/// received, and how it came (over TLS or not, as which user). Hosts the tests start as processes reach it over TCP like any
+/// mail relay. With <see cref="Secured"/> it offers STARTTLS with a self-signed certificate (<see cref="CertificatePem"/>, for
+/// the hosts' <c>Dispatch:Email:TrustedCertificate</c>) and takes mail only from a client that authenticated over TLS.
 /// </summary>
-public sealed partial class MailServer : IAsyncDisposable
+public sealed class MailServer : IAsyncDisposable
 {
     private readonly SmtpServer.SmtpServer _server;
     private readonly Task _running;
     private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentQueue<string> _received = new();
+    private readonly ConcurrentQueue<Mail> _received = new();
+    private readonly string? _folder;
 
     public int Port { get; } = Dispatch.Testing.LoopbackPort.Free();
 
-    private MailServer()
+    /// <summary>The user and password a secured server takes; nobody else may send.</summary>
+    public const string User = "dispatch-relay", Password = "relay password 7";
+
+    /// <summary>The PEM file of a secured server's certificate.</summary>
+    public string? CertificatePem { get; }
+
+    private MailServer(bool secured, bool implicitTls)
     {
-        var options = new SmtpServerOptionsBuilder()
-            .ServerName("localhost")
-            .Endpoint(e => e.Endpoint(new IPEndPoint(IPAddress.Loopback, Port)))
-            .Build();
+        ImplicitTls = secured && implicitTls;
+        var endpoint = new EndpointDefinitionBuilder().Endpoint(new IPEndPoint(IPAddress.Loopback, Port));
         var services = new SmtpServer.ComponentModel.ServiceProvider();
         services.Add(new Keeper(_received));
+        if (secured)
+        {
+            _folder = Dispatch.Testing.TestRun.NewFolder("smtp-");
+            Directory.CreateDirectory(_folder);
+            var certificate = SelfSigned();
+            CertificatePem = Path.Combine(_folder, "smtp.pem");
+            File.WriteAllText(CertificatePem, certificate.ExportCertificatePem());
+            endpoint.Certificate(certificate).IsSecure(implicitTls).AllowUnsecureAuthentication(false).AuthenticationRequired(true);
+            services.Add(new DelegatingUserAuthenticator((user, password) => user == User && password == Password));
+        }
+        var options = new SmtpServerOptionsBuilder().ServerName("localhost").Endpoint(endpoint.Build()).Build();
         _server = new SmtpServer.SmtpServer(options, services);
         _running = _server.StartAsync(_stop.Token);
     }
 
-    public static async Task<MailServer> StartAsync()
+    public bool Secured => CertificatePem is not null;
+
+    public bool ImplicitTls { get; }
+
+    /// <summary>
+    /// A plain relay (no TLS, no authentication), or with <paramref name="secured"/> one that demands both: STARTTLS, or TLS from
+    /// the first byte with <paramref name="implicitTls"/>.
+    /// </summary>
+    public static async Task<MailServer> StartAsync(bool secured = false, bool implicitTls = false)
     {
-        var server = new MailServer();
+        var server = new MailServer(secured, implicitTls);
         await Wait.UntilAsync(async () =>
         {
             if (server._running.IsFaulted) await server._running; // a bind failure, said as it is
@@ -55,66 +83,58 @@ public sealed partial class MailServer : IAsyncDisposable
         return server;
     }
 
-    private sealed class Keeper(ConcurrentQueue<string> received) : MessageStore
+    /// <summary>Settings that make a host send through this server.</summary>
+    public Dictionary<string, string?> HostSettings() => new()
+    {
+        ["Dispatch:Email:SmtpHost"] = "127.0.0.1",
+        ["Dispatch:Email:SmtpPort"] = Port.ToString(),
+        ["Dispatch:Email:StartTls"] = Secured && !ImplicitTls ? "true" : null,
+        ["Dispatch:Email:ImplicitTls"] = ImplicitTls ? "true" : null,
+        ["Dispatch:Email:Username"] = Secured ? User : null,
+        ["Dispatch:Email:Password"] = Secured ? Password : null,
+        ["Dispatch:Email:TrustedCertificate"] = CertificatePem,
+    };
+
+    private static X509Certificate2 SelfSigned()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pfx), null); // with its key usable by SslStream
+    }
+
+    private sealed class Keeper(ConcurrentQueue<Mail> received) : MessageStore
     {
         public override Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction,
             ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
         {
-            received.Enqueue(Encoding.UTF8.GetString(buffer.ToArray()));
+            var raw = buffer.ToArray();
+            received.Enqueue(Mail.Parse(raw, context.Pipe.IsSecure, context.Authentication.IsAuthenticated ? context.Authentication.User : null));
             return Task.FromResult(SmtpResponse.Ok);
         }
     }
 
-    public sealed record Mail(string To, string Subject, string MessageId, string DeliveryId, string Raw)
+    /// <summary>A message as received: its headers, its plain-text body as a mail reader shows it (lines end in \n), and how it came.</summary>
+    public sealed record Mail(string To, string Subject, string MessageId, string DeliveryId, string Raw, string Decoded, string? Html,
+        bool OverTls, string? AuthenticatedAs)
     {
         /// <summary>The bare address of <see cref="To"/> ("Name &lt;a@b&gt;" gives a@b).</summary>
         public string ToAddress => To.Contains('<') ? To[(To.IndexOf('<') + 1)..To.IndexOf('>')] : To;
 
-        /// <summary>The message with quoted-printable undone, as a mail reader shows it.</summary>
-        public string Decoded
+        public static Mail Parse(byte[] raw, bool overTls = false, string? user = null)
         {
-            get
-            {
-                var unwrapped = Raw.Replace("=\n", "");
-                var bytes = new List<byte>();
-                for (var i = 0; i < unwrapped.Length; i++)
-                {
-                    if (unwrapped[i] == '=' && i + 2 < unwrapped.Length && Uri.IsHexDigit(unwrapped[i + 1]) && Uri.IsHexDigit(unwrapped[i + 2]))
-                    {
-                        bytes.Add(Convert.ToByte(unwrapped.Substring(i + 1, 2), 16));
-                        i += 2;
-                    }
-                    else bytes.AddRange(Encoding.UTF8.GetBytes(unwrapped[i].ToString()));
-                }
-                return Encoding.UTF8.GetString(bytes.ToArray());
-            }
+            using var stream = new MemoryStream(raw);
+            var message = MimeMessage.Load(stream);
+            return new Mail(message.To.ToString(), message.Subject ?? "", $"<{message.MessageId}>", message.Headers["X-Dispatch-Delivery"] ?? "",
+                System.Text.Encoding.UTF8.GetString(raw), (message.TextBody ?? "").ReplaceLineEndings("\n"), message.HtmlBody, overTls, user);
         }
     }
 
-    public IReadOnlyList<Mail> Messages() => _received.Select(Parse).ToList();
-
-    private static Mail Parse(string raw)
-    {
-        raw = raw.Replace("\r\n", "\n");
-        var end = raw.IndexOf("\n\n", StringComparison.Ordinal);
-        var headers = end > 0 ? raw[..end] : raw;
-        string Header(string name) => Regex.Match(headers, $@"^{name}:\s*(.*(?:\n[ \t].*)*)", RegexOptions.Multiline | RegexOptions.IgnoreCase)
-            .Groups[1].Value.Replace("\n", "").Trim();
-        return new Mail(Header("To"), DecodeWords(Header("Subject")), Header("Message-ID"), Header("X-Dispatch-Delivery"), raw);
-    }
-
-    // RFC 2047 encoded words, as System.Net.Mail writes a UTF-8 subject.
-    private static string DecodeWords(string value) => EncodedWord().Replace(value, m =>
-    {
-        var bytes = m.Groups[2].Value.Equals("B", StringComparison.OrdinalIgnoreCase)
-            ? Convert.FromBase64String(m.Groups[3].Value)
-            : Encoding.Latin1.GetBytes(Regex.Replace(m.Groups[3].Value.Replace('_', ' '), "=([0-9A-F]{2})",
-                h => ((char)Convert.ToByte(h.Groups[1].Value, 16)).ToString()));
-        return Encoding.GetEncoding(m.Groups[1].Value).GetString(bytes);
-    }).Replace("?= =?", "");
-
-    [GeneratedRegex(@"=\?([^?]+)\?([BbQq])\?([^?]*)\?=\s*")]
-    private static partial Regex EncodedWord();
+    public IReadOnlyList<Mail> Messages() => _received.ToList();
 
     public async ValueTask DisposeAsync()
     {
@@ -123,5 +143,6 @@ public sealed partial class MailServer : IAsyncDisposable
         try { await _running.WaitAsync(TimeSpan.FromSeconds(10)); }
         catch (OperationCanceledException) { }
         _stop.Dispose();
+        if (_folder is not null) Directory.Delete(_folder, recursive: true);
     }
 }
