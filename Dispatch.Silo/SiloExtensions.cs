@@ -3,6 +3,7 @@ using Dispatch.Grains.Notifications;
 using Dispatch.Grains.Routing;
 using Dispatch.Grains.Transports;
 using Dispatch.Grains.Transports.Email;
+using Dispatch.Grains.Transports.Sms;
 using Dispatch.Grains.Transports.Webhook;
 using Dispatch.Grains.Commands;
 using Dispatch.Silo.Recovery;
@@ -19,6 +20,13 @@ public static class SiloExtensions
         services.AddSingleton<Dispatch.Grains.Storage.IDeliveryClaimant, LocalSiloClaimant>(); // transactions claim what they queue for this silo
         services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section);
         services.AddSingleton<ITransport, EmailTransport>();
+        // Twilio's own address (or a test's), reached directly: an operator's setting, not an agency admin's.
+        services.AddOptions<TwilioOptions>().BindConfiguration(TwilioOptions.Section)
+            .Configure<IConfiguration>((o, c) => o.PublicUrl ??= Uri.TryCreate(c["Dispatch:PublicUrl"], UriKind.Absolute, out var u) ? u : null);
+        services.AddTransient<TwilioBaseAddress>();
+        services.AddHttpClient(TwilioOptions.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30)).AddHttpMessageHandler<TwilioBaseAddress>()
+            .RemoveAllLoggers(); // its lines would carry account SIDs and phone numbers
+        services.AddSingleton<ITransport, SmsTransport>();
         services.AddSingleton(sp => OutboundPolicy.FromConfiguration(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IHostEnvironment>().IsDevelopment()));
         // No HttpClient logging: its lines carry full URLs, whose paths and queries often hold receivers' tokens.
         services.AddHttpClient<WebhookTransport>().ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<OutboundPolicy>().CreateHandler())

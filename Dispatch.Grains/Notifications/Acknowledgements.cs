@@ -8,6 +8,7 @@ public static class AckSource
     public const string Api = "api";
     public const string IncidentApi = "incident_api";
     public const string EmailLink = "email_link";
+    public const string SmsReply = "sms_reply";
 }
 
 /// <summary>

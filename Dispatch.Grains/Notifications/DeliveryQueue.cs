@@ -255,33 +255,68 @@ internal static class DeliveryQueue
             m.NotificationId, m.DeliveryId, delivery.TransportSlug, ReceiverType: "user", ReceiverAgencyId: delivery.AgencyId, ReceiverUserId: delivery.UserId));
 
         if (status is "failed" or "dead_lettered")
-        {
-            var next = await scope.QuerySingleOrDefaultAsync<ChangedDelivery>($"""
-                update notification_deliveries set send_status = 'queued', next_attempt_at = @now, updated_at = @now
-                where id = (select id from notification_deliveries w
-                            where notification_id = @NotificationId and send_status = 'waiting'
-                              and w.update_fields is not distinct from (select update_fields from notification_deliveries where id = @DeliveryId)
-                            order by sequence limit 1)
-                returning {ChangedDelivery.Columns}
-                """, new { now, m.NotificationId, m.DeliveryId });
-            if (next is not null) scope.Wakes.DeliveryChanged(m.IncidentId, next.NotificationId, next.ToView());
-            var stillTrying = await scope.ExecuteScalarAsync<bool>("""
-                select exists (select 1 from notification_deliveries where notification_id = @NotificationId
-                               and send_status in ('queued', 'sending', 'waiting', 'sent'))
-                """, new { m.NotificationId });
-            if (!stillTrying)
-            {
-                await Communications.AppendAsync(scope, new CommunicationEntry(m.IncidentId, delivery.PsapAgencyId, "psap_alert", "internal",
-                    $"{m.RecipientName} at company {delivery.AgencyId} could not be reached: every channel failed ({result.Error}).",
-                    new { notification_id = m.NotificationId, company_id = delivery.AgencyId, last_outcome = status },
-                    m.NotificationId, ReceiverType: "agency", ReceiverAgencyId: delivery.PsapAgencyId));
-                // A company's recipient is unreachable: the PSAP users its rule names are messaged (not for an alert to the PSAP itself).
-                if (delivery.AgencyId != delivery.PsapAgencyId && await Incidents.IncidentStore.GetAsync(scope, m.IncidentId) is { } incident)
-                    await Escalation.PsapAlerts.SendAsync(scope, incident, delivery.AgencyId, Escalation.AlertReason.Unreachable,
-                        await scope.Routing.RuleAsync(scope, delivery.AgencyId, incident.Priority), 0, 0, now);
-            }
-        }
+            await FailOverAsync(scope, new Failed(m.IncidentId, m.NotificationId, m.DeliveryId, delivery.AgencyId, delivery.PsapAgencyId, m.RecipientName,
+                result.Error, status), now);
         return status;
+    }
+
+    private sealed record Failed(Guid IncidentId, Guid NotificationId, Guid DeliveryId, Guid AgencyId, Guid PsapAgencyId, string RecipientName,
+        string? Error, string Status);
+
+    /// <summary>
+    /// A delivery that failed for good: the next channel of its failover chain is queued; with none left, the recipient is
+    /// unreachable — logged, and the PSAP users the company's rule names are messaged.
+    /// </summary>
+    private static async Task FailOverAsync(EngineScope scope, Failed f, DateTimeOffset now)
+    {
+        var next = await scope.QuerySingleOrDefaultAsync<ChangedDelivery>($"""
+            update notification_deliveries set send_status = 'queued', next_attempt_at = @now, updated_at = @now
+            where id = (select id from notification_deliveries w
+                        where notification_id = @NotificationId and send_status = 'waiting'
+                          and w.update_fields is not distinct from (select update_fields from notification_deliveries where id = @DeliveryId)
+                        order by sequence limit 1)
+            returning {ChangedDelivery.Columns}
+            """, new { now, f.NotificationId, f.DeliveryId });
+        if (next is not null) scope.Wakes.DeliveryChanged(f.IncidentId, next.NotificationId, next.ToView());
+        var stillTrying = await scope.ExecuteScalarAsync<bool>("""
+            select exists (select 1 from notification_deliveries where notification_id = @NotificationId
+                           and send_status in ('queued', 'sending', 'waiting', 'sent'))
+            """, new { f.NotificationId });
+        if (stillTrying) return;
+        await Communications.AppendAsync(scope, new CommunicationEntry(f.IncidentId, f.PsapAgencyId, "psap_alert", "internal",
+            $"{f.RecipientName} at company {f.AgencyId} could not be reached: every channel failed ({f.Error}).",
+            new { notification_id = f.NotificationId, company_id = f.AgencyId, last_outcome = f.Status },
+            f.NotificationId, ReceiverType: "agency", ReceiverAgencyId: f.PsapAgencyId));
+        // A company's recipient is unreachable: the PSAP users its rule names are messaged (not for an alert to the PSAP itself).
+        if (f.AgencyId != f.PsapAgencyId && await Incidents.IncidentStore.GetAsync(scope, f.IncidentId) is { } incident)
+            await Escalation.PsapAlerts.SendAsync(scope, incident, f.AgencyId, Escalation.AlertReason.Unreachable,
+                await scope.Routing.RuleAsync(scope, f.AgencyId, incident.Priority), 0, 0, now);
+    }
+
+    /// <summary>
+    /// A message the provider had accepted (<paramref name="externalMessageId"/>) that it reports it could not deliver (a carrier's
+    /// refusal, a call nobody answered): the delivery becomes failed, and the notification fails over as if the send had failed.
+    /// Returns the notification, or null when no sent delivery has that id (a report repeated, or about something else).
+    /// </summary>
+    public static async Task<Guid?> CarrierFailedAsync(EngineScope scope, string transportSlug, string externalMessageId, string error, DateTimeOffset now)
+    {
+        var failed = await scope.QuerySingleOrDefaultAsync<(Guid Id, Guid NotificationId, Guid IncidentId, Guid AgencyId, Guid PsapAgencyId, string RecipientName, Guid UserId)>("""
+            update notification_deliveries d set send_status = 'failed', last_error = @error, version = d.version + 1, updated_at = @now
+            from notifications n, incidents i, users u
+            where d.transport_type_slug = @transportSlug and d.external_message_id = @externalMessageId and d.send_status = 'sent'
+              and n.id = d.notification_id and i.id = d.incident_id and u.id = n.notified_user_id
+            returning d.id, d.notification_id, d.incident_id, d.agency_id, i.agency_id as psap_agency_id,
+                      coalesce(nullif(trim(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')), ''), u.email) as recipient_name, u.id as user_id
+            """, new { transportSlug, externalMessageId, error, now });
+        if (failed.Id == Guid.Empty) return null;
+        var view = (await scope.QuerySingleOrDefaultAsync<ChangedDelivery>($"select {ChangedDelivery.Columns} from notification_deliveries where id = @Id", new { failed.Id }))!;
+        scope.Wakes.DeliveryChanged(failed.IncidentId, failed.NotificationId, view.ToView());
+        await Communications.AppendAsync(scope, new CommunicationEntry(failed.IncidentId, failed.AgencyId, "delivery_failure", "inbound",
+            $"Reported undelivered: {error}", new { delivery_id = failed.Id, outcome = "failed", error, external_message_id = externalMessageId },
+            failed.NotificationId, failed.Id, transportSlug, ReceiverType: "user", ReceiverAgencyId: failed.AgencyId, ReceiverUserId: failed.UserId));
+        await FailOverAsync(scope, new Failed(failed.IncidentId, failed.NotificationId, failed.Id, failed.AgencyId, failed.PsapAgencyId,
+            failed.RecipientName, error, "failed"), now);
+        return failed.NotificationId;
     }
 
     /// <summary>

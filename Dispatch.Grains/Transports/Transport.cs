@@ -93,7 +93,7 @@ public static class ChannelConfig
 
     public sealed record Webhook(string? Url, string? Secret, int? TimeoutSeconds);
 
-    public sealed record Sms(string? From, string? Phone);
+    public sealed record Sms(string? AccountSid, string? AuthToken, string? From, string? Phone);
 
     public sealed record Telegram(string? ChatId);
 
@@ -150,8 +150,12 @@ public static class ChannelConfig
                     break;
                 case TransportSlug.Sms:
                     var sms = known.Deserialize<Sms>(JsonSerializerOptions.Web)!;
-                    if (sms.Phone is not null && !System.Text.RegularExpressions.Regex.IsMatch(sms.Phone, @"^\+[1-9][0-9]{6,14}$"))
-                        Add("phone", "must be an E.164 number such as +15551234567.");
+                    if (sms.Phone is not null && !IsE164(sms.Phone)) Add("phone", "must be an E.164 number such as +15551234567.");
+                    if (sms.From is not null && !IsE164(sms.From)) Add("from", "must be the sending number in E.164, such as +15557654321.");
+                    if (isOverride && sms with { Phone = null } != new Sms(null, null, null, null)) Add("phone", "a personal override holds only 'phone'.");
+                    if (sms.AccountSid is not null && !System.Text.RegularExpressions.Regex.IsMatch(sms.AccountSid, "^AC[0-9a-f]{32}$"))
+                        Add("accountSid", "must be a Twilio account SID (AC followed by 32 hexadecimal digits).");
+                    if ((sms.AccountSid is null) != (sms.AuthToken is null)) Add(sms.AccountSid is null ? "accountSid" : "authToken", "a Twilio account needs both accountSid and authToken.");
                     break;
                 default:
                     known.Deserialize(type, JsonSerializerOptions.Web);
@@ -186,6 +190,8 @@ public static class ChannelConfig
         }
         return errors;
     }
+
+    private static bool IsE164(string value) => System.Text.RegularExpressions.Regex.IsMatch(value, @"^\+[1-9][0-9]{6,14}$");
 
     private static bool IsEmail(string value) => Transports.Email.EmailAddress.IsValid(value);
 }

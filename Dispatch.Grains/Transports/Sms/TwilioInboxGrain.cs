@@ -1,0 +1,146 @@
+using System.Text.Json.Nodes;
+using Dispatch.Grains.Incidents;
+using Dispatch.Grains.Notifications;
+using Dispatch.Grains.Storage;
+using Dispatch.Grains.Storage.Encryption;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Twilio.Security;
+
+namespace Dispatch.Grains.Transports.Sms;
+
+/// <summary>A request Twilio posted to one of Dispatch's hooks: the URL it signed, its form fields and its signature.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TwilioRequest(string Url, IReadOnlyDictionary<string, string> Form, string? Signature);
+
+/// <summary>What to tell the sender of a text; <see cref="Verified"/> false when the request was not Twilio's.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TwilioAnswer(bool Verified, string? Reply = null);
+
+/// <summary>Where Twilio's posts are believed and acted on: replies that acknowledge, and delivery reports.</summary>
+public interface ITwilioInboxGrain : IGrainWithIntegerKey
+{
+    /// <summary>A text someone sent to a Dispatch number: acknowledges the notification whose code it carries, and says so.</summary>
+    Task<TwilioAnswer> ReceiveAsync(TwilioRequest request);
+
+    /// <summary>Twilio's report on a text it was given: a text the carrier could not deliver fails over to the next channel.</summary>
+    Task<TwilioAnswer> StatusAsync(TwilioRequest request);
+}
+
+/// <summary>
+/// Believes a post only when its <c>X-Twilio-Signature</c> verifies (Twilio's own validator) with the auth token of the account
+/// it names — the platform's, or an SMS channel's — and acts through the incident's grain like any other acknowledgement. A
+/// stateless worker: nothing here is held between posts.
+/// </summary>
+[StatelessWorker]
+internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptions> options, TimeProvider time, ILogger<TwilioInboxGrain> logger)
+    : Grain, ITwilioInboxGrain
+{
+    /// <summary>How long after a text was sent its code is still taken.</summary>
+    public static readonly TimeSpan CodeLifetime = TimeSpan.FromDays(2);
+
+    public async Task<TwilioAnswer> ReceiveAsync(TwilioRequest request)
+    {
+        if (!await VerifiedAsync(request)) return new TwilioAnswer(false);
+        var from = request.Form.GetValueOrDefault("From") ?? "";
+        var body = request.Form.GetValueOrDefault("Body");
+        if (ReplyCodes.In(body) is not { } code)
+            return new TwilioAnswer(true, "Dispatch: to acknowledge an alert, reply with the 4-digit code it ends with (for example ACK 1234).");
+
+        var matches = await SentToAsync(from, code);
+        if (matches.Count == 0)
+            return new TwilioAnswer(true, $"Dispatch: no recent alert to this number has the code {code}. Check the code in the message, or use its link.");
+        if (matches.Select(m => m.NotificationId).Distinct().Count() > 1)
+            return new TwilioAnswer(true, $"Dispatch: the code {code} matches more than one alert to this number; nothing was acknowledged. Use the app or the email link.");
+
+        var match = matches[0];
+        var result = await GrainFactory.GetGrain<IIncidentGrain>(match.IncidentId)
+            .AcknowledgeAsync(new AgencyContext(match.AgencyId, match.NotifiedUserId), match.NotificationId, AckSource.SmsReply);
+        if (result.Acknowledgement is not { } ack)
+            return new TwilioAnswer(true, "Dispatch: that alert can no longer be acknowledged.");
+        AckMetrics.Record(ack);
+        logger.LogInformation("Notification {NotificationId} acknowledged by SMS reply{Repeated}", ack.NotificationId, ack.Repeated ? " (again)" : "");
+        var reply = ack.Kind == "psap_alert"
+            ? ack.Repeated ? "Dispatch: already recorded that you saw this alert." : $"Dispatch: recorded that you saw the alert about {ack.AboutCompanyName}. It does not acknowledge for them."
+            : ack.Repeated ? $"Dispatch: already acknowledged at {ack.AckedAt:HH:mm} UTC." : "Dispatch: acknowledged. Thank you.";
+        return new TwilioAnswer(true, reply);
+    }
+
+    public async Task<TwilioAnswer> StatusAsync(TwilioRequest request)
+    {
+        if (!await VerifiedAsync(request)) return new TwilioAnswer(false);
+        var sid = request.Form.GetValueOrDefault("MessageSid") ?? request.Form.GetValueOrDefault("SmsSid");
+        var status = request.Form.GetValueOrDefault("MessageStatus") ?? request.Form.GetValueOrDefault("SmsStatus");
+        if (sid is null || status is not ("failed" or "undelivered")) return new TwilioAnswer(true); // queued, sent, delivered: as recorded
+        var error = $"Twilio: {status}{(request.Form.GetValueOrDefault("ErrorCode") is { Length: > 0 } c ? $" (error {c})" : "")}";
+        GrainWakes wakes;
+        Guid? notification;
+        await using (var scope = await store.BeginEngineAsync())
+        {
+            notification = await DeliveryQueue.CarrierFailedAsync(scope, TransportSlug.Sms, sid, error, time.GetUtcNow());
+            await scope.CommitAsync();
+            wakes = scope.Wakes;
+        }
+        await wakes.SendAsync(GrainFactory);
+        // The next channel of the chain (queued in that transaction) is the notification grain's to send.
+        if (notification is { } id) await GrainFactory.GetGrain<INotificationGrain>(id).DeliverDueAsync();
+        return new TwilioAnswer(true);
+    }
+
+    private async Task<bool> VerifiedAsync(TwilioRequest request)
+    {
+        if (string.IsNullOrEmpty(request.Signature) || request.Form.GetValueOrDefault("AccountSid") is not { Length: > 0 } account) return false;
+        var form = request.Form.ToDictionary(kv => kv.Key, kv => kv.Value);
+        foreach (var token in await TokensAsync(account))
+            if (new RequestValidator(token).Validate(request.Url, form, request.Signature)) return true;
+        logger.LogWarning("A post to a Twilio hook did not carry a valid signature for the account it names; ignored");
+        return false;
+    }
+
+    /// <summary>The auth tokens of the account <paramref name="accountSid"/>: the platform's, and every SMS or voice channel's that names it.</summary>
+    private async Task<IReadOnlyList<string>> TokensAsync(string accountSid)
+    {
+        var tokens = new List<string>();
+        if (options.Value is { AccountSid: { } platform, AuthToken: { Length: > 0 } token } && platform == accountSid) tokens.Add(token);
+        await using var scope = await store.BeginEngineAsync();
+        var configs = await scope.QueryAsync<string>("""
+            select c.config::text from transport_channels c join transport_types t on t.id = c.transport_type_id
+            where t.slug in ('sms', 'voice') and c.is_active
+            """);
+        foreach (var config in configs)
+        {
+            var channel = ChannelConfig.Read<ChannelConfig.Sms>(Decrypt(scope.Cipher, config, EncryptedColumns.ChannelConfig));
+            if (channel.AccountSid == accountSid && channel.AuthToken is { Length: > 0 } own) tokens.Add(own);
+        }
+        return tokens.Distinct().ToList();
+    }
+
+    private sealed record SentText(Guid NotificationId, Guid IncidentId, Guid AgencyId, Guid NotifiedUserId, string ChannelConfig, string? Override);
+
+    private sealed record Match(Guid NotificationId, Guid IncidentId, Guid AgencyId, Guid NotifiedUserId);
+
+    /// <summary>The notifications texted to <paramref name="phone"/> lately whose code is <paramref name="code"/>.</summary>
+    private async Task<IReadOnlyList<Match>> SentToAsync(string phone, string code)
+    {
+        await using var scope = await store.BeginEngineAsync();
+        var sent = await scope.QueryAsync<SentText>("""
+            select d.notification_id, d.incident_id, d.agency_id, n.notified_user_id, c.config::text as channel_config, p.config_override::text as override
+            from notification_deliveries d
+            join notifications n on n.id = d.notification_id
+            join transport_channels c on c.id = d.transport_channel_id
+            left join user_transport_preferences p on p.id = d.preference_id
+            where d.transport_type_slug = 'sms' and d.send_status = 'sent' and d.sent_at > @since
+            """, new { since = time.GetUtcNow() - CodeLifetime });
+        return sent.Where(s => ReplyCodes.For(s.NotificationId) == code) // the hash first: only the few with this code are decrypted
+            .Where(s =>
+            {
+                var personal = s.Override is null ? null : ChannelConfig.Read<ChannelConfig.Sms>(Decrypt(scope.Cipher, s.Override, EncryptedColumns.PreferenceConfigOverride)).Phone;
+                return (personal ?? ChannelConfig.Read<ChannelConfig.Sms>(Decrypt(scope.Cipher, s.ChannelConfig, EncryptedColumns.ChannelConfig)).Phone) == phone;
+            })
+            .Select(s => new Match(s.NotificationId, s.IncidentId, s.AgencyId, s.NotifiedUserId)).ToList();
+    }
+
+    private static JsonObject Decrypt(FieldCipher cipher, string stored, EncryptedColumn column) =>
+        JsonNode.Parse(cipher.DecryptJson(stored, column.Context)!)!.AsObject();
+}

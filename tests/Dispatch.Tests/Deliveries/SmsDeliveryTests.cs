@@ -1,0 +1,125 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Dapper;
+using Dispatch.Grains.Transports.Sms;
+using Dispatch.Tests.Infrastructure;
+using Npgsql;
+
+namespace Dispatch.Tests.Deliveries;
+
+/// <summary>
+/// Texts through Twilio end to end: a Silo process sends through the Twilio SDK to a local Twilio that speaks its wire format,
+/// Twilio's signed posts come back to the Api, a reply with the message's code acknowledges once, and what Twilio refuses or
+/// cannot deliver fails over to the person's next channel.
+/// </summary>
+[Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
+public sealed class SmsDeliveryTests : DeliveryWorld
+{
+    private const string RitaPhone = "+15552223333";
+    private FakeTwilio _twilio = null!;
+
+    protected override Dictionary<string, string?> SiloSettings
+    {
+        get
+        {
+            var settings = base.SiloSettings;
+            foreach (var (key, value) in _twilio.HostSettings()) settings[key] = value;
+            return settings;
+        }
+    }
+
+    public override async Task InitializeAsync()
+    {
+        _twilio = await FakeTwilio.StartAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _twilio.DisposeAsync();
+    }
+
+    private Uri Hook => new(Anonymous.BaseAddress!, "/hooks/sms/twilio");
+
+    private static async Task<string> TwimlAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/xml", response.Content.Headers.ContentType?.MediaType);
+        return System.Xml.Linq.XElement.Parse(await response.Content.ReadAsStringAsync()).Element("Message")!.Value;
+    }
+
+    private async Task<JsonObject> NotificationAsync(Guid incident, Guid user) =>
+        (JsonObject)(await IncidentAsync(incident))["companies"]![0]!["notifications"]!.AsArray().Single(n => n!["notifiedUserId"]!.GetValue<Guid>() == user)!;
+
+    [Fact]
+    public async Task A_text_reaches_the_responder_and_their_reply_with_its_code_acknowledges_once_while_forged_or_wrong_replies_do_nothing()
+    {
+        var (gasco, _, _) = await OnboardCompanyAsync("gasco");
+        var texts = await ChannelAsync(gasco, "sms", "on-call texts", "{}"); // the platform's Twilio account and number
+        var rita = await ResponderAsync(gasco, "rita@gasco.example");
+        await PreferenceAsync(rita, texts, 1, "all", $$"""{"phone":"{{RitaPhone}}"}""");
+
+        var id = await RaiseAsync("critical", gasco);
+        await Wait.UntilAsync(() => Task.FromResult(_twilio.Messages.Any(m => m.To == RitaPhone)), TimeSpan.FromSeconds(60), () => Silo!.Output);
+        var text = _twilio.Messages.Single(m => m.To == RitaPhone);
+        var notification = await NotificationAsync(id, rita);
+        var code = ReplyCodes.For(notification["id"]!.GetValue<Guid>());
+        Assert.Equal(FakeTwilio.Number, text.From);
+        Assert.StartsWith("[CRITICAL] Gas smell at school\n12 Elm Street\nStrong odour reported by staff", text.Body);
+        Assert.EndsWith($"Reply {code} to acknowledge.", text.Body);
+        Assert.Equal(new Uri(Anonymous.BaseAddress!, SmsTransport.StatusPath).ToString(), text.StatusCallback);
+        await Wait.UntilAsync(async () => (await NotificationAsync(id, rita))["deliveries"]![0]!["externalMessageId"]?.GetValue<string>() == text.Sid,
+            TimeSpan.FromSeconds(30), () => Silo!.Output);
+
+        // Not Twilio: signed with another token. Not the responder: the right code from another number. Not a code sent there.
+        using (var forged = await _twilio.SendInboundAsync(Hook, RitaPhone, $"ACK {code}", signWith: "not the auth token"))
+            Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
+        Assert.Contains("no recent alert", await TwimlAsync(await _twilio.SendInboundAsync(Hook, "+15559998888", $"ACK {code}")));
+        var wrong = code == "1000" ? "1001" : "1000";
+        Assert.Contains($"code {wrong}", await TwimlAsync(await _twilio.SendInboundAsync(Hook, RitaPhone, $"ack {wrong}")));
+        Assert.Contains("4-digit code", await TwimlAsync(await _twilio.SendInboundAsync(Hook, RitaPhone, "on my way")));
+        Assert.Equal("pending", (await NotificationAsync(id, rita))["ackStatus"]!.GetValue<string>());
+
+        Assert.Equal("Dispatch: acknowledged. Thank you.", await TwimlAsync(await _twilio.SendInboundAsync(Hook, RitaPhone, $"{code} ack")));
+        Assert.Contains("already acknowledged", await TwimlAsync(await _twilio.SendInboundAsync(Hook, RitaPhone, code)));
+
+        var acked = await NotificationAsync(id, rita);
+        Assert.Equal("acked", acked["ackStatus"]!.GetValue<string>());
+        Assert.Equal("sms_reply", acked["ackSource"]!.GetValue<string>());
+        var incident = await IncidentAsync(id);
+        Assert.Equal("acknowledged", incident["incident"]!["status"]!.GetValue<string>());
+        await using var c = new NpgsqlConnection(ConnectionString);
+        Assert.Equal(1, await c.ExecuteScalarAsync<int>(
+            "select count(*) from command_ack_events where incident_id = @id and company_agency_id = @gasco and ack_source = 'sms_reply'", new { id, gasco }));
+    }
+
+    [Fact]
+    public async Task A_number_twilio_refuses_or_cannot_deliver_to_hands_over_to_the_next_channel()
+    {
+        var (gasco, _, _) = await OnboardCompanyAsync("gasco");
+        var texts = await ChannelAsync(gasco, "sms", "on-call texts", "{}");
+        var email = await ChannelAsync(gasco, "email", "ops email", "{}");
+        var olu = await ResponderAsync(gasco, "olu@gasco.example");
+        var fay = await ResponderAsync(gasco, "fay@gasco.example");
+        _twilio.OptedOut["+15553334444"] = true; // refused at once: 400, 21610
+        _twilio.Unreachable["+15554445555"] = true; // accepted, then reported undelivered (30003)
+        await PreferenceAsync(olu, texts, 1, "failover", """{"phone":"+15553334444"}""");
+        await PreferenceAsync(olu, email, 2, "failover");
+        await PreferenceAsync(fay, texts, 1, "failover", """{"phone":"+15554445555"}""");
+        await PreferenceAsync(fay, email, 2, "failover");
+        _twilio.ServiceUnavailable = 1; // and Twilio overloaded once: that attempt is retried, not failed over
+
+        var id = await RaiseAsync("critical", gasco);
+        await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Count(m => m.ToAddress is "olu@gasco.example" or "fay@gasco.example") == 2),
+            TimeSpan.FromSeconds(60), () => Silo!.Output);
+
+        var oluDeliveries = (await NotificationAsync(id, olu))["deliveries"]!.AsArray();
+        Assert.Equal(["failed", "sent"], oluDeliveries.Select(d => d!["sendStatus"]!.GetValue<string>()));
+        Assert.Contains("21610", oluDeliveries[0]!["lastError"]!.GetValue<string>());
+        var fayDeliveries = (await NotificationAsync(id, fay))["deliveries"]!.AsArray();
+        Assert.Equal(["failed", "sent"], fayDeliveries.Select(d => d!["sendStatus"]!.GetValue<string>()));
+        Assert.Equal("Twilio: undelivered (error 30003)", fayDeliveries[0]!["lastError"]!.GetValue<string>());
+        Assert.Single(_twilio.Messages, m => m.To == "+15554445555"); // a report repeated or late changes nothing more
+    }
+}
