@@ -27,6 +27,7 @@ public static class SiloExtensions
         services.AddHttpClient(TwilioOptions.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30)).AddHttpMessageHandler<TwilioBaseAddress>()
             .RemoveAllLoggers(); // its lines would carry account SIDs and phone numbers
         services.AddSingleton<ITransport, SmsTransport>();
+        services.AddSingleton<ITransport, VoiceTransport>();
         services.AddSingleton(sp => OutboundPolicy.FromConfiguration(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IHostEnvironment>().IsDevelopment()));
         // No HttpClient logging: its lines carry full URLs, whose paths and queries often hold receivers' tokens.
         services.AddHttpClient<WebhookTransport>().ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<OutboundPolicy>().CreateHandler())

@@ -9,6 +9,7 @@ public static class AckSource
     public const string IncidentApi = "incident_api";
     public const string EmailLink = "email_link";
     public const string SmsReply = "sms_reply";
+    public const string Voice = "voice";
 }
 
 /// <summary>

@@ -9,9 +9,10 @@ public static class TransportSlug
     public const string Email = "email";
     public const string Webhook = "webhook";
     public const string Sms = "sms";
+    public const string Voice = "voice";
     public const string Telegram = "telegram";
 
-    public static IReadOnlyList<string> All { get; } = [Email, Webhook, Sms, Telegram];
+    public static IReadOnlyList<string> All { get; } = [Email, Webhook, Sms, Voice, Telegram];
 }
 
 /// <summary>Everything a transport needs to send one delivery; built by the delivery engine from committed rows.</summary>
@@ -107,7 +108,7 @@ public static class ChannelConfig
     private static readonly Dictionary<string, Type> Types = new()
     {
         [TransportSlug.Email] = typeof(Email), [TransportSlug.Webhook] = typeof(Webhook),
-        [TransportSlug.Sms] = typeof(Sms), [TransportSlug.Telegram] = typeof(Telegram),
+        [TransportSlug.Sms] = typeof(Sms), [TransportSlug.Voice] = typeof(Sms), [TransportSlug.Telegram] = typeof(Telegram),
     };
 
     /// <summary>Field errors (keys prefixed with <paramref name="prefix"/>) for a channel's config or a user's override.</summary>
@@ -148,7 +149,7 @@ public static class ChannelConfig
                     if (!isOverride && (webhook.Secret?.Length ?? 0) < 16) Add("secret", "a signing secret of at least 16 characters is required.");
                     if (webhook.TimeoutSeconds is < 1 or > 60) Add("timeoutSeconds", "must be between 1 and 60.");
                     break;
-                case TransportSlug.Sms:
+                case TransportSlug.Sms or TransportSlug.Voice: // a call takes what a text does: an account, a number to call from, one to call
                     var sms = known.Deserialize<Sms>(JsonSerializerOptions.Web)!;
                     if (sms.Phone is not null && !IsE164(sms.Phone)) Add("phone", "must be an E.164 number such as +15551234567.");
                     if (sms.From is not null && !IsE164(sms.From)) Add("from", "must be the sending number in E.164, such as +15557654321.");

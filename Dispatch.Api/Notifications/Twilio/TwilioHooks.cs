@@ -77,3 +77,39 @@ public sealed class TwilioSmsStatus(IClusterClient grains, IConfiguration config
         return answer.Verified ? TypedResults.NoContent() : TwilioPosts.NotTwilio();
     }
 }
+
+public sealed class TwilioVoice(IClusterClient grains, IConfiguration configuration) : EndpointWithoutRequest<IResult>
+{
+    public override void Configure()
+    {
+        Post(VoiceTransport.Path);
+        AllowAnonymous();
+        Description(d => d.WithTags("Inbound hooks").ExcludeFromDescription());
+    }
+
+    public override async Task<IResult> ExecuteAsync(CancellationToken ct)
+    {
+        if (await TwilioPosts.ReadAsync(HttpContext, configuration, ct) is not { } request) return TwilioPosts.NotAForm();
+        if (!Guid.TryParse(HttpContext.Request.Query["d"], out var delivery))
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad request", detail: "The call's URL names no delivery (d).");
+        var answer = await grains.GetGrain<ITwilioInboxGrain>(0).CallAsync(request, delivery);
+        return answer.Verified ? TypedResults.Content(answer.Reply, "text/xml; charset=utf-8") : TwilioPosts.NotTwilio();
+    }
+}
+
+public sealed class TwilioVoiceStatus(IClusterClient grains, IConfiguration configuration) : EndpointWithoutRequest<IResult>
+{
+    public override void Configure()
+    {
+        Post(VoiceTransport.StatusPath);
+        AllowAnonymous();
+        Description(d => d.WithTags("Inbound hooks").ExcludeFromDescription());
+    }
+
+    public override async Task<IResult> ExecuteAsync(CancellationToken ct)
+    {
+        if (await TwilioPosts.ReadAsync(HttpContext, configuration, ct) is not { } request) return TwilioPosts.NotAForm();
+        var answer = await grains.GetGrain<ITwilioInboxGrain>(0).CallStatusAsync(request);
+        return answer.Verified ? TypedResults.NoContent() : TwilioPosts.NotTwilio();
+    }
+}

@@ -17,7 +17,7 @@ public sealed class CreateChannelValidator : Validator<CreateChannelRequest>
 {
     public CreateChannelValidator()
     {
-        RuleFor(r => r.TransportType).Must(t => TransportSlug.All.Contains(t ?? "")).WithMessage("transportType is one of email, webhook, sms, telegram.");
+        RuleFor(r => r.TransportType).Must(t => TransportSlug.All.Contains(t ?? "")).WithMessage($"transportType is one of {string.Join(", ", TransportSlug.All)}.");
         RuleFor(r => r.Name).Must(n => !string.IsNullOrWhiteSpace(n)).WithMessage("name is required.");
         RuleFor(r => r.Name).Must(n => n is null || n.Trim().Length is > 0 and <= 100).WithMessage("name is 1–100 characters.");
         // The type's own schema names each wrong field of the config.

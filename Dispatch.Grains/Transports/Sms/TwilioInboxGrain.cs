@@ -26,6 +26,15 @@ public interface ITwilioInboxGrain : IGrainWithIntegerKey
 
     /// <summary>Twilio's report on a text it was given: a text the carrier could not deliver fails over to the next channel.</summary>
     Task<TwilioAnswer> StatusAsync(TwilioRequest request);
+
+    /// <summary>
+    /// A call Dispatch placed was answered, or its listener pressed a key: the TwiML to play (in <see cref="TwilioAnswer.Reply"/>).
+    /// 1 acknowledges, 2 repeats; a voicemail is hung up on and the delivery fails over.
+    /// </summary>
+    Task<TwilioAnswer> CallAsync(TwilioRequest request, Guid deliveryId);
+
+    /// <summary>Twilio's report that a call ended: no answer, busy, failed or cancelled fails over to the next channel.</summary>
+    Task<TwilioAnswer> CallStatusAsync(TwilioRequest request);
 }
 
 /// <summary>
@@ -73,19 +82,91 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
         var sid = request.Form.GetValueOrDefault("MessageSid") ?? request.Form.GetValueOrDefault("SmsSid");
         var status = request.Form.GetValueOrDefault("MessageStatus") ?? request.Form.GetValueOrDefault("SmsStatus");
         if (sid is null || status is not ("failed" or "undelivered")) return new TwilioAnswer(true); // queued, sent, delivered: as recorded
-        var error = $"Twilio: {status}{(request.Form.GetValueOrDefault("ErrorCode") is { Length: > 0 } c ? $" (error {c})" : "")}";
+        await NotDeliveredAsync(TransportSlug.Sms, sid, $"Twilio: {status}{(request.Form.GetValueOrDefault("ErrorCode") is { Length: > 0 } c ? $" (error {c})" : "")}");
+        return new TwilioAnswer(true);
+    }
+
+    public async Task<TwilioAnswer> CallStatusAsync(TwilioRequest request)
+    {
+        if (!await VerifiedAsync(request)) return new TwilioAnswer(false);
+        var status = request.Form.GetValueOrDefault("CallStatus");
+        if (request.Form.GetValueOrDefault("CallSid") is { } sid && status is "no-answer" or "busy" or "failed" or "canceled")
+            await NotDeliveredAsync(TransportSlug.Voice, sid, $"Twilio: call {status}");
+        return new TwilioAnswer(true);
+    }
+
+    /// <summary>A message or call the provider took but did not get through: failed, and the next channel of the chain is sent.</summary>
+    private async Task NotDeliveredAsync(string transport, string externalId, string error)
+    {
         GrainWakes wakes;
         Guid? notification;
         await using (var scope = await store.BeginEngineAsync())
         {
-            notification = await DeliveryQueue.CarrierFailedAsync(scope, TransportSlug.Sms, sid, error, time.GetUtcNow());
+            notification = await DeliveryQueue.CarrierFailedAsync(scope, transport, externalId, error, time.GetUtcNow());
             await scope.CommitAsync();
             wakes = scope.Wakes;
         }
         await wakes.SendAsync(GrainFactory);
         // The next channel of the chain (queued in that transaction) is the notification grain's to send.
         if (notification is { } id) await GrainFactory.GetGrain<INotificationGrain>(id).DeliverDueAsync();
-        return new TwilioAnswer(true);
+    }
+
+    private sealed record CalledAbout(Guid NotificationId, Guid IncidentId, Guid AgencyId, Guid NotifiedUserId, string Kind, string Priority, string Title,
+        byte[]? Address, string? AboutName);
+
+    public async Task<TwilioAnswer> CallAsync(TwilioRequest request, Guid deliveryId)
+    {
+        if (!await VerifiedAsync(request)) return new TwilioAnswer(false);
+        var callSid = request.Form.GetValueOrDefault("CallSid") ?? "";
+        CalledAbout? call;
+        string? address;
+        await using (var scope = await store.BeginEngineAsync())
+        {
+            call = await scope.QuerySingleOrDefaultAsync<CalledAbout>("""
+                select d.notification_id, d.incident_id, d.agency_id, n.notified_user_id, n.kind, i.priority, i.title, i.address, a.name as about_name
+                from notification_deliveries d join notifications n on n.id = d.notification_id join incidents i on i.id = d.incident_id
+                left join agencies a on a.id = n.about_agency_id
+                where d.id = @deliveryId and d.transport_type_slug = 'voice'
+                """, new { deliveryId });
+            address = scope.Cipher.DecryptText(call?.Address, EncryptedColumns.IncidentAddress.Context);
+        }
+        var twiml = new Twilio.TwiML.VoiceResponse();
+        if (call is null)
+            return new TwilioAnswer(true, twiml.Say("This Dispatch call is no longer valid. Goodbye.").Hangup().ToString());
+        if (request.Form.GetValueOrDefault("AnsweredBy") is { } by && (by.StartsWith("machine", StringComparison.Ordinal) || by == "fax"))
+        {
+            await NotDeliveredAsync(TransportSlug.Voice, callSid, "Twilio: answered by voicemail");
+            return new TwilioAnswer(true, twiml.Hangup().ToString());
+        }
+        var alert = call.Kind == "psap_alert";
+        switch (request.Form.GetValueOrDefault("Digits"))
+        {
+            case "1":
+                var result = await GrainFactory.GetGrain<IIncidentGrain>(call.IncidentId)
+                    .AcknowledgeAsync(new AgencyContext(call.AgencyId, call.NotifiedUserId), call.NotificationId, AckSource.Voice);
+                if (result.Acknowledgement is { } ack)
+                {
+                    AckMetrics.Record(ack);
+                    logger.LogInformation("Notification {NotificationId} acknowledged on a call{Repeated}", ack.NotificationId, ack.Repeated ? " (again)" : "");
+                    return new TwilioAnswer(true, twiml.Say(alert ? "Recorded that you heard this alert. Goodbye." : ack.Repeated
+                        ? "This alert was already acknowledged. Goodbye." : "Acknowledged. Thank you. Goodbye.").Hangup().ToString());
+                }
+                return new TwilioAnswer(true, twiml.Say("This alert can no longer be acknowledged. Goodbye.").Hangup().ToString());
+            case null or "" or "2":
+                break; // answered, or asked to hear it again
+            default:
+                twiml.Say("Sorry, that key does nothing.");
+                break;
+        }
+        var spoken = alert
+            ? $"Dispatch P SAP alert. {call.AboutName ?? "A company"} has not acknowledged: {call.Title}. Priority {Transports.Email.EmailTransport.PriorityLabel(call.Priority)}."
+            : $"Dispatch alert. Priority {Transports.Email.EmailTransport.PriorityLabel(call.Priority)}. {call.Title}.";
+        if (address is { Length: > 0 }) spoken += $" Address: {address}.";
+        var prompt = alert ? "Press 1 to confirm you heard this alert. Press 2 to hear it again." : "Press 1 to acknowledge. Press 2 to hear this again.";
+        var gather = new Twilio.TwiML.Voice.Gather(numDigits: 1, timeout: 10, action: new Uri(request.Url), method: Twilio.Http.HttpMethod.Post);
+        gather.Say(spoken).Say(prompt);
+        twiml.Append(gather).Say("No key was pressed. Goodbye.").Hangup();
+        return new TwilioAnswer(true, twiml.ToString());
     }
 
     private async Task<bool> VerifiedAsync(TwilioRequest request)

@@ -28,7 +28,7 @@ public sealed class TransportConfigurationApiTests : IdentityHost
         var rule = await SendAsync(admin, HttpMethod.Post, "/api/v1/notification-rules",
             new { transportChannelId = id, priorityFilter = new[] { "irod" }, timeStart = "22:00", timeEnd = "06:00" });
 
-        Assert.Equal(["email", "sms", "telegram", "webhook"], types.Body!["items"]!.AsArray().Select(t => t!["slug"]!.GetValue<string>()));
+        Assert.Equal(["email", "sms", "telegram", "voice", "webhook"], types.Body!["items"]!.AsArray().Select(t => t!["slug"]!.GetValue<string>()));
         Assert.Equal(HttpStatusCode.BadRequest, badConfig.Status);
         Assert.True(badConfig.Body!["errors"]!.AsObject().Count >= 2, badConfig.Body.ToJsonString());
         Assert.Equal(HttpStatusCode.Created, created.Status);
@@ -44,6 +44,24 @@ public sealed class TransportConfigurationApiTests : IdentityHost
         Assert.DoesNotContain("a-very-long-signing-secret", stored);
         var audit = string.Join('\n', await c.QueryAsync<string>("select coalesce(before::text,'') || coalesce(after::text,'') from audit_logs"));
         Assert.DoesNotContain("a-very-long-signing-secret", audit);
+
+        // A Twilio account's auth token is a secret like a webhook's; a voice channel is configured like a text channel.
+        var voiceSchema = types.Body["items"]!.AsArray().Single(t => t!["slug"]!.GetValue<string>() == "voice")!;
+        Assert.True(voiceSchema["supportsInboundAck"]!.GetValue<bool>());
+        Assert.Equal("string", voiceSchema["configSchema"]!["properties"]!["phone"]!["type"]!.GetValue<string>());
+        var sms = await SendAsync(admin, HttpMethod.Post, "/api/v1/transport-channels", new
+        {
+            transportType = "sms", name = "texts",
+            config = new { accountSid = "AC0123456789abcdef0123456789abcdef", authToken = "twilio-token-never-shown", from = "+15550001111" },
+        });
+        Assert.Equal(HttpStatusCode.Created, sms.Status);
+        Assert.Equal("[redacted]", sms.Body!["config"]!["authToken"]!.GetValue<string>());
+        Assert.Equal("AC0123456789abcdef0123456789abcdef", sms.Body["config"]!["accountSid"]!.GetValue<string>());
+        var badVoice = await SendAsync(admin, HttpMethod.Post, "/api/v1/transport-channels",
+            new { transportType = "voice", name = "calls", config = new { from = "555-0100", accountSid = "AC0123456789abcdef0123456789abcdef" } });
+        Assert.Equal(HttpStatusCode.BadRequest, badVoice.Status);
+        Assert.Equal(["config.authToken", "config.from"], badVoice.Body!["errors"]!.AsObject().Select(e => e.Key).Order());
+        Assert.DoesNotContain("twilio-token-never-shown", await c.ExecuteScalarAsync<string>("select string_agg(config::text, '') from transport_channels"));
     }
 
     [Fact]

@@ -102,7 +102,7 @@ public sealed class IncidentApiPromisesTests : IdentityHost
                 Assert.True(body["total"]!.GetValue<long>() >= body["items"]!.AsArray().Count, path);
             }
             var types = await SendAsync(admin, HttpMethod.Get, "/api/v1/transport-types?page=2&pageSize=3");
-            Assert.Equal((4, 1), (types.Body!["total"]!.GetValue<int>(), types.Body["items"]!.AsArray().Count));
+            Assert.Equal((5, 2), (types.Body!["total"]!.GetValue<int>(), types.Body["items"]!.AsArray().Count));
         }
     }
 }

@@ -56,6 +56,7 @@ public sealed class FakeTwilio : IAsyncDisposable
         var app = builder.Build();
         FakeTwilio? fake = null;
         app.MapPost("/2010-04-01/Accounts/{sid}/Messages.json", (string sid, HttpContext http) => fake!.CreateMessageAsync(sid, http));
+        app.MapPost("/2010-04-01/Accounts/{sid}/Calls.json", (string sid, HttpContext http) => fake!.CreateCallAsync(sid, http));
         await app.StartAsync();
         var address = app.Urls.First();
         fake = new FakeTwilio(app, new Uri(address));
@@ -97,6 +98,76 @@ public sealed class FakeTwilio : IAsyncDisposable
             ["date_updated"] = created, ["date_sent"] = null, ["price"] = null, ["error_code"] = null, ["error_message"] = null,
             ["uri"] = $"/2010-04-01/Accounts/{AccountSid}/Messages/{messageSid}.json",
         }, statusCode: 201);
+    }
+
+    public sealed record Call(string Sid, string To, string From, string Url, string? StatusCallback)
+    {
+        /// <summary>The TwiML Dispatch answered with, in order: on answering, then after each key pressed.</summary>
+        public ConcurrentQueue<string> Played { get; } = new();
+
+        /// <summary>Twilio's last word on the call (its status callback was posted): completed, no-answer, ….</summary>
+        public string? Ended { get; set; }
+    }
+
+    public ConcurrentQueue<Call> Calls { get; } = new();
+
+    /// <summary>
+    /// What happens when a number is called: the keys its listener presses after hearing the message (default "1"), or
+    /// "no-answer" (it rings out), "voicemail" (a machine answers), "" (answered, nothing pressed).
+    /// </summary>
+    public ConcurrentDictionary<string, string> Answering { get; } = new();
+
+    private async Task<IResult> CreateCallAsync(string sid, HttpContext http)
+    {
+        var expected = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{AccountSid}:{AuthToken}"));
+        if (sid != AccountSid || http.Request.Headers.Authorization.ToString() != expected)
+            return Error(401, 20003, "Authenticate");
+        var form = await http.Request.ReadFormAsync();
+        string to = form["To"].ToString(), from = form["From"].ToString(), url = form["Url"].ToString();
+        if (!System.Text.RegularExpressions.Regex.IsMatch(to, @"^\+[1-9][0-9]{6,14}$"))
+            return Error(400, 21211, $"The 'To' number {to} is not a valid phone number.");
+        if (string.IsNullOrEmpty(url) && string.IsNullOrEmpty(form["Twiml"])) return Error(400, 21205, "Url parameter is required.");
+        var call = new Call($"CA{Interlocked.Increment(ref _sequence):x32}", to, from, url, form["StatusCallback"].ToString() is { Length: > 0 } c ? c : null);
+        Calls.Enqueue(call);
+        _ = RingAsync(call, Answering.GetValueOrDefault(to, "1"));
+        return Results.Json(new Dictionary<string, object?>
+        {
+            ["sid"] = call.Sid, ["account_sid"] = AccountSid, ["to"] = to, ["from"] = from, ["status"] = "queued", ["direction"] = "outbound-api",
+            ["api_version"] = "2010-04-01", ["uri"] = $"/2010-04-01/Accounts/{AccountSid}/Calls/{call.Sid}.json",
+        }, statusCode: 201);
+    }
+
+    /// <summary>The call as Twilio runs it: rings, is answered (or not), fetches TwiML, posts the keys pressed, reports its end.</summary>
+    private async Task RingAsync(Call call, string answering)
+    {
+        await Task.Delay(TimeSpan.FromMilliseconds(300)); // ringing: the world's latency
+        Dictionary<string, string> Fields(string status, string? answeredBy = null, string? digits = null)
+        {
+            var fields = new Dictionary<string, string>
+            {
+                ["AccountSid"] = AccountSid, ["ApiVersion"] = "2010-04-01", ["CallSid"] = call.Sid, ["CallStatus"] = status, ["Direction"] = "outbound-api",
+                ["From"] = call.From, ["To"] = call.To, ["Called"] = call.To, ["Caller"] = call.From,
+            };
+            if (answeredBy is not null) fields["AnsweredBy"] = answeredBy;
+            if (digits is not null) fields["Digits"] = digits;
+            return fields;
+        }
+        var end = "completed";
+        if (answering == "no-answer") end = "no-answer";
+        else
+        {
+            var twiml = await (await PostSignedAsync(call.Url, Fields("in-progress", answering == "voicemail" ? "machine_start" : "human"))).Content.ReadAsStringAsync();
+            call.Played.Enqueue(twiml);
+            foreach (var key in answering == "voicemail" ? "" : answering)
+            {
+                var action = System.Xml.Linq.XElement.Parse(twiml).Descendants("Gather").FirstOrDefault()?.Attribute("action")?.Value;
+                if (action is null) break; // hung up
+                twiml = await (await PostSignedAsync(action, Fields("in-progress", "human", key.ToString()))).Content.ReadAsStringAsync();
+                call.Played.Enqueue(twiml);
+            }
+        }
+        if (call.StatusCallback is not null) await PostSignedAsync(call.StatusCallback, Fields(end));
+        call.Ended = end;
     }
 
     private static IResult Error(int status, int code, string message) => Results.Json(new

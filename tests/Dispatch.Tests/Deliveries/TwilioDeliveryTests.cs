@@ -8,12 +8,12 @@ using Npgsql;
 namespace Dispatch.Tests.Deliveries;
 
 /// <summary>
-/// Texts through Twilio end to end: a Silo process sends through the Twilio SDK to a local Twilio that speaks its wire format,
-/// Twilio's signed posts come back to the Api, a reply with the message's code acknowledges once, and what Twilio refuses or
-/// cannot deliver fails over to the person's next channel.
+/// Texts and calls through Twilio end to end: a Silo process sends through the Twilio SDK to a local Twilio that speaks its
+/// wire format, Twilio's signed posts come back to the Api, a reply with the message's code or a key pressed on the call
+/// acknowledges once, and what Twilio refuses or cannot deliver (no answer, a voicemail) fails over to the next channel.
 /// </summary>
 [Trait("Tier", "Full")] // real processes: a Silo, the Api or the AppHost
-public sealed class SmsDeliveryTests : DeliveryWorld
+public sealed class TwilioDeliveryTests : DeliveryWorld
 {
     private const string RitaPhone = "+15552223333";
     private FakeTwilio _twilio = null!;
@@ -121,5 +121,55 @@ public sealed class SmsDeliveryTests : DeliveryWorld
         Assert.Equal(["failed", "sent"], fayDeliveries.Select(d => d!["sendStatus"]!.GetValue<string>()));
         Assert.Equal("Twilio: undelivered (error 30003)", fayDeliveries[0]!["lastError"]!.GetValue<string>());
         Assert.Single(_twilio.Messages, m => m.To == "+15554445555"); // a report repeated or late changes nothing more
+    }
+
+    [Fact]
+    public async Task A_call_reads_the_incident_repeats_it_on_2_acknowledges_on_1_and_no_answer_or_a_voicemail_fails_over()
+    {
+        var (gasco, _, _) = await OnboardCompanyAsync("gasco");
+        var calls = await ChannelAsync(gasco, "voice", "on-call calls", "{}");
+        var email = await ChannelAsync(gasco, "email", "ops email", "{}");
+        var rita = await ResponderAsync(gasco, "rita@gasco.example");
+        var olu = await ResponderAsync(gasco, "olu@gasco.example");
+        var fay = await ResponderAsync(gasco, "fay@gasco.example");
+        _twilio.Answering[RitaPhone] = "21"; // hears it, asks to hear it again, acknowledges
+        _twilio.Answering["+15553334444"] = "no-answer";
+        _twilio.Answering["+15554445555"] = "voicemail";
+        await PreferenceAsync(rita, calls, 1, "all", $$"""{"phone":"{{RitaPhone}}"}""");
+        await PreferenceAsync(olu, calls, 1, "failover", """{"phone":"+15553334444"}""");
+        await PreferenceAsync(olu, email, 2, "failover");
+        await PreferenceAsync(fay, calls, 1, "failover", """{"phone":"+15554445555"}""");
+        await PreferenceAsync(fay, email, 2, "failover");
+
+        var id = await RaiseAsync("critical", gasco);
+        await Wait.UntilAsync(() => Task.FromResult(_twilio.Calls.Count(c => c.Ended is not null) == 3), TimeSpan.FromSeconds(60), () => Silo!.Output);
+        await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Count(m => m.ToAddress is "olu@gasco.example" or "fay@gasco.example") == 2),
+            TimeSpan.FromSeconds(60), () => Silo!.Output);
+
+        var ritaCall = _twilio.Calls.Single(c => c.To == RitaPhone);
+        Assert.Equal(FakeTwilio.Number, ritaCall.From);
+        var played = ritaCall.Played.ToList();
+        Assert.Equal(3, played.Count);
+        var said = System.Xml.Linq.XElement.Parse(played[0]).Descendants("Say").Select(e => e.Value).ToList();
+        Assert.Contains("Dispatch alert. Priority CRITICAL. Gas smell at school. Address: 12 Elm Street.", said);
+        Assert.Contains("Press 1 to acknowledge. Press 2 to hear this again.", said);
+        Assert.Equal("1", System.Xml.Linq.XElement.Parse(played[0]).Descendants("Gather").Single().Attribute("numDigits")?.Value);
+        Assert.Contains("Gas smell at school", played[1]); // 2: read again
+        Assert.Contains("Acknowledged. Thank you.", played[2]);
+        var acked = await NotificationAsync(id, rita);
+        Assert.Equal("acked", acked["ackStatus"]!.GetValue<string>());
+        Assert.Equal("voice", acked["ackSource"]!.GetValue<string>());
+
+        Assert.Equal("Twilio: call no-answer", (await NotificationAsync(id, olu))["deliveries"]![0]!["lastError"]!.GetValue<string>());
+        Assert.Equal("Twilio: answered by voicemail", (await NotificationAsync(id, fay))["deliveries"]![0]!["lastError"]!.GetValue<string>());
+        Assert.DoesNotContain("Gas smell", _twilio.Calls.Single(c => c.To == "+15554445555").Played.Single()); // hung up on the machine
+
+        // Only Twilio may ask what to say: a forged request learns nothing about the incident.
+        using var forged = await _twilio.PostSignedAsync(ritaCall.Url, new Dictionary<string, string>
+        {
+            ["AccountSid"] = FakeTwilio.AccountSid, ["CallSid"] = ritaCall.Sid, ["CallStatus"] = "in-progress", ["Digits"] = "1",
+        }, signWith: "not the auth token");
+        Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
+        Assert.DoesNotContain("Gas smell", await forged.Content.ReadAsStringAsync());
     }
 }
