@@ -4,6 +4,7 @@ using Dispatch.Grains.Routing;
 using Dispatch.Grains.Transports;
 using Dispatch.Grains.Transports.Email;
 using Dispatch.Grains.Transports.Sms;
+using Dispatch.Grains.Transports.Telegram;
 using Dispatch.Grains.Transports.Webhook;
 using Dispatch.Grains.Commands;
 using Dispatch.Silo.Recovery;
@@ -28,6 +29,10 @@ public static class SiloExtensions
             .RemoveAllLoggers(); // its lines would carry account SIDs and phone numbers
         services.AddSingleton<ITransport, SmsTransport>();
         services.AddSingleton<ITransport, VoiceTransport>();
+        services.AddOptions<TelegramOptions>().BindConfiguration(TelegramOptions.Section);
+        services.AddHttpClient(TelegramOptions.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
+            .RemoveAllLoggers(); // the Bot API's URLs carry the bot token
+        services.AddSingleton<ITransport, TelegramTransport>();
         services.AddSingleton(sp => OutboundPolicy.FromConfiguration(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IHostEnvironment>().IsDevelopment()));
         // No HttpClient logging: its lines carry full URLs, whose paths and queries often hold receivers' tokens.
         services.AddHttpClient<WebhookTransport>().ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<OutboundPolicy>().CreateHandler())

@@ -10,6 +10,7 @@ public static class AckSource
     public const string EmailLink = "email_link";
     public const string SmsReply = "sms_reply";
     public const string Voice = "voice";
+    public const string Telegram = "telegram";
 }
 
 /// <summary>

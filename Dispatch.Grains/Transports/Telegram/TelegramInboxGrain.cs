@@ -1,0 +1,129 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Dispatch.Grains.Incidents;
+using Dispatch.Grains.Notifications;
+using Dispatch.Grains.Storage;
+using Dispatch.Grains.Storage.Encryption;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Telegram.Bot;
+using Telegram.Bot.Types;
+
+namespace Dispatch.Grains.Transports.Telegram;
+
+/// <summary>What Telegram posted to <c>/hooks/telegram</c>, after its secret header was checked: a chat linking itself, or a button pressed.</summary>
+public interface ITelegramInboxGrain : IGrainWithIntegerKey
+{
+    Task UpdateAsync(string updateJson);
+}
+
+/// <summary>
+/// <c>/start &lt;token&gt;</c> links the chat to the person who asked for the token (their preference for the token's channel
+/// gets the chat); the Acknowledge button acknowledges the notification through the incident's grain — only from the chat it
+/// was sent to — and the message is edited to say who acknowledged and when.
+/// </summary>
+[StatelessWorker]
+internal sealed class TelegramInboxGrain(DispatchStore store, IHttpClientFactory http, IOptions<TelegramOptions> options, TimeProvider time,
+    ILogger<TelegramInboxGrain> logger) : Grain, ITelegramInboxGrain
+{
+    public async Task UpdateAsync(string updateJson)
+    {
+        Update? update;
+        try
+        {
+            update = JsonSerializer.Deserialize<Update>(updateJson, JsonBotAPI.Options);
+        }
+        catch (JsonException)
+        {
+            logger.LogWarning("A Telegram update that is not one was ignored");
+            return;
+        }
+        if (options.Value.Client(http.CreateClient(TelegramOptions.HttpClientName)) is not { } bot || update is null) return;
+        if (update.Message is { Text: { } text, Chat.Id: var chat } && text.StartsWith("/start", StringComparison.Ordinal))
+            await bot.SendMessage(chat, await LinkAsync(text["/start".Length..].Trim(), chat));
+        else if (update.CallbackQuery is { Data: { } data, Message: { } message } query && data.StartsWith(TelegramTransport.AckPrefix, StringComparison.Ordinal))
+            await AcknowledgeAsync(bot, query, message, data[TelegramTransport.AckPrefix.Length..]);
+    }
+
+    private sealed record LinkToken(Guid Id, Guid AgencyId, Guid UserId, Guid TransportChannelId, string Name);
+
+    private async Task<string> LinkAsync(string token, long chat)
+    {
+        if (token.Length == 0) return "Dispatch: open the link Dispatch gives you (POST users/{id}/telegram-link) to connect this chat.";
+        LinkToken? link;
+        await using (var scope = await store.BeginEngineAsync())
+        {
+            var now = time.GetUtcNow();
+            link = await scope.QuerySingleOrDefaultAsync<LinkToken>("""
+                update telegram_link_tokens t set used_at = @now
+                from users u
+                where t.token_hash = @hash and t.used_at is null and t.expires_at > @now and u.id = t.user_id
+                returning t.id, t.agency_id, t.user_id, t.transport_channel_id, coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.email) as name
+                """, new { hash = TelegramLinks.Hash(token), now });
+            await scope.CommitAsync();
+        }
+        if (link is null) return "Dispatch: this link has expired or was already used. Ask Dispatch for a new one.";
+        try
+        {
+            // The person's preferences are their agency's configuration: written by its grain, which keeps routing's copy current.
+            var self = new AgencyContext(link.AgencyId, link.UserId);
+            IReadOnlyList<TransportPreference> current;
+            await using (var scope = await store.BeginAsync(self)) current = await TransportConfiguration.PreferencesAsync(scope, link.UserId);
+            var chatOverride = new System.Text.Json.Nodes.JsonObject { ["chatId"] = chat.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+            var items = current.Select(p => new Agencies.PreferenceChange(p.TransportChannelId, p.PriorityOrder, p.DeliveryMode,
+                p.TransportChannelId == link.TransportChannelId ? chatOverride : p.ConfigOverride)).ToList();
+            if (current.All(p => p.TransportChannelId != link.TransportChannelId))
+                items.Add(new Agencies.PreferenceChange(link.TransportChannelId, current.Select(p => p.PriorityOrder).DefaultIfEmpty(0).Max() + 1,
+                    current.FirstOrDefault()?.DeliveryMode ?? Routing.Router.AllAtOnce, chatOverride));
+            var saved = await GrainFactory.GetGrain<Agencies.IAgencyGrain>(link.AgencyId).ReplacePreferencesAsync(self, link.UserId, items);
+            if (saved.Outcome != CommandOutcome.Done) throw new InvalidOperationException($"preferences not saved: {saved.Outcome}");
+        }
+        catch (Exception e)
+        {
+            await using var scope = await store.BeginEngineAsync(); // not linked: the token may be used again
+            await scope.ExecuteAsync("update telegram_link_tokens set used_at = null where id = @Id", new { link.Id });
+            await scope.CommitAsync();
+            logger.LogWarning(e, "Linking a Telegram chat for user {UserId} failed", link.UserId);
+            return "Dispatch: the chat could not be linked just now. Open the link again in a minute.";
+        }
+        logger.LogInformation("User {UserId} linked a Telegram chat to channel {ChannelId}", link.UserId, link.TransportChannelId);
+        return $"Dispatch: linked. Alerts for {link.Name} will come to this chat, with a button to acknowledge them.";
+    }
+
+    private sealed record SentHere(Guid NotificationId, Guid IncidentId, Guid AgencyId, Guid NotifiedUserId, string Name);
+
+    private async Task AcknowledgeAsync(ITelegramBotClient bot, CallbackQuery query, Message message, string notification)
+    {
+        SentHere? sent = null;
+        if (Guid.TryParseExact(notification, "N", out var notificationId))
+        {
+            await using var scope = await store.BeginEngineAsync();
+            // Only the chat the message went to: the button's data alone proves nothing.
+            sent = await scope.QuerySingleOrDefaultAsync<SentHere>("""
+                select d.notification_id, d.incident_id, d.agency_id, n.notified_user_id,
+                       coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.email) as name
+                from notification_deliveries d join notifications n on n.id = d.notification_id join users u on u.id = n.notified_user_id
+                where d.notification_id = @notificationId and d.transport_type_slug = 'telegram' and d.external_message_id = @external
+                """, new { notificationId, external = $"{message.Chat.Id}:{message.MessageId}" });
+        }
+        if (sent is null)
+        {
+            await bot.AnswerCallbackQuery(query.Id, "This button is not valid here.");
+            return;
+        }
+        var result = await GrainFactory.GetGrain<IIncidentGrain>(sent.IncidentId)
+            .AcknowledgeAsync(new AgencyContext(sent.AgencyId, sent.NotifiedUserId), sent.NotificationId, AckSource.Telegram);
+        if (result.Acknowledgement is not { } ack)
+        {
+            await bot.AnswerCallbackQuery(query.Id, "This alert can no longer be acknowledged.");
+            return;
+        }
+        AckMetrics.Record(ack);
+        logger.LogInformation("Notification {NotificationId} acknowledged on Telegram{Repeated}", ack.NotificationId, ack.Repeated ? " (again)" : "");
+        var said = ack.Kind == "psap_alert" ? $"Seen by {sent.Name} at {ack.AckedAt:HH:mm} UTC" : $"Acknowledged by {sent.Name} at {ack.AckedAt:HH:mm} UTC";
+        await bot.AnswerCallbackQuery(query.Id, ack.Repeated ? "Already acknowledged." : "Acknowledged. Thank you.");
+        await bot.EditMessageText(message.Chat.Id, message.MessageId, $"{message.Text}\n\n✅ {said}"); // the button goes: done once
+    }
+}
