@@ -44,6 +44,9 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
         {
             await postgres.EnsureDatabaseAsync("dispatch");
             var receiver = await WebhookSink.StartAsync();
+            // The channels scenario's stand-ins for Twilio and Telegram, speaking their wire formats; the Silos are pointed at them.
+            await using var twilio = options.Scenario == "channels" ? await FakeTwilio.StartAsync() : null;
+            await using var telegram = options.Scenario == "channels" ? await FakeTelegram.StartAsync() : null;
             var apiPort = LoopbackPort.Free();
             var environment = new Dictionary<string, string>
             {
@@ -61,6 +64,8 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 ["DOTNET_ENVIRONMENT"] = "Production",
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
             };
+            foreach (var (key, value) in (twilio?.HostSettings() ?? []).Concat(telegram?.HostSettings() ?? []))
+                environment[key.Replace(":", "__")] = value!;
             processes.Add(Start(BuiltProjects.Dll("Dispatch.Api"), $"http://127.0.0.1:{apiPort}", environment));
             var silos = new List<Process>();
             for (var i = 0; i < Math.Max(1, options.Silos); i++)
@@ -80,6 +85,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             var (company, companyHttp) = await SetUpAsync(http, receiver.Url);
             await ConnectCommandSystemAsync(http, postgres.ConnectionString("dispatch"), receiver.CallbackUrl);
             if (options.Scenario == "count") return await RunCountAsync(http, company, receiver, postgres);
+            if (options.Scenario == "channels") return await RunChannelsAsync(http, companyHttp, company, receiver, twilio!, telegram!, binDir, postgres);
             if (options.Pending > 0)
             {
                 // Deadlines that stay pending throughout (irod incidents under a one-hour rule), so the engine holds this many
@@ -421,6 +427,90 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             priorityFilter = new[] { "irod" }, ackTimeoutSeconds = 3600, escalationOrder = new[] { new { roleSlugs = new[] { "company-admin" } } },
         })).EnsureSuccessStatusCode();
         return (onboarded!["agency"]!["id"]!.GetValue<Guid>(), company);
+    }
+
+    /// <summary>
+    /// Delivery latency through each channel: the company's admin prefers every channel at once (webhook, SMS, voice, Telegram),
+    /// N incidents are raised C at a time, and each channel's first arrival per incident is timed from the create request —
+    /// at the webhook receiver, and at the local Twilio and Telegram the Silos send through (a call counts when it is placed).
+    /// </summary>
+    private async Task<int> RunChannelsAsync(HttpClient http, HttpClient companyHttp, Guid company, WebhookSink receiver, FakeTwilio twilio,
+        FakeTelegram telegram, string binDir, EmbeddedPostgres postgres)
+    {
+        const string phone = "+15557770000";
+        const long chat = 777;
+        twilio.Answering[phone] = ""; // answers and listens; presses nothing
+        await using var db = new Npgsql.NpgsqlConnection(postgres.ConnectionString("dispatch"));
+        await db.OpenAsync();
+        Guid admin;
+        await using (var find = new Npgsql.NpgsqlCommand("select id from users where email = 'ops@bench-gas.example'", db))
+            admin = (Guid)(await find.ExecuteScalarAsync())!;
+        var channels = new Dictionary<string, Guid>();
+        foreach (var type in new[] { "sms", "voice", "telegram" })
+        {
+            using var created = await companyHttp.PostAsJsonAsync("/api/v1/transport-channels", new { transportType = type, name = $"bench {type}", config = new { } });
+            created.EnsureSuccessStatusCode();
+            channels[type] = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+        }
+        var hook = (await companyHttp.GetFromJsonAsync<JsonObject>("/api/v1/transport-channels"))!["items"]!.AsArray()
+            .Single(c => c!["transportTypeSlug"]!.GetValue<string>() == "webhook")!["id"]!.GetValue<Guid>();
+        (await companyHttp.PutAsJsonAsync($"/api/v1/users/{admin}/transport-preferences", new
+        {
+            preferences = new object[]
+            {
+                new { transportChannelId = hook, deliveryMode = "all" },
+                new { transportChannelId = channels["sms"], deliveryMode = "all", configOverride = new { phone } },
+                new { transportChannelId = channels["voice"], deliveryMode = "all", configOverride = new { phone } },
+                new { transportChannelId = channels["telegram"], deliveryMode = "all", configOverride = new { chatId = chat.ToString() } },
+            },
+        })).EnsureSuccessStatusCode();
+
+        output.WriteLine($"Raising {options.Incidents} incidents, {options.Concurrency} at a time, each delivered on four channels at once…");
+        var created0 = new ConcurrentDictionary<Guid, long>();
+        var titles = new ConcurrentDictionary<string, Guid>();
+        var started = Stopwatch.GetTimestamp();
+        await Parallel.ForEachAsync(Enumerable.Range(0, options.Incidents), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency },
+            async (i, ct) =>
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                var title = $"Channel bench incident {i:D6}";
+                using var response = await http.PostAsJsonAsync("/api/v1/incidents",
+                    new { priority = "critical", title, address = "1 Bench Road", agencyIds = new[] { company } }, ct);
+                response.EnsureSuccessStatusCode();
+                var id = (await response.Content.ReadFromJsonAsync<JsonObject>(ct))!["incident"]!["id"]!.GetValue<Guid>();
+                created0[id] = t0;
+                titles[title] = id;
+            });
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while ((created0.Keys.Count(receiver.FirstArrival.ContainsKey) < options.Incidents || twilio.Messages.Count < options.Incidents
+                || twilio.Calls.Count < options.Incidents || telegram.Messages.Count < options.Incidents) && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+        Guid? ByTitle(string text) => System.Text.RegularExpressions.Regex.Match(text, "Channel bench incident [0-9]{6}") is { Success: true } m
+            && titles.TryGetValue(m.Value, out var id) ? id : null;
+        var voiceDeliveries = new Dictionary<Guid, Guid>();
+        await using (var voice = new Npgsql.NpgsqlCommand("select id, incident_id from notification_deliveries where transport_type_slug = 'voice'", db))
+        await using (var reader = await voice.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) voiceDeliveries[reader.GetGuid(0)] = reader.GetGuid(1);
+        List<double> Latencies(IEnumerable<(Guid? Incident, long At)> arrivals) => arrivals
+            .Where(a => a.Incident is { } id && created0.ContainsKey(id)).GroupBy(a => a.Incident!.Value)
+            .Select(g => Stopwatch.GetElapsedTime(created0[g.Key], g.Min(a => a.At)).TotalMilliseconds).ToList();
+        var rows = new (string Name, List<double> Values)[]
+        {
+            ("webhook", Latencies(receiver.FirstArrival.Select(a => ((Guid?)a.Key, a.Value)))),
+            ("sms (Twilio)", Latencies(twilio.Messages.Select(m => (ByTitle(m.Body), m.At)))),
+            ("voice (Twilio, placed)", Latencies(twilio.Calls.Select(c => (
+                Guid.TryParse(System.Web.HttpUtility.ParseQueryString(new Uri(c.Url).Query)["d"], out var d) && voiceDeliveries.TryGetValue(d, out var i) ? i : (Guid?)null, c.At)))),
+            ("telegram", Latencies(telegram.Messages.Select(m => (ByTitle(m.Text), m.At)))),
+        };
+        output.WriteLine();
+        output.WriteLine($"incidents created            {options.Incidents}, every channel's message within {seconds:F1} s of the first request");
+        foreach (var (name, values) in rows)
+            output.WriteLine($"create-to-{name,-24} {values.Count}/{options.Incidents}  (ms) {Percentiles(values)}");
+        var tps = await PgbenchAsync(binDir, postgres);
+        output.WriteLine($"reference: pgbench TPC-B-like, 4 clients, {options.PgbenchSeconds} s = {tps:F0} tps");
+        return rows.All(r => r.Values.Count == options.Incidents) ? 0 : 1;
     }
 
     private async Task<double> PgbenchAsync(string binDir, EmbeddedPostgres postgres)

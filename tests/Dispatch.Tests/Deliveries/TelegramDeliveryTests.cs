@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Dispatch.Testing;
 using Dispatch.Tests.Infrastructure;
 
 namespace Dispatch.Tests.Deliveries;

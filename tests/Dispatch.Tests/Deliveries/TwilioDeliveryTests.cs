@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Dapper;
 using Dispatch.Grains.Transports.Sms;
+using Dispatch.Testing;
 using Dispatch.Tests.Infrastructure;
 using Npgsql;
 

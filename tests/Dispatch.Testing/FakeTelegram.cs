@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Dispatch.Tests.Infrastructure;
+namespace Dispatch.Testing;
 
 /// <summary>
 /// The Telegram Bot API as far as Dispatch uses it, on a loopback port: <c>/bot&lt;token&gt;/sendMessage</c>,
@@ -26,7 +26,8 @@ public sealed class FakeTelegram : IAsyncDisposable
     private int _messageId;
     private int _updateId;
 
-    public sealed record Sent(long ChatId, int MessageId, string Text, JsonNode? ReplyMarkup);
+    /// <param name="At">When it arrived (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>), for the bench's latencies.</param>
+    public sealed record Sent(long ChatId, int MessageId, string Text, JsonNode? ReplyMarkup, long At);
 
     public ConcurrentQueue<Sent> Messages { get; } = new();
     public ConcurrentQueue<(long ChatId, int MessageId, string Text)> Edits { get; } = new();
@@ -77,7 +78,8 @@ public sealed class FakeTelegram : IAsyncDisposable
             case "sendMessage":
                 var chat = body["chat_id"]!.GetValue<long>();
                 if (Blocked.ContainsKey(chat)) return Failure(403, "Forbidden: bot was blocked by the user");
-                var sent = new Sent(chat, Interlocked.Increment(ref _messageId), body["text"]!.GetValue<string>(), body["reply_markup"]?.DeepClone());
+                var sent = new Sent(chat, Interlocked.Increment(ref _messageId), body["text"]!.GetValue<string>(), body["reply_markup"]?.DeepClone(),
+                    System.Diagnostics.Stopwatch.GetTimestamp());
                 Messages.Enqueue(sent);
                 return Ok(Message(sent.ChatId, sent.MessageId, sent.Text));
             case "editMessageText":

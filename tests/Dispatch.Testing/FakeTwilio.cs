@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Dispatch.Tests.Infrastructure;
+namespace Dispatch.Testing;
 
 /// <summary>
 /// Twilio's REST API as far as Dispatch uses it, on a loopback port: <c>POST /2010-04-01/Accounts/{sid}/Messages.json</c>
@@ -27,7 +27,8 @@ public sealed class FakeTwilio : IAsyncDisposable
     private readonly HttpClient _poster = new();
     private int _sequence;
 
-    public sealed record Sent(string Sid, string To, string From, string Body, string? StatusCallback);
+    /// <param name="At">When it arrived (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>), for the bench's latencies.</param>
+    public sealed record Sent(string Sid, string To, string From, string Body, string? StatusCallback, long At);
 
     public ConcurrentQueue<Sent> Messages { get; } = new();
 
@@ -88,7 +89,7 @@ public sealed class FakeTwilio : IAsyncDisposable
         if (string.IsNullOrEmpty(body)) return Error(400, 21602, "Message body is required.");
         var messageSid = $"SM{Interlocked.Increment(ref _sequence):x32}";
         var callback = form["StatusCallback"].ToString() is { Length: > 0 } c ? c : null;
-        Messages.Enqueue(new Sent(messageSid, to, from, body, callback));
+        Messages.Enqueue(new Sent(messageSid, to, from, body, callback, System.Diagnostics.Stopwatch.GetTimestamp()));
         if (callback is not null) _ = ReportAsync(callback, messageSid, to, from, Unreachable.ContainsKey(to));
         var created = DateTimeOffset.UtcNow.ToString("ddd, dd MMM yyyy HH:mm:ss +0000", System.Globalization.CultureInfo.InvariantCulture);
         return Results.Json(new Dictionary<string, object?>
@@ -100,7 +101,7 @@ public sealed class FakeTwilio : IAsyncDisposable
         }, statusCode: 201);
     }
 
-    public sealed record Call(string Sid, string To, string From, string Url, string? StatusCallback)
+    public sealed record Call(string Sid, string To, string From, string Url, string? StatusCallback, long At)
     {
         /// <summary>The TwiML Dispatch answered with, in order: on answering, then after each key pressed.</summary>
         public ConcurrentQueue<string> Played { get; } = new();
@@ -127,7 +128,8 @@ public sealed class FakeTwilio : IAsyncDisposable
         if (!System.Text.RegularExpressions.Regex.IsMatch(to, @"^\+[1-9][0-9]{6,14}$"))
             return Error(400, 21211, $"The 'To' number {to} is not a valid phone number.");
         if (string.IsNullOrEmpty(url) && string.IsNullOrEmpty(form["Twiml"])) return Error(400, 21205, "Url parameter is required.");
-        var call = new Call($"CA{Interlocked.Increment(ref _sequence):x32}", to, from, url, form["StatusCallback"].ToString() is { Length: > 0 } c ? c : null);
+        var call = new Call($"CA{Interlocked.Increment(ref _sequence):x32}", to, from, url, form["StatusCallback"].ToString() is { Length: > 0 } c ? c : null,
+            System.Diagnostics.Stopwatch.GetTimestamp());
         Calls.Enqueue(call);
         _ = RingAsync(call, Answering.GetValueOrDefault(to, "1"));
         return Results.Json(new Dictionary<string, object?>
