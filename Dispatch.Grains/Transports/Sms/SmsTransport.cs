@@ -68,37 +68,15 @@ public sealed class SmsTransport(IHttpClientFactory http, IOptions<TwilioOptions
 
     public async Task<SendResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
-        var channel = ChannelConfig.Read<ChannelConfig.Sms>(message.ChannelConfig);
-        var personal = ChannelConfig.Read<ChannelConfig.Sms>(message.RecipientOverride);
-        var platform = options.Value;
-        var phone = personal.Phone ?? channel.Phone;
-        if (phone is null) return SendResult.Permanent($"{message.RecipientName} has no phone number for this channel: set one in their SMS preference.");
-        if (TwilioAccount.Of(channel.AccountSid, channel.AuthToken, channel.From, platform) is not { From: { } from } account)
-            return SendResult.Permanent("No Twilio account and sending number for this channel or the platform (Dispatch:Twilio).");
-
-        var create = new CreateMessageOptions(new PhoneNumber(phone))
+        if (TwilioSend.Prepare(message, options.Value) is not { } send) return TwilioSend.Unprepared(message, options.Value, "SMS");
+        var create = new CreateMessageOptions(new PhoneNumber(send.Phone))
         {
-            From = new PhoneNumber(from),
+            From = new PhoneNumber(send.Account.From),
             Body = Text(message),
-            StatusCallback = platform.PublicUrl is { } url ? new Uri(url, StatusPath) : null,
+            StatusCallback = options.Value.PublicUrl is { } url ? new Uri(url, StatusPath) : null,
         };
-        try
-        {
-            var sent = await MessageResource.CreateAsync(create, account.Client(http.CreateClient(TwilioOptions.HttpClientName)));
-            return SendResult.Sent(sent.Sid);
-        }
-        catch (ApiException e) when (e.Status is 429 or >= 500)
-        {
-            return SendResult.Transient($"Twilio {e.Status} ({e.Code}): {e.Message}");
-        }
-        catch (ApiException e) // a number that cannot take texts, an opted-out recipient, wrong credentials: retrying will not help
-        {
-            return SendResult.Permanent($"Twilio {e.Status} ({e.Code}): {e.Message}");
-        }
-        catch (Exception e) when (e is ApiConnectionException or HttpRequestException or TaskCanceledException)
-        {
-            return SendResult.Transient($"Twilio unreachable: {e.GetBaseException().Message}");
-        }
+        return await TwilioSend.RunAsync(async () =>
+            (await MessageResource.CreateAsync(create, send.Account.Client(http.CreateClient(TwilioOptions.HttpClientName)))).Sid);
     }
 
     public static string Text(OutboundMessage m)
@@ -109,5 +87,47 @@ public sealed class SmsTransport(IHttpClientFactory http, IOptions<TwilioOptions
             return SmsText.Compose($"PSAP ALERT ({EmailTransport.PriorityLabel(m.Priority)}): {alert.Headline(m.Title)}, after {alert.TiersTried}.{address}",
                 "Reach them: " + string.Join("; ", EmailTransport.ContactLines(alert)), $"Reply {code} to confirm you saw this alert.");
         return SmsText.Compose($"[{EmailTransport.PriorityLabel(m.Priority)}] {m.Title}{address}", m.Description, $"Reply {code} to acknowledge.");
+    }
+}
+
+/// <summary>What a text and a call share: whom to reach and through which account, and what Twilio's answer means.</summary>
+internal static class TwilioSend
+{
+    public sealed record Prepared(string Phone, TwilioAccount Account);
+
+    /// <summary>The recipient's number (their override, else the channel's) and the account that sends; null when one is missing.</summary>
+    public static Prepared? Prepare(OutboundMessage message, TwilioOptions platform)
+    {
+        var channel = ChannelConfig.Read<ChannelConfig.Sms>(message.ChannelConfig);
+        var phone = ChannelConfig.Read<ChannelConfig.Sms>(message.RecipientOverride).Phone ?? channel.Phone;
+        return phone is not null && TwilioAccount.Of(channel.AccountSid, channel.AuthToken, channel.From, platform) is { From: not null } account
+            ? new Prepared(phone, account) : null;
+    }
+
+    /// <summary>Why <see cref="Prepare"/> found nothing to send with: a permanent failure, so the next channel follows.</summary>
+    public static SendResult Unprepared(OutboundMessage message, TwilioOptions platform, string what) =>
+        (ChannelConfig.Read<ChannelConfig.Sms>(message.RecipientOverride).Phone ?? ChannelConfig.Read<ChannelConfig.Sms>(message.ChannelConfig).Phone) is null
+            ? SendResult.Permanent($"{message.RecipientName} has no phone number for this channel: set one in their {what} preference.")
+            : SendResult.Permanent("No Twilio account and sending number for this channel or the platform (Dispatch:Twilio).");
+
+    /// <summary>Runs a request to Twilio: its SID when accepted; 429 and 5xx worth another try; any other refusal is final.</summary>
+    public static async Task<SendResult> RunAsync(Func<Task<string>> request)
+    {
+        try
+        {
+            return SendResult.Sent(await request());
+        }
+        catch (ApiException e) when (e.Status is 429 or >= 500)
+        {
+            return SendResult.Transient($"Twilio {e.Status} ({e.Code}): {e.Message}");
+        }
+        catch (ApiException e) // a number that cannot take it, an opted-out recipient, wrong credentials: retrying will not help
+        {
+            return SendResult.Permanent($"Twilio {e.Status} ({e.Code}): {e.Message}");
+        }
+        catch (Exception e) when (e is ApiConnectionException or HttpRequestException or TaskCanceledException)
+        {
+            return SendResult.Transient($"Twilio unreachable: {e.GetBaseException().Message}");
+        }
     }
 }
