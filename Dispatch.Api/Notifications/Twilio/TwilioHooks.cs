@@ -113,33 +113,3 @@ public sealed class TwilioVoiceStatus(IClusterClient grains, IConfiguration conf
         return answer.Verified ? TypedResults.NoContent() : TwilioPosts.NotTwilio();
     }
 }
-
-/// <summary>Telegram's updates to the platform's bot: believed only with the webhook's secret token, answered 200 so Telegram moves on.</summary>
-public sealed class TelegramUpdates(IClusterClient grains, IConfiguration configuration) : EndpointWithoutRequest<IResult>
-{
-    public const int MaxUpdateBytes = 1 << 20;
-
-    public override void Configure()
-    {
-        Post("/hooks/telegram");
-        AllowAnonymous();
-        Description(d => d.WithTags("Inbound hooks").ExcludeFromDescription());
-    }
-
-    public override async Task<IResult> ExecuteAsync(CancellationToken ct)
-    {
-        var expected = configuration[$"{Dispatch.Grains.Transports.Telegram.TelegramOptions.Section}:WebhookSecret"];
-        var given = HttpContext.Request.Headers["X-Telegram-Bot-Api-Secret-Token"].ToString();
-        if (string.IsNullOrEmpty(expected) || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-                System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(expected)))
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
-                detail: "The request does not carry the webhook's X-Telegram-Bot-Api-Secret-Token.");
-        using var reader = new StreamReader(HttpContext.Request.Body);
-        var buffer = new char[MaxUpdateBytes + 1];
-        var read = await reader.ReadBlockAsync(buffer, ct);
-        if (read > MaxUpdateBytes)
-            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload too large", detail: "An update is at most 1 MB.");
-        await grains.GetGrain<Dispatch.Grains.Transports.Telegram.ITelegramInboxGrain>(0).UpdateAsync(new string(buffer, 0, read));
-        return TypedResults.Ok();
-    }
-}

@@ -65,6 +65,8 @@ public sealed class TelegramDeliveryTests : DeliveryWorld
 
         using (var forged = await _telegram.StartCommandAsync(Hook, OtherChat, token, secret: "not the secret"))
             Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
+        using (var huge = await _telegram.PostUpdateAsync(Hook, new JsonObject { ["padding"] = new string('x', 2 << 20) }))
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
         using (await _telegram.StartCommandAsync(Hook, RitaChat, token)) { }
         Assert.Contains("linked", _telegram.Messages.Single(m => m.ChatId == RitaChat).Text);
         using (await _telegram.StartCommandAsync(Hook, OtherChat, token)) { } // spent: the second chat is not linked
