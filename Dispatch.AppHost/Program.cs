@@ -70,10 +70,11 @@ static DistributedApplication Build(IDistributedApplicationBuilder builder, AppH
             .WithEnvironment("Dispatch__PublicUrl", Environment.GetEnvironmentVariable("Dispatch__PublicUrl") ?? options.ApiUrl.GetLeftPart(UriPartial.Authority))
             .WithEnvironment("Dispatch__Cfs__InboxRoot", Directory.CreateDirectory(Path.Combine(options.DataDir, "cfs-inbox")).FullName);
         foreach (var (id, key) in encryptionKeys) host.WithEnvironment($"Dispatch__Encryption__Keys__{id}", key);
-        // The platform's SMTP server (Dispatch:Email:*, from the environment or `-- --Dispatch:Email:SmtpHost=…`); without one, email
-        // lands as .eml files in the data folder.
-        foreach (var setting in email.AsEnumerable(makePathsRelative: true).Where(s => s.Value is not null))
-            host.WithEnvironment($"Dispatch__Email__{setting.Key.Replace(":", "__")}", setting.Value);
+        // The platform's SMTP server, Twilio account and Telegram bot (Dispatch:Email:*, Dispatch:Twilio:*, Dispatch:Telegram:*, from
+        // the environment or `-- --Dispatch:Email:SmtpHost=…`); without an SMTP server, email lands as .eml files in the data folder.
+        foreach (var section in new[] { "Email", "Twilio", "Telegram" })
+        foreach (var setting in builder.Configuration.GetSection($"Dispatch:{section}").AsEnumerable(makePathsRelative: true).Where(s => s.Value is not null))
+            host.WithEnvironment($"Dispatch__{section}__{setting.Key.Replace(":", "__")}", setting.Value);
         if (email["SmtpHost"] is null)
             host.WithEnvironment("Dispatch__Email__PickupDirectory", Path.Combine(options.DataDir, "mail"));
         if (!external) // the embedded default's first PSAP and its admin, printed below
