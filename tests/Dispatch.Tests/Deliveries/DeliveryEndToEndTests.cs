@@ -118,8 +118,7 @@ public sealed class DeliveryEndToEndTests : DeliveryWorld
         await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == "fay@gasco.example")), TimeSpan.FromSeconds(60),
             () => Silo!.Output);
 
-        var fay = (await IncidentAsync(id))["companies"]![0]!["notifications"]!.AsArray()
-            .Single(n => n!["notifiedUserId"]!.GetValue<Guid>() == responder)!["deliveries"]!.AsArray();
+        var fay = await SettledDeliveriesAsync(id, responder);
         Assert.Equal(["dead_lettered", "sent"], fay.Select(d => d!["sendStatus"]!.GetValue<string>()));
     }
 

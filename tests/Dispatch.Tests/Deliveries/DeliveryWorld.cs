@@ -28,8 +28,22 @@ public class DeliveryWorld : IdentityHost
 
     protected override bool RunsSiloProcesses => true;
 
+    private readonly List<IAsyncDisposable> _providers = [];
+    private readonly Dictionary<string, string?> _providerSettings = [];
+
+    /// <summary>Starts the stand-ins for outside providers (Twilio, Telegram) a test class needs, before the world: see <see cref="Provide"/>.</summary>
+    protected virtual Task StartProvidersAsync() => Task.CompletedTask;
+
+    /// <summary>A provider's stand-in: every Silo process of this world gets its settings, and it is disposed after the world.</summary>
+    protected void Provide(IAsyncDisposable provider, IReadOnlyDictionary<string, string?> settings)
+    {
+        _providers.Add(provider);
+        foreach (var (key, value) in settings) _providerSettings[key] = value;
+    }
+
     public override async Task InitializeAsync()
     {
+        await StartProvidersAsync();
         await base.InitializeAsync();
         Smtp = await MailServer.StartAsync(secured: true); // STARTTLS and AUTH, as a real relay demands
         Webhooks = await WebhookReceiver.StartAsync();
@@ -40,11 +54,11 @@ public class DeliveryWorld : IdentityHost
     /// <summary>Starts the world's Silo process and waits until the Api has reached the cluster.</summary>
     public async Task StartSiloAsync() => Silo = await StartSiloProcessAsync(WorldSiloSettings());
 
-    /// <summary>A Silo process's settings in this world: <see cref="SiloSettings"/>, the SMTP server and the Api's address for links.</summary>
+    /// <summary>A Silo process's settings in this world: <see cref="SiloSettings"/>, the SMTP server, the providers' stand-ins and the Api's address for links.</summary>
     public Dictionary<string, string?> WorldSiloSettings()
     {
         var settings = new Dictionary<string, string?>(SiloSettings) { ["Dispatch:PublicUrl"] = Anonymous.BaseAddress!.ToString() };
-        foreach (var (key, value) in Smtp.HostSettings()) settings[key] = value;
+        foreach (var (key, value) in Smtp.HostSettings().Concat(_providerSettings)) settings[key] = value;
         return settings;
     }
 
@@ -82,6 +96,7 @@ public class DeliveryWorld : IdentityHost
         await Smtp.DisposeAsync();
         Admin.Dispose();
         await base.DisposeAsync();
+        foreach (var provider in _providers) await provider.DisposeAsync();
     }
 
     private FieldCipher Cipher => new(Keys);
@@ -187,6 +202,22 @@ public class DeliveryWorld : IdentityHost
     }
 
     public async Task<JsonObject> IncidentAsync(Guid id) => (await Admin.GetFromJsonAsync<JsonObject>($"/api/v1/incidents/{id}"))!;
+
+    /// <summary>
+    /// A recipient's deliveries on an incident once every one has an outcome recorded (none queued, sending or waiting): a
+    /// message can arrive before its sender has committed that it was sent.
+    /// </summary>
+    public async Task<JsonArray> SettledDeliveriesAsync(Guid incident, Guid user)
+    {
+        JsonArray deliveries = [];
+        await Wait.UntilAsync(async () =>
+        {
+            deliveries = (await IncidentAsync(incident))["companies"]!.AsArray().SelectMany(c => c!["notifications"]!.AsArray())
+                .Single(n => n!["notifiedUserId"]!.GetValue<Guid>() == user)!["deliveries"]!.AsArray();
+            return deliveries.All(d => d!["sendStatus"]!.GetValue<string>() is not ("queued" or "sending" or "waiting"));
+        }, TimeSpan.FromSeconds(60), () => $"{deliveries.ToJsonString()}\n{Silo?.Output}");
+        return deliveries;
+    }
 
     public static IEnumerable<JsonNode> Deliveries(JsonObject incident) =>
         incident["companies"]!.AsArray().SelectMany(c => c!["notifications"]!.AsArray()).SelectMany(n => n!["deliveries"]!.AsArray()).Select(d => d!);

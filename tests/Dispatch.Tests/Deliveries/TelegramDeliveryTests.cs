@@ -22,26 +22,10 @@ public sealed class TelegramDeliveryTests : DeliveryWorld
         ["Dispatch:Telegram:BotUsername"] = FakeTelegram.BotUsername, ["Dispatch:Telegram:WebhookSecret"] = FakeTelegram.WebhookSecret,
     };
 
-    protected override Dictionary<string, string?> SiloSettings
-    {
-        get
-        {
-            var settings = base.SiloSettings;
-            foreach (var (key, value) in _telegram.HostSettings()) settings[key] = value;
-            return settings;
-        }
-    }
-
-    public override async Task InitializeAsync()
+    protected override async Task StartProvidersAsync()
     {
         _telegram = await FakeTelegram.StartAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _telegram.DisposeAsync();
+        Provide(_telegram, _telegram.HostSettings());
     }
 
     private Uri Hook => new(Anonymous.BaseAddress!, "/hooks/telegram");
@@ -111,8 +95,7 @@ public sealed class TelegramDeliveryTests : DeliveryWorld
         var id = await RaiseAsync("critical", gasco);
         await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == "olu@gasco.example")), TimeSpan.FromSeconds(60), () => Silo!.Output);
 
-        var deliveries = (await IncidentAsync(id))["companies"]![0]!["notifications"]!.AsArray()
-            .Single(n => n!["notifiedUserId"]!.GetValue<Guid>() == olu)!["deliveries"]!.AsArray();
+        var deliveries = await SettledDeliveriesAsync(id, olu);
         Assert.Equal(["failed", "sent"], deliveries.Select(d => d!["sendStatus"]!.GetValue<string>()));
         Assert.Contains("403", deliveries[0]!["lastError"]!.GetValue<string>());
     }

@@ -19,26 +19,10 @@ public sealed class TwilioDeliveryTests : DeliveryWorld
     private const string RitaPhone = "+15552223333";
     private FakeTwilio _twilio = null!;
 
-    protected override Dictionary<string, string?> SiloSettings
-    {
-        get
-        {
-            var settings = base.SiloSettings;
-            foreach (var (key, value) in _twilio.HostSettings()) settings[key] = value;
-            return settings;
-        }
-    }
-
-    public override async Task InitializeAsync()
+    protected override async Task StartProvidersAsync()
     {
         _twilio = await FakeTwilio.StartAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _twilio.DisposeAsync();
+        Provide(_twilio, _twilio.HostSettings());
     }
 
     private Uri Hook => new(Anonymous.BaseAddress!, "/hooks/sms/twilio");
@@ -115,10 +99,10 @@ public sealed class TwilioDeliveryTests : DeliveryWorld
         await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Count(m => m.ToAddress is "olu@gasco.example" or "fay@gasco.example") == 2),
             TimeSpan.FromSeconds(60), () => Silo!.Output);
 
-        var oluDeliveries = (await NotificationAsync(id, olu))["deliveries"]!.AsArray();
+        var oluDeliveries = await SettledDeliveriesAsync(id, olu);
         Assert.Equal(["failed", "sent"], oluDeliveries.Select(d => d!["sendStatus"]!.GetValue<string>()));
         Assert.Contains("21610", oluDeliveries[0]!["lastError"]!.GetValue<string>());
-        var fayDeliveries = (await NotificationAsync(id, fay))["deliveries"]!.AsArray();
+        var fayDeliveries = await SettledDeliveriesAsync(id, fay);
         Assert.Equal(["failed", "sent"], fayDeliveries.Select(d => d!["sendStatus"]!.GetValue<string>()));
         Assert.Equal("Twilio: undelivered (error 30003)", fayDeliveries[0]!["lastError"]!.GetValue<string>());
         Assert.Single(_twilio.Messages, m => m.To == "+15554445555"); // a report repeated or late changes nothing more
@@ -161,8 +145,8 @@ public sealed class TwilioDeliveryTests : DeliveryWorld
         Assert.Equal("acked", acked["ackStatus"]!.GetValue<string>());
         Assert.Equal("voice", acked["ackSource"]!.GetValue<string>());
 
-        Assert.Equal("Twilio: call no-answer", (await NotificationAsync(id, olu))["deliveries"]![0]!["lastError"]!.GetValue<string>());
-        Assert.Equal("Twilio: answered by voicemail", (await NotificationAsync(id, fay))["deliveries"]![0]!["lastError"]!.GetValue<string>());
+        Assert.Equal("Twilio: call no-answer", (await SettledDeliveriesAsync(id, olu))[0]!["lastError"]!.GetValue<string>());
+        Assert.Equal("Twilio: answered by voicemail", (await SettledDeliveriesAsync(id, fay))[0]!["lastError"]!.GetValue<string>());
         Assert.DoesNotContain("Gas smell", _twilio.Calls.Single(c => c.To == "+15554445555").Played.Single()); // hung up on the machine
 
         // Only Twilio may ask what to say: a forged request learns nothing about the incident.
