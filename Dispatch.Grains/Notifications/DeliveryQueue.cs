@@ -193,8 +193,8 @@ internal static class DeliveryQueue
                 r.UpdateFields is { Length: > 0 } changed ? $"UPDATE ({changed} changed by the CAD): {r.Title}" : r.Title, r.Description,
                 cipher.DecryptText(r.Address, EncryptedColumns.IncidentAddress.Context),
                 string.IsNullOrWhiteSpace(r.UserName) ? r.Email : r.UserName, r.Email,
-                JsonNode.Parse(cipher.DecryptJson(r.ChannelConfig, EncryptedColumns.ChannelConfig.Context)!)!.AsObject(),
-                r.Override is null ? null : JsonNode.Parse(cipher.DecryptJson(r.Override, EncryptedColumns.PreferenceConfigOverride.Context)!)!.AsObject(),
+                cipher.DecryptJsonObject(r.ChannelConfig, EncryptedColumns.ChannelConfig)!,
+                cipher.DecryptJsonObject(r.Override, EncryptedColumns.PreferenceConfigOverride),
                 ackUrl(r.NotificationId, r.AgencyId, r.UserId), work.Alert),
             r.TransportTypeSlug, r.AgencyId, r.PsapAgencyId, r.UserId, r.TraceParent)).ToList();
 

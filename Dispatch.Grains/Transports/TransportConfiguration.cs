@@ -72,7 +72,7 @@ public static class TransportConfiguration
         string? encrypted = null;
         if (config is not null)
         {
-            var stored = JsonNode.Parse(scope.Cipher.DecryptJson(row.Config, EncryptedColumns.ChannelConfig.Context)!)!.AsObject();
+            var stored = scope.Cipher.DecryptJsonObject(row.Config, EncryptedColumns.ChannelConfig)!;
             var merged = config.DeepClone().AsObject();
             foreach (var (key, value) in stored)
                 if (AuditLog.IsSensitive(key) && (!merged.ContainsKey(key) || (merged[key] is JsonValue v && v.TryGetValue<string>(out var text) && text == AuditLog.Redacted)))
@@ -139,7 +139,7 @@ public static class TransportConfiguration
             from user_transport_preferences where user_id = @userId order by priority_order
             """, new { userId }))
         .Select(p => new TransportPreference(p.Id, p.UserId, p.ChannelId, p.PriorityOrder, p.DeliveryMode,
-            p.Override is null ? null : JsonNode.Parse(scope.Cipher.DecryptJson(p.Override, EncryptedColumns.PreferenceConfigOverride.Context)!)!.AsObject()))
+            scope.Cipher.DecryptJsonObject(p.Override, EncryptedColumns.PreferenceConfigOverride)))
         .ToList();
 
     /// <summary>Replaces a user's preferences with <paramref name="preferences"/> (channel, order, mode, override).</summary>
@@ -163,7 +163,7 @@ public static class TransportConfiguration
         DateTime CreatedAt, int Version)
     {
         public TransportChannel ToChannel(FieldCipher cipher) => new(Id, AgencyId, TransportTypeId, Slug, Name,
-            Redacted(JsonNode.Parse(cipher.DecryptJson(Config, EncryptedColumns.ChannelConfig.Context)!)!.AsObject()), IsActive, Time.Utc(CreatedAt), Version);
+            Redacted(cipher.DecryptJsonObject(Config, EncryptedColumns.ChannelConfig)!), IsActive, Time.Utc(CreatedAt), Version);
     }
 
     private sealed class RuleRow

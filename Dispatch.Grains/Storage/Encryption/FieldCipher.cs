@@ -72,6 +72,10 @@ public sealed class FieldCipher(KeyRing keys)
     public string? DecryptJson(string? envelope, string column) =>
         envelope is null ? null : Encoding.UTF8.GetString(Decrypt(EnvelopeBlob(envelope), column));
 
+    /// <summary>A jsonb envelope whose plaintext is a JSON object (a channel's config, a preference's override), as that object; null for null.</summary>
+    public JsonObject? DecryptJsonObject(string? envelope, EncryptedColumn column) =>
+        envelope is null ? null : JsonNode.Parse(DecryptJson(envelope, column.Context)!)!.AsObject();
+
     public static string KeyIdOfEnvelope(string envelope) => KeyIdOf(EnvelopeBlob(envelope));
 
     private static byte[] EnvelopeBlob(string envelope)

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Notifications;
 using Dispatch.Grains.Storage;
@@ -191,7 +190,7 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
             """);
         foreach (var config in configs)
         {
-            var channel = ChannelConfig.Read<ChannelConfig.Sms>(Decrypt(scope.Cipher, config, EncryptedColumns.ChannelConfig));
+            var channel = ChannelConfig.Read<ChannelConfig.Sms>(scope.Cipher.DecryptJsonObject(config, EncryptedColumns.ChannelConfig));
             if (channel.AccountSid == accountSid && channel.AuthToken is { Length: > 0 } own) tokens.Add(own);
         }
         return tokens.Distinct().ToList();
@@ -216,12 +215,9 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
         return sent.Where(s => ReplyCodes.For(s.NotificationId) == code) // the hash first: only the few with this code are decrypted
             .Where(s =>
             {
-                var personal = s.Override is null ? null : ChannelConfig.Read<ChannelConfig.Sms>(Decrypt(scope.Cipher, s.Override, EncryptedColumns.PreferenceConfigOverride)).Phone;
-                return (personal ?? ChannelConfig.Read<ChannelConfig.Sms>(Decrypt(scope.Cipher, s.ChannelConfig, EncryptedColumns.ChannelConfig)).Phone) == phone;
+                var personal = ChannelConfig.Read<ChannelConfig.Sms>(scope.Cipher.DecryptJsonObject(s.Override, EncryptedColumns.PreferenceConfigOverride)).Phone;
+                return (personal ?? ChannelConfig.Read<ChannelConfig.Sms>(scope.Cipher.DecryptJsonObject(s.ChannelConfig, EncryptedColumns.ChannelConfig)).Phone) == phone;
             })
             .Select(s => new Match(s.NotificationId, s.IncidentId, s.AgencyId, s.NotifiedUserId)).ToList();
     }
-
-    private static JsonObject Decrypt(FieldCipher cipher, string stored, EncryptedColumn column) =>
-        JsonNode.Parse(cipher.DecryptJson(stored, column.Context)!)!.AsObject();
 }
