@@ -1,4 +1,3 @@
-using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Notifications;
 using Dispatch.Grains.Storage;
 using Dispatch.Grains.Storage.Encryption;
@@ -63,12 +62,9 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
             return new TwilioAnswer(true, $"Dispatch: the code {code} matches more than one alert to this number; nothing was acknowledged. Use the app or the email link.");
 
         var match = matches[0];
-        var result = await GrainFactory.GetGrain<IIncidentGrain>(match.IncidentId)
-            .AcknowledgeAsync(new AgencyContext(match.AgencyId, match.NotifiedUserId), match.NotificationId, AckSource.SmsReply);
-        if (result.Acknowledgement is not { } ack)
+        if (await InboundAcks.AcknowledgeAsync(GrainFactory, match.IncidentId, match.AgencyId, match.NotifiedUserId, match.NotificationId,
+                AckSource.SmsReply, logger) is not { } ack)
             return new TwilioAnswer(true, "Dispatch: that alert can no longer be acknowledged.");
-        AckMetrics.Record(ack);
-        logger.LogInformation("Notification {NotificationId} acknowledged by SMS reply{Repeated}", ack.NotificationId, ack.Repeated ? " (again)" : "");
         var reply = ack.Kind == "psap_alert"
             ? ack.Repeated ? "Dispatch: already recorded that you saw this alert." : $"Dispatch: recorded that you saw the alert about {ack.AboutCompanyName}. It does not acknowledge for them."
             : ack.Repeated ? $"Dispatch: already acknowledged at {ack.AckedAt:HH:mm} UTC." : "Dispatch: acknowledged. Thank you.";
@@ -141,15 +137,10 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
         switch (request.Form.GetValueOrDefault("Digits"))
         {
             case "1":
-                var result = await GrainFactory.GetGrain<IIncidentGrain>(call.IncidentId)
-                    .AcknowledgeAsync(new AgencyContext(call.AgencyId, call.NotifiedUserId), call.NotificationId, AckSource.Voice);
-                if (result.Acknowledgement is { } ack)
-                {
-                    AckMetrics.Record(ack);
-                    logger.LogInformation("Notification {NotificationId} acknowledged on a call{Repeated}", ack.NotificationId, ack.Repeated ? " (again)" : "");
+                if (await InboundAcks.AcknowledgeAsync(GrainFactory, call.IncidentId, call.AgencyId, call.NotifiedUserId, call.NotificationId,
+                        AckSource.Voice, logger) is { } ack)
                     return new TwilioAnswer(true, twiml.Say(alert ? "Recorded that you heard this alert. Goodbye." : ack.Repeated
                         ? "This alert was already acknowledged. Goodbye." : "Acknowledged. Thank you. Goodbye.").Hangup().ToString());
-                }
                 return new TwilioAnswer(true, twiml.Say("This alert can no longer be acknowledged. Goodbye.").Hangup().ToString());
             case null or "" or "2":
                 break; // answered, or asked to hear it again

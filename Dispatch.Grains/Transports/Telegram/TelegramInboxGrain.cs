@@ -113,15 +113,12 @@ internal sealed class TelegramInboxGrain(DispatchStore store, IHttpClientFactory
             await bot.AnswerCallbackQuery(query.Id, "This button is not valid here.");
             return;
         }
-        var result = await GrainFactory.GetGrain<IIncidentGrain>(sent.IncidentId)
-            .AcknowledgeAsync(new AgencyContext(sent.AgencyId, sent.NotifiedUserId), sent.NotificationId, AckSource.Telegram);
-        if (result.Acknowledgement is not { } ack)
+        if (await InboundAcks.AcknowledgeAsync(GrainFactory, sent.IncidentId, sent.AgencyId, sent.NotifiedUserId, sent.NotificationId,
+                AckSource.Telegram, logger) is not { } ack)
         {
             await bot.AnswerCallbackQuery(query.Id, "This alert can no longer be acknowledged.");
             return;
         }
-        AckMetrics.Record(ack);
-        logger.LogInformation("Notification {NotificationId} acknowledged on Telegram{Repeated}", ack.NotificationId, ack.Repeated ? " (again)" : "");
         var said = ack.Kind == "psap_alert" ? $"Seen by {sent.Name} at {ack.AckedAt:HH:mm} UTC" : $"Acknowledged by {sent.Name} at {ack.AckedAt:HH:mm} UTC";
         await bot.AnswerCallbackQuery(query.Id, ack.Repeated ? "Already acknowledged." : "Acknowledged. Thank you.");
         await bot.EditMessageText(message.Chat.Id, message.MessageId, $"{message.Text}\n\n✅ {said}"); // the button goes: done once
