@@ -31,6 +31,9 @@ public static class Users
         from users u join roles r on r.id = u.role_id
         """;
 
+    /// <summary>A user's name as messages say it — first and last name, or the email when neither is set — for the user aliased <c>u</c>.</summary>
+    internal const string DisplayNameOfU = "coalesce(nullif(trim(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')), ''), u.email)";
+
     public static string HashPassword(string password) => Hasher.HashPassword(new object(), password);
 
     public static bool VerifyPassword(string hash, string password) =>

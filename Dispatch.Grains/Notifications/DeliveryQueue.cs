@@ -300,13 +300,13 @@ internal static class DeliveryQueue
     /// </summary>
     public static async Task<Guid?> CarrierFailedAsync(EngineScope scope, string transportSlug, string externalMessageId, string error, DateTimeOffset now)
     {
-        var failed = await scope.QuerySingleOrDefaultAsync<(Guid Id, Guid NotificationId, Guid IncidentId, Guid AgencyId, Guid PsapAgencyId, string RecipientName, Guid UserId)>("""
+        var failed = await scope.QuerySingleOrDefaultAsync<(Guid Id, Guid NotificationId, Guid IncidentId, Guid AgencyId, Guid PsapAgencyId, string RecipientName, Guid UserId)>($"""
             update notification_deliveries d set send_status = 'failed', last_error = @error, version = d.version + 1, updated_at = @now
             from notifications n, incidents i, users u
             where d.transport_type_slug = @transportSlug and d.external_message_id = @externalMessageId and d.send_status = 'sent'
               and n.id = d.notification_id and i.id = d.incident_id and u.id = n.notified_user_id
             returning d.id, d.notification_id, d.incident_id, d.agency_id, i.agency_id as psap_agency_id,
-                      coalesce(nullif(trim(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')), ''), u.email) as recipient_name, u.id as user_id
+                      {Identity.Users.DisplayNameOfU} as recipient_name, u.id as user_id
             """, new { transportSlug, externalMessageId, error, now });
         if (failed.Id == Guid.Empty) return null;
         var view = (await scope.QuerySingleOrDefaultAsync<ChangedDelivery>($"select {ChangedDelivery.Columns} from notification_deliveries where id = @Id", new { failed.Id }))!;

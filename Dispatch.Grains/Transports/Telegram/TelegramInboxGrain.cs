@@ -56,11 +56,11 @@ internal sealed class TelegramInboxGrain(DispatchStore store, IHttpClientFactory
         await using (var scope = await store.BeginEngineAsync())
         {
             var now = time.GetUtcNow();
-            link = await scope.QuerySingleOrDefaultAsync<LinkToken>("""
+            link = await scope.QuerySingleOrDefaultAsync<LinkToken>($"""
                 update telegram_link_tokens t set used_at = @now
                 from users u
                 where t.token_hash = @hash and t.used_at is null and t.expires_at > @now and u.id = t.user_id
-                returning t.id, t.agency_id, t.user_id, t.transport_channel_id, coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.email) as name
+                returning t.id, t.agency_id, t.user_id, t.transport_channel_id, {Identity.Users.DisplayNameOfU} as name
                 """, new { hash = TelegramLinks.Hash(token), now });
             await scope.CommitAsync();
         }
@@ -101,9 +101,9 @@ internal sealed class TelegramInboxGrain(DispatchStore store, IHttpClientFactory
         {
             await using var scope = await store.BeginEngineAsync();
             // Only the chat the message went to: the button's data alone proves nothing.
-            sent = await scope.QuerySingleOrDefaultAsync<SentHere>("""
+            sent = await scope.QuerySingleOrDefaultAsync<SentHere>($"""
                 select d.notification_id, d.incident_id, d.agency_id, n.notified_user_id,
-                       coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.email) as name
+                       {Identity.Users.DisplayNameOfU} as name
                 from notification_deliveries d join notifications n on n.id = d.notification_id join users u on u.id = n.notified_user_id
                 where d.notification_id = @notificationId and d.transport_type_slug = 'telegram' and d.external_message_id = @external
                 """, new { notificationId, external = $"{message.Chat.Id}:{message.MessageId}" });
