@@ -68,7 +68,7 @@ public sealed class SmsTransport(IHttpClientFactory http, IOptions<TwilioOptions
 
     public async Task<SendResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
-        if (TwilioSend.Prepare(message, options.Value) is not { } send) return TwilioSend.Unprepared(message, options.Value, "SMS");
+        if (!TwilioSend.TryPrepare(message, options.Value, "SMS", out var send, out var refusal)) return refusal;
         var create = new CreateMessageOptions(new PhoneNumber(send.Phone))
         {
             From = new PhoneNumber(send.Account.From),
@@ -95,20 +95,22 @@ internal static class TwilioSend
 {
     public sealed record Prepared(string Phone, TwilioAccount Account);
 
-    /// <summary>The recipient's number (their override, else the channel's) and the account that sends; null when one is missing.</summary>
-    public static Prepared? Prepare(OutboundMessage message, TwilioOptions platform)
+    /// <summary>
+    /// The recipient's number (their override, else the channel's) and the account that sends; when one is missing, the
+    /// permanent failure that says which (so the next channel follows).
+    /// </summary>
+    public static bool TryPrepare(OutboundMessage message, TwilioOptions platform, string what,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Prepared? send, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out SendResult? refusal)
     {
         var channel = ChannelConfig.Read<ChannelConfig.Sms>(message.ChannelConfig);
         var phone = ChannelConfig.Read<ChannelConfig.Sms>(message.RecipientOverride).Phone ?? channel.Phone;
-        return phone is not null && TwilioAccount.Of(channel.AccountSid, channel.AuthToken, channel.From, platform) is { From: not null } account
-            ? new Prepared(phone, account) : null;
-    }
-
-    /// <summary>Why <see cref="Prepare"/> found nothing to send with: a permanent failure, so the next channel follows.</summary>
-    public static SendResult Unprepared(OutboundMessage message, TwilioOptions platform, string what) =>
-        (ChannelConfig.Read<ChannelConfig.Sms>(message.RecipientOverride).Phone ?? ChannelConfig.Read<ChannelConfig.Sms>(message.ChannelConfig).Phone) is null
-            ? SendResult.Permanent($"{message.RecipientName} has no phone number for this channel: set one in their {what} preference.")
+        var account = phone is null ? null : TwilioAccount.Of(channel.AccountSid, channel.AuthToken, channel.From, platform);
+        send = phone is not null && account is { From: not null } ? new Prepared(phone, account) : null;
+        refusal = send is not null ? null
+            : phone is null ? SendResult.Permanent($"{message.RecipientName} has no phone number for this channel: set one in their {what} preference.")
             : SendResult.Permanent("No Twilio account and sending number for this channel or the platform (Dispatch:Twilio).");
+        return send is not null;
+    }
 
     /// <summary>Runs a request to Twilio: its SID when accepted; 429 and 5xx worth another try; any other refusal is final.</summary>
     public static async Task<SendResult> RunAsync(Func<Task<string>> request)

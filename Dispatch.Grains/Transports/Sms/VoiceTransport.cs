@@ -18,7 +18,7 @@ public sealed class VoiceTransport(IHttpClientFactory http, IOptions<TwilioOptio
 
     public async Task<SendResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
-        if (TwilioSend.Prepare(message, options.Value) is not { } send) return TwilioSend.Unprepared(message, options.Value, "voice");
+        if (!TwilioSend.TryPrepare(message, options.Value, "voice", out var send, out var refusal)) return refusal;
         if (options.Value.PublicUrl is not { } publicUrl)
             return SendResult.Permanent("A call needs Dispatch:PublicUrl: Twilio fetches what to say from Dispatch when the call is answered.");
         var call = new CreateCallOptions(new PhoneNumber(send.Phone), new PhoneNumber(send.Account.From))
