@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Dispatch.Grains.Transports;
 using Dispatch.Grains.Transports.Telegram;
 using FastEndpoints;
@@ -38,7 +37,7 @@ public sealed class CreateTelegramLink(DispatchStore store, IConfiguration confi
         if (configuration[$"{TelegramOptions.Section}:BotUsername"] is not { Length: > 0 } bot)
             return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Telegram is not set up",
                 detail: $"This Dispatch has no Telegram bot ({TelegramOptions.Section}:BotUsername and BotToken).");
-        var token = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var token = Dispatch.Grains.Identity.Secrets.NewToken(); // 256 bits, base64url: what a /start parameter may hold
         var expiresAt = time.GetUtcNow() + Lifetime;
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
         var channel = request.TransportChannelId is { } id ? await TransportConfiguration.ChannelAsync(scope, id) : null;
@@ -51,6 +50,4 @@ public sealed class CreateTelegramLink(DispatchStore store, IConfiguration confi
         await scope.CommitAsync();
         return TypedResults.Created((string?)null, new TelegramLinkResponse(new Uri($"https://t.me/{bot}?start={token}"), expiresAt));
     }
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
