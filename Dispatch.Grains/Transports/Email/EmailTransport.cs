@@ -160,10 +160,8 @@ public sealed class EmailTransport(IOptions<EmailOptions> options, OutboundPolic
     {
         var trusted = X509Certificate2.CreateFromPem(File.ReadAllText(pemFile)); // the certificate alone: no key
         return (_, certificate, _, errors) => errors == System.Net.Security.SslPolicyErrors.None
-            || certificate is not null && CryptographicEquals(certificate.GetRawCertData(), trusted.RawData);
+            || certificate is not null && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(certificate.GetRawCertData(), trusted.RawData);
     }
-
-    private static bool CryptographicEquals(byte[] a, byte[] b) => System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(a, b);
 
     /// <summary>Writes the message as an .eml file, whole or not at all (a reader never sees half of one).</summary>
     private static async Task WritePickupAsync(MimeMessage mail, string directory, CancellationToken cancellationToken)

@@ -21,12 +21,14 @@ public static class SmsText
     public static bool IsGsm7(string text) => text.All(c => BasicSet.Contains(c) || ExtendedSet.Contains(c));
 
     /// <summary>Septets for GSM-7 text, UTF-16 units for UCS-2.</summary>
-    public static int Units(string text) => IsGsm7(text) ? text.Sum(c => ExtendedSet.Contains(c) ? 2 : 1) : text.Length;
+    public static int Units(string text) => Units(text, IsGsm7(text));
+
+    private static int Units(string text, bool gsm) => gsm ? text.Sum(c => ExtendedSet.Contains(c) ? 2 : 1) : text.Length;
 
     public static int Segments(string text)
     {
         var gsm = IsGsm7(text);
-        var units = gsm ? text.Sum(c => ExtendedSet.Contains(c) ? 2 : 1) : text.Length;
+        var units = Units(text, gsm);
         var (single, multi) = gsm ? (160, 153) : (70, 67);
         return units <= single ? 1 : (units + multi - 1) / multi;
     }
