@@ -203,6 +203,11 @@ public class DeliveryWorld : IdentityHost
 
     public async Task<JsonObject> IncidentAsync(Guid id) => (await Admin.GetFromJsonAsync<JsonObject>($"/api/v1/incidents/{id}"))!;
 
+    /// <summary>The notification an incident sent <paramref name="user"/>, as the incident's view shows it.</summary>
+    public async Task<JsonObject> RecipientNotificationAsync(Guid incident, Guid user) =>
+        (JsonObject)(await IncidentAsync(incident))["companies"]!.AsArray().SelectMany(c => c!["notifications"]!.AsArray())
+            .Single(n => n!["notifiedUserId"]!.GetValue<Guid>() == user)!;
+
     /// <summary>
     /// A recipient's deliveries on an incident once every one has an outcome recorded (none queued, sending or waiting): a
     /// message can arrive before its sender has committed that it was sent.
@@ -212,8 +217,7 @@ public class DeliveryWorld : IdentityHost
         JsonArray deliveries = [];
         await Wait.UntilAsync(async () =>
         {
-            deliveries = (await IncidentAsync(incident))["companies"]!.AsArray().SelectMany(c => c!["notifications"]!.AsArray())
-                .Single(n => n!["notifiedUserId"]!.GetValue<Guid>() == user)!["deliveries"]!.AsArray();
+            deliveries = (await RecipientNotificationAsync(incident, user))["deliveries"]!.AsArray();
             return deliveries.All(d => d!["sendStatus"]!.GetValue<string>() is not ("queued" or "sending" or "waiting"));
         }, TimeSpan.FromSeconds(60), () => $"{deliveries.ToJsonString()}\n{Silo?.Output}");
         return deliveries;

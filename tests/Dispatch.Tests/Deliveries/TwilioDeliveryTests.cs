@@ -34,9 +34,6 @@ public sealed class TwilioDeliveryTests : DeliveryWorld
         return System.Xml.Linq.XElement.Parse(await response.Content.ReadAsStringAsync()).Element("Message")!.Value;
     }
 
-    private async Task<JsonObject> NotificationAsync(Guid incident, Guid user) =>
-        (JsonObject)(await IncidentAsync(incident))["companies"]![0]!["notifications"]!.AsArray().Single(n => n!["notifiedUserId"]!.GetValue<Guid>() == user)!;
-
     [Fact]
     public async Task A_text_reaches_the_responder_and_their_reply_with_its_code_acknowledges_once_while_forged_or_wrong_replies_do_nothing()
     {
@@ -48,13 +45,13 @@ public sealed class TwilioDeliveryTests : DeliveryWorld
         var id = await RaiseAsync("critical", gasco);
         await Wait.UntilAsync(() => Task.FromResult(_twilio.Messages.Any(m => m.To == RitaPhone)), TimeSpan.FromSeconds(60), () => Silo!.Output);
         var text = _twilio.Messages.Single(m => m.To == RitaPhone);
-        var notification = await NotificationAsync(id, rita);
+        var notification = await RecipientNotificationAsync(id, rita);
         var code = ReplyCodes.For(notification["id"]!.GetValue<Guid>());
         Assert.Equal(FakeTwilio.Number, text.From);
         Assert.StartsWith("[CRITICAL] Gas smell at school\n12 Elm Street\nStrong odour reported by staff", text.Body);
         Assert.EndsWith($"Reply {code} to acknowledge.", text.Body);
         Assert.Equal(new Uri(Anonymous.BaseAddress!, SmsTransport.StatusPath).ToString(), text.StatusCallback);
-        await Wait.UntilAsync(async () => (await NotificationAsync(id, rita))["deliveries"]![0]!["externalMessageId"]?.GetValue<string>() == text.Sid,
+        await Wait.UntilAsync(async () => (await RecipientNotificationAsync(id, rita))["deliveries"]![0]!["externalMessageId"]?.GetValue<string>() == text.Sid,
             TimeSpan.FromSeconds(30), () => Silo!.Output);
 
         // Not Twilio: signed with another token. Not the responder: the right code from another number. Not a code sent there.
@@ -64,12 +61,12 @@ public sealed class TwilioDeliveryTests : DeliveryWorld
         var wrong = code == "1000" ? "1001" : "1000";
         Assert.Contains($"code {wrong}", await TwimlAsync(await _twilio.SendInboundAsync(Hook, RitaPhone, $"ack {wrong}")));
         Assert.Contains("4-digit code", await TwimlAsync(await _twilio.SendInboundAsync(Hook, RitaPhone, "on my way")));
-        Assert.Equal("pending", (await NotificationAsync(id, rita))["ackStatus"]!.GetValue<string>());
+        Assert.Equal("pending", (await RecipientNotificationAsync(id, rita))["ackStatus"]!.GetValue<string>());
 
         Assert.Equal("Dispatch: acknowledged. Thank you.", await TwimlAsync(await _twilio.SendInboundAsync(Hook, RitaPhone, $"{code} ack")));
         Assert.Contains("already acknowledged", await TwimlAsync(await _twilio.SendInboundAsync(Hook, RitaPhone, code)));
 
-        var acked = await NotificationAsync(id, rita);
+        var acked = await RecipientNotificationAsync(id, rita);
         Assert.Equal("acked", acked["ackStatus"]!.GetValue<string>());
         Assert.Equal("sms_reply", acked["ackSource"]!.GetValue<string>());
         var incident = await IncidentAsync(id);
@@ -141,7 +138,7 @@ public sealed class TwilioDeliveryTests : DeliveryWorld
         Assert.Equal("1", System.Xml.Linq.XElement.Parse(played[0]).Descendants("Gather").Single().Attribute("numDigits")?.Value);
         Assert.Contains("Gas smell at school", played[1]); // 2: read again
         Assert.Contains("Acknowledged. Thank you.", played[2]);
-        var acked = await NotificationAsync(id, rita);
+        var acked = await RecipientNotificationAsync(id, rita);
         Assert.Equal("acked", acked["ackStatus"]!.GetValue<string>());
         Assert.Equal("voice", acked["ackSource"]!.GetValue<string>());
 
