@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json.Nodes;
 using Dapper;
 using Dispatch.Grains.Transports.Sms;
 using Dispatch.Testing;
