@@ -45,7 +45,7 @@ public sealed class EmbeddedPostgres(string binDir, string rootDir, bool durable
         // pg_stat_statements loaded (not created in any database): tests and the bench count the statements a command costs.
         var options = $"-p {Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c shared_preload_libraries=pg_stat_statements";
         if (!durable)
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"; // pooled hosts of several tests at once
         // setsid: a Ctrl+C meant for the AppHost must not reach the server; the AppHost stops it in order.
         var result = await OsProcess.RunAsync("setsid", ["--wait", Path.Combine(binDir, "pg_ctl"),
             "start", "-D", DataDir, "-l", LogFile, "-w", "-t", "60", "-s", "-o", options], RunAs, cancellationToken: cancellationToken);
