@@ -22,10 +22,11 @@ public static class SiloClient
             .UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (DispatchCluster.Invariant, connectionString))
             .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = hosting.CallTimeout)
             .Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5))
-            // No silo yet (the Api started first, or every silo is restarting): keep trying rather than fail the start.
+            // No silo yet (the Api started first, or every silo is restarting): keep trying rather than fail the start. A quarter
+            // of a second apart (one read of the membership table each): the Api is ready within that of the first silo.
             .UseConnectionRetryFilter(async (_, cancellationToken) =>
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
                 return true;
             })
             .Services.AddSerializer(serializer => serializer.AddDispatchJson()));
