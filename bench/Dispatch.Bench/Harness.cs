@@ -47,6 +47,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             // The channels scenario's stand-ins for Twilio and Telegram, speaking their wire formats; the Silos are pointed at them.
             await using var twilio = options.Scenario == "channels" ? await FakeTwilio.StartAsync() : null;
             await using var telegram = options.Scenario == "channels" ? await FakeTelegram.StartAsync() : null;
+            await using var mail = options.Scenario == "channels" ? await MailServer.StartAsync(secured: true) : null; // STARTTLS and a login, as a relay demands
             var apiPort = LoopbackPort.Free();
             var environment = new Dictionary<string, string>
             {
@@ -64,8 +65,8 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 ["DOTNET_ENVIRONMENT"] = "Production",
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
             };
-            foreach (var (key, value) in (twilio?.HostSettings() ?? []).Concat(telegram?.HostSettings() ?? []))
-                environment[key.Replace(":", "__")] = value!;
+            foreach (var (key, value) in (twilio?.HostSettings() ?? []).Concat(telegram?.HostSettings() ?? []).Concat(mail?.HostSettings() ?? []))
+                if (value is not null) environment[key.Replace(":", "__")] = value;
             processes.Add(Start(BuiltProjects.Dll("Dispatch.Api"), $"http://127.0.0.1:{apiPort}", environment));
             var silos = new List<Process>();
             for (var i = 0; i < Math.Max(1, options.Silos); i++)
@@ -85,7 +86,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             var (company, companyHttp) = await SetUpAsync(http, receiver.Url);
             await ConnectCommandSystemAsync(http, postgres.ConnectionString("dispatch"), receiver.CallbackUrl);
             if (options.Scenario == "count") return await RunCountAsync(http, company, receiver, postgres);
-            if (options.Scenario == "channels") return await RunChannelsAsync(http, companyHttp, company, receiver, twilio!, telegram!, binDir, postgres);
+            if (options.Scenario == "channels") return await RunChannelsAsync(http, companyHttp, company, receiver, twilio!, telegram!, mail!, binDir, postgres);
             if (options.Pending > 0)
             {
                 // Deadlines that stay pending throughout (irod incidents under a one-hour rule), so the engine holds this many
@@ -435,7 +436,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
     /// at the webhook receiver, and at the local Twilio and Telegram the Silos send through (a call counts when it is placed).
     /// </summary>
     private async Task<int> RunChannelsAsync(HttpClient http, HttpClient companyHttp, Guid company, WebhookSink receiver, FakeTwilio twilio,
-        FakeTelegram telegram, string binDir, EmbeddedPostgres postgres)
+        FakeTelegram telegram, MailServer mail, string binDir, EmbeddedPostgres postgres)
     {
         const string phone = "+15557770000";
         const long chat = 777;
@@ -446,7 +447,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
         await using (var find = new Npgsql.NpgsqlCommand("select id from users where email = 'ops@bench-gas.example'", db))
             admin = (Guid)(await find.ExecuteScalarAsync())!;
         var channels = new Dictionary<string, Guid>();
-        foreach (var type in new[] { "sms", "voice", "telegram" })
+        foreach (var type in new[] { "email", "sms", "voice", "telegram" })
         {
             using var created = await companyHttp.PostAsJsonAsync("/api/v1/transport-channels", new { transportType = type, name = $"bench {type}", config = new { } });
             created.EnsureSuccessStatusCode();
@@ -459,13 +460,14 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             preferences = new object[]
             {
                 new { transportChannelId = hook, deliveryMode = "all" },
+                new { transportChannelId = channels["email"], deliveryMode = "all" }, // to the login address, through the platform's relay
                 new { transportChannelId = channels["sms"], deliveryMode = "all", configOverride = new { phone } },
                 new { transportChannelId = channels["voice"], deliveryMode = "all", configOverride = new { phone } },
                 new { transportChannelId = channels["telegram"], deliveryMode = "all", configOverride = new { chatId = chat.ToString() } },
             },
         })).EnsureSuccessStatusCode();
 
-        output.WriteLine($"Raising {options.Incidents} incidents, {options.Concurrency} at a time, each delivered on four channels at once…");
+        output.WriteLine($"Raising {options.Incidents} incidents, {options.Concurrency} at a time, each delivered on five channels at once…");
         var created0 = new ConcurrentDictionary<Guid, long>();
         var titles = new ConcurrentDictionary<string, Guid>();
         var started = Stopwatch.GetTimestamp();
@@ -483,7 +485,8 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             });
         var deadline = DateTime.UtcNow.AddMinutes(2);
         while ((created0.Keys.Count(receiver.FirstArrival.ContainsKey) < options.Incidents || twilio.Messages.Count < options.Incidents
-                || twilio.Calls.Count < options.Incidents || telegram.Messages.Count < options.Incidents) && DateTime.UtcNow < deadline)
+                || twilio.Calls.Count < options.Incidents || telegram.Messages.Count < options.Incidents
+                || mail.Messages().Count < options.Incidents) && DateTime.UtcNow < deadline)
             await Task.Delay(50);
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
@@ -499,6 +502,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
         var rows = new (string Name, List<double> Values)[]
         {
             ("webhook", Latencies(receiver.FirstArrival.Select(a => ((Guid?)a.Key, a.Value)))),
+            ("email (SMTP, STARTTLS)", Latencies(mail.Messages().Select(m => (ByTitle(m.Subject + "\n" + m.Decoded), m.At)))),
             ("sms (Twilio)", Latencies(twilio.Messages.Select(m => (ByTitle(m.Body), m.At)))),
             ("voice (Twilio, placed)", Latencies(twilio.Calls.Select(c => (
                 Guid.TryParse(System.Web.HttpUtility.ParseQueryString(new Uri(c.Url).Query)["d"], out var d) && voiceDeliveries.TryGetValue(d, out var i) ? i : (Guid?)null, c.At)))),

@@ -27,7 +27,7 @@ public sealed partial class ReadmeWalkthroughTests : DeliveryWorld
         {
             if (step.Wait) await PassFirstDeadlineAsync();
             JsonNode? body = null;
-            await Infrastructure.Wait.UntilAsync(async () =>
+            await Wait.UntilAsync(async () =>
             {
                 body = await SendStepAsync(step, values);
                 return step.Expect is not { } expect || Select(body, expect.Path)?.ToJsonString().Trim('"') == expect.Value;

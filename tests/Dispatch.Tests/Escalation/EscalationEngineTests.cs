@@ -156,7 +156,7 @@ public sealed class EscalationEngineTests : EscalationWorld
         var alert = Assert.Single(incident["psapAlerts"]!.AsArray())!;
         Assert.Equal(PsapAdmin, alert["notifiedUserId"]!.GetValue<Guid>());
         Assert.Null(NextDeadline(incident)); // nobody to wait for
-        await Infrastructure.Wait.UntilAsync(async () => (await IncidentAsync(id))["psapAlerts"]![0]!["deliveries"]![0]!["sendStatus"]!.GetValue<string>() == "sent",
+        await Wait.UntilAsync(async () => (await IncidentAsync(id))["psapAlerts"]![0]!["deliveries"]![0]!["sendStatus"]!.GetValue<string>() == "sent",
             TimeSpan.FromSeconds(30));
     }
 

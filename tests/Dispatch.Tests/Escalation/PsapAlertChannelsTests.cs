@@ -39,12 +39,12 @@ public sealed class PsapAlertChannelsTests : DeliveryWorld
 
         var id = await RaiseAsync("critical", gasco);
         string[] Recipients() => Webhooks.Requests.Select(r => JsonNode.Parse(r.Body)!["recipient"]!["email"]!.GetValue<string>()).Distinct().ToArray();
-        await Infrastructure.Wait.UntilAsync(() => Task.FromResult(Recipients().Contains(email)), TimeSpan.FromSeconds(30), () => Silo!.Output);
+        await Wait.UntilAsync(() => Task.FromResult(Recipients().Contains(email)), TimeSpan.FromSeconds(30), () => Silo!.Output);
         Assert.DoesNotContain(AdminEmail, Recipients()); // nobody told the PSAP anything yet
 
         // Nobody at gasco acknowledges: the first (and last) tier's deadline passes.
         await MoveDeadlinesAsync(0, "incident_id = @id", new { id });
-        await Infrastructure.Wait.UntilAsync(() => Task.FromResult(Recipients().Contains(AdminEmail)), TimeSpan.FromSeconds(30), () => Silo!.Output);
+        await Wait.UntilAsync(() => Task.FromResult(Recipients().Contains(AdminEmail)), TimeSpan.FromSeconds(30), () => Silo!.Output);
 
         var alert = Webhooks.Requests.Select(r => JsonNode.Parse(r.Body)!).First(b => b["recipient"]!["email"]!.GetValue<string>() == AdminEmail);
         Assert.Equal(id, alert["incident"]!["id"]!.GetValue<Guid>());
@@ -82,9 +82,9 @@ public sealed class PsapAlertChannelsTests : DeliveryWorld
         Assert.Equal(HttpStatusCode.Created, rule.Status);
 
         var id = await RaiseAsync("critical", gasco);
-        await Infrastructure.Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == email)), TimeSpan.FromSeconds(30), () => Silo!.Output);
+        await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == email)), TimeSpan.FromSeconds(30), () => Silo!.Output);
         await MoveDeadlinesAsync(0, "incident_id = @id", new { id });
-        await Infrastructure.Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == AdminEmail)), TimeSpan.FromSeconds(30), () => Silo!.Output);
+        await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == AdminEmail)), TimeSpan.FromSeconds(30), () => Silo!.Output);
 
         var mail = Smtp.Messages().Single(m => m.ToAddress == AdminEmail);
         Assert.Contains("PSAP ALERT", mail.Subject);

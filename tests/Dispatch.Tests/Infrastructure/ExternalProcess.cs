@@ -58,16 +58,3 @@ public sealed class ExternalProcess : IAsyncDisposable
         _leftover.Dispose();
     }
 }
-
-public static class Wait
-{
-    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string>? explain = null)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Not reached within {timeout}. {explain?.Invoke()}");
-            await Task.Delay(100);
-        }
-    }
-}

@@ -10,7 +10,7 @@ using SmtpServer.Authentication;
 using SmtpServer.Protocol;
 using SmtpServer.Storage;
 
-namespace Dispatch.Tests.Infrastructure;
+namespace Dispatch.Testing;
 
 /// <summary>
 /// A real SMTP server (the SmtpServer library, in this process, on a loopback port) keeping every message it is sent, as
@@ -26,7 +26,7 @@ public sealed class MailServer : IAsyncDisposable
     private readonly ConcurrentQueue<Mail> _received = new();
     private readonly string? _folder;
 
-    public int Port { get; } = Dispatch.Testing.LoopbackPort.Free();
+    public int Port { get; } = LoopbackPort.Free();
 
     /// <summary>The user and password a secured server takes; nobody else may send.</summary>
     public const string User = "dispatch-relay", Password = "relay password 7";
@@ -42,7 +42,7 @@ public sealed class MailServer : IAsyncDisposable
         services.Add(new Keeper(_received));
         if (secured)
         {
-            _folder = Dispatch.Testing.TestRun.NewFolder("smtp-");
+            _folder = TestRun.NewFolder("smtp-");
             Directory.CreateDirectory(_folder);
             var certificate = SelfSigned();
             CertificatePem = Path.Combine(_folder, "smtp.pem");
@@ -113,14 +113,17 @@ public sealed class MailServer : IAsyncDisposable
             ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
         {
             var raw = buffer.ToArray();
-            received.Enqueue(Mail.Parse(raw, context.Pipe.IsSecure, context.Authentication.IsAuthenticated ? context.Authentication.User : null));
+            received.Enqueue(Mail.Parse(raw, context.Pipe.IsSecure, context.Authentication.IsAuthenticated ? context.Authentication.User : null) with { At = System.Diagnostics.Stopwatch.GetTimestamp() });
             return Task.FromResult(SmtpResponse.Ok);
         }
     }
 
-    /// <summary>A message as received: its headers, its plain-text body as a mail reader shows it (lines end in \n), and how it came.</summary>
+    /// <summary>
+    /// A message as received: its headers, its plain-text body as a mail reader shows it (lines end in \n), how it came, and when
+    /// (a <see cref="System.Diagnostics.Stopwatch"/> timestamp; 0 for a message parsed from a file).
+    /// </summary>
     public sealed record Mail(string To, string Subject, string MessageId, string DeliveryId, string Raw, string Decoded, string? Html,
-        bool OverTls, string? AuthenticatedAs)
+        bool OverTls, string? AuthenticatedAs, long At = 0)
     {
         /// <summary>The bare address of <see cref="To"/> ("Name &lt;a@b&gt;" gives a@b).</summary>
         public string ToAddress => To.Contains('<') ? To[(To.IndexOf('<') + 1)..To.IndexOf('>')] : To;
