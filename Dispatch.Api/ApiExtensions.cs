@@ -36,6 +36,7 @@ public static class ApiExtensions
         app.UseInputGuard(); // before routing: routing matches an endpoint by the request's Content-Type
         app.UseRouting();
         app.UseMediaTypeProblems();
+        Auth.PrincipalCache.UseForgetOnAccessChange(app);
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json");

@@ -20,6 +20,8 @@ public static class AuthenticationSetup
         builder.Services.AddSingleton<Credentials>();
         builder.Services.AddSingleton<CredentialUsage>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CredentialUsage>());
+        builder.Services.AddSingleton<PrincipalCache>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PrincipalCache>());
 
         builder.Services.AddAuthentication(SelectorScheme)
             .AddPolicyScheme(SelectorScheme, "Bearer or ApiKey", o => o.ForwardDefaultSelector = context =>
@@ -52,8 +54,9 @@ public static class AuthenticationSetup
         return builder;
     }
 
-    // The token names a user; what that user may do now (active? which agency and role?) comes from the store,
-    // so deactivation and role changes take effect on the next request, not when the token expires.
+    // The token names a user; what that user may do now (active? which agency and role?) comes from the store — read once
+    // and held until a change is announced (PrincipalCache) — so deactivation and role changes take effect on the next
+    // request, not when the token expires.
     private static async Task ResolvePrincipalAsync(TokenValidatedContext context)
     {
         var subject = context.Principal?.FindFirst(Caller.UserIdClaim)?.Value;
@@ -62,7 +65,7 @@ public static class AuthenticationSetup
             context.Fail("Token has no subject.");
             return;
         }
-        var principal = await context.HttpContext.RequestServices.GetRequiredService<Credentials>().FindPrincipalAsync(userId);
+        var principal = await context.HttpContext.RequestServices.GetRequiredService<PrincipalCache>().FindAsync(userId);
         if (principal is null)
         {
             context.Fail("User or agency is not active.");

@@ -76,20 +76,51 @@ public sealed class AuthTests : IdentityHost
         });
         var userId = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
         var tokens = await LoginAsync("dana@metro911.example", "dispatching all day");
+        using var client = As("Bearer " + tokens.AccessToken);
+        using var before = await client.GetAsync("/api/v1/users"); // the Api now holds what Dana may do
 
         using var deactivate = await admin.PostAsync($"/api/v1/users/{userId}/deactivate", null);
         using var login = await PostLoginAsync("dana@metro911.example", "dispatching all day");
         using var refresh = await RefreshAsync(tokens.RefreshToken);
-        using var client = As("Bearer " + tokens.AccessToken);
         using var call = await client.GetAsync("/api/v1/users");
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, before.StatusCode);
         Assert.Equal(HttpStatusCode.OK, deactivate.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, login.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, refresh.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, call.StatusCode);
         await using var c = new NpgsqlConnection(ConnectionString);
         Assert.Equal(0, await c.ExecuteScalarAsync<int>("select count(*) from jwt_refresh_tokens where user_id = @userId and revoked_at is null", new { userId }));
+    }
+
+    [Fact]
+    public async Task A_change_made_outside_this_api_reaches_a_token_in_hand_once_the_database_announces_it()
+    {
+        using var admin = await AsAdminAsync();
+        var roles = (await admin.GetFromJsonAsync<JsonObject>("/api/v1/roles"))!["items"]!.AsArray();
+        var dispatcherRole = roles!.First(r => r!["slug"]!.GetValue<string>() == "psap-dispatcher")!["id"]!.GetValue<Guid>();
+        using var created = await admin.PostAsJsonAsync("/api/v1/users", new
+        {
+            email = "dana@metro911.example", password = "dispatching all day", firstName = "Dana", lastName = "D", roleId = dispatcherRole,
+        });
+        var userId = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+        using var dana = As("Bearer " + (await LoginAsync("dana@metro911.example", "dispatching all day")).AccessToken);
+        async Task<HttpStatusCode> UsersAsync()
+        {
+            using var response = await dana.GetAsync("/api/v1/users");
+            return response.StatusCode;
+        }
+        Assert.Equal(HttpStatusCode.OK, await UsersAsync()); // held by the Api from here on
+        Assert.Equal(HttpStatusCode.OK, await UsersAsync());
+
+        // Another Api instance, or an operator at the database, changes the role and then the user: no request through this
+        // Api says so, the database's announcement does.
+        await using var owner = new NpgsqlConnection(ConnectionString);
+        await owner.ExecuteAsync("update roles set permissions = permissions - 'users.read' where id = @dispatcherRole", new { dispatcherRole });
+        await Wait.UntilAsync(async () => await UsersAsync() == HttpStatusCode.Forbidden, TimeSpan.FromSeconds(10));
+        await owner.ExecuteAsync("update users set is_active = false where id = @userId", new { userId });
+        await Wait.UntilAsync(async () => await UsersAsync() == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(10));
     }
 
     [Fact]
