@@ -34,7 +34,14 @@ public sealed class MailServer : IAsyncDisposable
     /// <summary>The PEM file of a secured server's certificate.</summary>
     public string? CertificatePem { get; }
 
-    private MailServer(bool secured, bool implicitTls)
+    private int _sessions, _sessionsEnded;
+
+    /// <summary>SMTP sessions opened by clients so far, and of those, how many have ended.</summary>
+    public int Sessions => Volatile.Read(ref _sessions);
+
+    public int SessionsEnded => Volatile.Read(ref _sessionsEnded);
+
+    private MailServer(bool secured, bool implicitTls, TimeSpan? idleTimeout)
     {
         ImplicitTls = secured && implicitTls;
         var endpoint = new EndpointDefinitionBuilder().Endpoint(new IPEndPoint(IPAddress.Loopback, Port));
@@ -50,8 +57,12 @@ public sealed class MailServer : IAsyncDisposable
             endpoint.Certificate(certificate).IsSecure(implicitTls).AllowUnsecureAuthentication(false).AuthenticationRequired(true);
             services.Add(new DelegatingUserAuthenticator((user, password) => user == User && password == Password));
         }
-        var options = new SmtpServerOptionsBuilder().ServerName("localhost").Endpoint(endpoint.Build()).Build();
-        _server = new SmtpServer.SmtpServer(options, services);
+        var builder = new SmtpServerOptionsBuilder().ServerName("localhost").Endpoint(endpoint.Build());
+        if (idleTimeout is { } idle) builder.CommandWaitTimeout(idle); // a relay that hangs up on a client gone quiet
+        _server = new SmtpServer.SmtpServer(builder.Build(), services);
+        _server.SessionCreated += (_, _) => Interlocked.Increment(ref _sessions);
+        _server.SessionCompleted += (_, _) => Interlocked.Increment(ref _sessionsEnded);
+        _server.SessionFaulted += (_, _) => Interlocked.Increment(ref _sessionsEnded);
         _running = _server.StartAsync(_stop.Token);
     }
 
@@ -61,11 +72,12 @@ public sealed class MailServer : IAsyncDisposable
 
     /// <summary>
     /// A plain relay (no TLS, no authentication), or with <paramref name="secured"/> one that demands both: STARTTLS, or TLS from
-    /// the first byte with <paramref name="implicitTls"/>.
+    /// the first byte with <paramref name="implicitTls"/>; with <paramref name="idleTimeout"/> it ends a session in which no
+    /// command came for that long.
     /// </summary>
-    public static async Task<MailServer> StartAsync(bool secured = false, bool implicitTls = false)
+    public static async Task<MailServer> StartAsync(bool secured = false, bool implicitTls = false, TimeSpan? idleTimeout = null)
     {
-        var server = new MailServer(secured, implicitTls);
+        var server = new MailServer(secured, implicitTls, idleTimeout);
         await Wait.UntilAsync(async () =>
         {
             if (server._running.IsFaulted) await server._running; // a bind failure, said as it is

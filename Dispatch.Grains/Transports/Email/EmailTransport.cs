@@ -42,10 +42,18 @@ public sealed class EmailOptions
 /// Email over SMTP with MailKit — STARTTLS or implicit TLS, authentication only over an encrypted connection — or into a pickup
 /// folder: a readable subject, plain-text and HTML bodies, the acknowledgement link. A channel's own SMTP host is connected to
 /// only at an address the outbound policy allows (checked again at send time); the platform's, set by its operator, is trusted.
+/// A session (connection, TLS, login) is kept after a send and reused by the next send to the same server within
+/// <see cref="KeepIdle"/>, after a NOOP shows it is still open: a new session costs several round trips and a TLS handshake.
 /// </summary>
-public sealed class EmailTransport(IOptions<EmailOptions> options, OutboundPolicy policy) : ITransport
+public sealed class EmailTransport(IOptions<EmailOptions> options, OutboundPolicy policy) : ITransport, IAsyncDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an idle session is kept for the next send (relays commonly close idle sessions after a minute or more).</summary>
+    public static readonly TimeSpan KeepIdle = TimeSpan.FromSeconds(20);
+
+    private const int MaxIdlePerServer = 4;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Server, System.Collections.Concurrent.ConcurrentQueue<(SmtpClient Client, long Since)>> _idle = new();
 
     public string Slug => TransportSlug.Email;
 
@@ -76,20 +84,17 @@ public sealed class EmailTransport(IOptions<EmailOptions> options, OutboundPolic
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Timeout);
-        using var smtp = new SmtpClient { Timeout = (int)Timeout.TotalMilliseconds };
-        if (platform.TrustedCertificate is { } pem) smtp.ServerCertificateValidationCallback = TrustExactly(pem);
+        SmtpClient? smtp = null;
         try
         {
-            await ConnectAsync(smtp, server, timeout.Token);
-            if (server.Username is not null)
-            {
-                if (!smtp.IsSecure)
-                    return SendResult.Permanent("Refusing to send the SMTP password over an unencrypted connection: set startTls or implicitTls.");
-                await smtp.AuthenticateAsync(server.Username, server.Password ?? "", timeout.Token);
-            }
+            smtp = await ReuseAsync(server, timeout.Token) ?? await OpenAsync(server, timeout.Token);
             await smtp.SendAsync(mail, timeout.Token);
-            await smtp.DisconnectAsync(quit: true, CancellationToken.None);
+            Keep(server, ref smtp);
             return SendResult.Sent(messageId);
+        }
+        catch (RefusedException e)
+        {
+            return SendResult.Permanent(e.Message);
         }
         catch (SmtpCommandException e) when ((int)e.StatusCode >= 500) // a definitive refusal (a mailbox that does not exist)
         {
@@ -126,6 +131,82 @@ public sealed class EmailTransport(IOptions<EmailOptions> options, OutboundPolic
         catch (Exception e) when (e is SmtpProtocolException or ServiceNotConnectedException or SocketException or IOException or TimeoutException)
         {
             return SendResult.Transient($"SMTP unavailable: {e.GetBaseException().Message}");
+        }
+        finally
+        {
+            smtp?.Dispose(); // a session that failed is not kept
+        }
+    }
+
+    /// <summary>A password the connection would carry in the clear.</summary>
+    private sealed class RefusedException(string message) : Exception(message);
+
+    /// <summary>A new session: connected, secured as the server is configured, logged in.</summary>
+    private async Task<SmtpClient> OpenAsync(Server server, CancellationToken cancellationToken)
+    {
+        var smtp = new SmtpClient { Timeout = (int)Timeout.TotalMilliseconds };
+        try
+        {
+            if (options.Value.TrustedCertificate is { } pem) smtp.ServerCertificateValidationCallback = TrustExactly(pem);
+            await ConnectAsync(smtp, server, cancellationToken);
+            if (server.Username is not null)
+            {
+                if (!smtp.IsSecure)
+                    throw new RefusedException("Refusing to send the SMTP password over an unencrypted connection: set startTls or implicitTls.");
+                await smtp.AuthenticateAsync(server.Username, server.Password ?? "", cancellationToken);
+            }
+            return smtp;
+        }
+        catch
+        {
+            smtp.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// An idle session to the server that still answers a NOOP, or null. A session the server has closed meanwhile fails the NOOP,
+    /// before any part of a message was sent, and is dropped for a new one: nothing is sent twice.
+    /// </summary>
+    private async Task<SmtpClient?> ReuseAsync(Server server, CancellationToken cancellationToken)
+    {
+        if (!_idle.TryGetValue(server, out var queue)) return null;
+        while (queue.TryDequeue(out var idle))
+        {
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(idle.Since) < KeepIdle && idle.Client.IsConnected)
+            {
+                try
+                {
+                    await idle.Client.NoOpAsync(cancellationToken);
+                    return idle.Client;
+                }
+                catch (Exception e) when (e is SmtpProtocolException or SmtpCommandException or ServiceNotConnectedException or IOException or SocketException)
+                {
+                    // closed by the server while idle
+                }
+            }
+            idle.Client.Dispose();
+        }
+        return null;
+    }
+
+    /// <summary>Keeps a session that has just sent, for the next send to the same server (the caller no longer owns it).</summary>
+    private void Keep(Server server, ref SmtpClient? smtp)
+    {
+        var queue = _idle.GetOrAdd(server, _ => new());
+        if (queue.Count >= MaxIdlePerServer) return; // the caller disposes it
+        queue.Enqueue((smtp!, System.Diagnostics.Stopwatch.GetTimestamp()));
+        smtp = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var queue in _idle.Values)
+        while (queue.TryDequeue(out var idle))
+        {
+            try { await idle.Client.DisconnectAsync(quit: true, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(2)); }
+            catch (Exception e) when (e is IOException or SocketException or SmtpProtocolException or ServiceNotConnectedException or TimeoutException) { }
+            idle.Client.Dispose();
         }
     }
 
