@@ -10,8 +10,23 @@ namespace Dispatch.Tests.Identity;
 
 public sealed class AuthTests : IdentityHost
 {
+    private const string DanaEmail = "dana@metro911.example", DanaPassword = "dispatching all day";
+
     private Task<HttpResponseMessage> RefreshAsync(string token) =>
         Anonymous.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = token });
+
+    /// <summary>Dana, a PSAP dispatcher, created by the admin; her id and her role's.</summary>
+    private static async Task<(Guid UserId, Guid RoleId)> CreateDanaAsync(HttpClient admin)
+    {
+        var roles = (await admin.GetFromJsonAsync<JsonObject>("/api/v1/roles"))!["items"]!.AsArray();
+        var dispatcherRole = roles.First(r => r!["slug"]!.GetValue<string>() == "psap-dispatcher")!["id"]!.GetValue<Guid>();
+        using var created = await admin.PostAsJsonAsync("/api/v1/users", new
+        {
+            email = DanaEmail, password = DanaPassword, firstName = "Dana", lastName = "D", roleId = dispatcherRole,
+        });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return ((await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>(), dispatcherRole);
+    }
 
     [Fact]
     public async Task Login_gives_a_short_lived_access_token_that_opens_the_api_and_records_the_login()
@@ -68,23 +83,16 @@ public sealed class AuthTests : IdentityHost
     public async Task A_deactivated_user_cannot_log_in_refresh_or_use_a_token_still_in_hand()
     {
         using var admin = await AsAdminAsync();
-        var roles = (await admin.GetFromJsonAsync<JsonObject>("/api/v1/roles"))!["items"]!.AsArray();
-        var dispatcherRole = roles!.First(r => r!["slug"]!.GetValue<string>() == "psap-dispatcher")!["id"]!.GetValue<Guid>();
-        using var created = await admin.PostAsJsonAsync("/api/v1/users", new
-        {
-            email = "dana@metro911.example", password = "dispatching all day", firstName = "Dana", lastName = "D", roleId = dispatcherRole,
-        });
-        var userId = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
-        var tokens = await LoginAsync("dana@metro911.example", "dispatching all day");
+        var (userId, _) = await CreateDanaAsync(admin);
+        var tokens = await LoginAsync(DanaEmail, DanaPassword);
         using var client = As("Bearer " + tokens.AccessToken);
         using var before = await client.GetAsync("/api/v1/users"); // the Api now holds what Dana may do
 
         using var deactivate = await admin.PostAsync($"/api/v1/users/{userId}/deactivate", null);
-        using var login = await PostLoginAsync("dana@metro911.example", "dispatching all day");
+        using var login = await PostLoginAsync(DanaEmail, DanaPassword);
         using var refresh = await RefreshAsync(tokens.RefreshToken);
         using var call = await client.GetAsync("/api/v1/users");
 
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         Assert.Equal(HttpStatusCode.OK, before.StatusCode);
         Assert.Equal(HttpStatusCode.OK, deactivate.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, login.StatusCode);
@@ -98,14 +106,8 @@ public sealed class AuthTests : IdentityHost
     public async Task A_change_made_outside_this_api_reaches_a_token_in_hand_once_the_database_announces_it()
     {
         using var admin = await AsAdminAsync();
-        var roles = (await admin.GetFromJsonAsync<JsonObject>("/api/v1/roles"))!["items"]!.AsArray();
-        var dispatcherRole = roles!.First(r => r!["slug"]!.GetValue<string>() == "psap-dispatcher")!["id"]!.GetValue<Guid>();
-        using var created = await admin.PostAsJsonAsync("/api/v1/users", new
-        {
-            email = "dana@metro911.example", password = "dispatching all day", firstName = "Dana", lastName = "D", roleId = dispatcherRole,
-        });
-        var userId = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
-        using var dana = As("Bearer " + (await LoginAsync("dana@metro911.example", "dispatching all day")).AccessToken);
+        var (userId, dispatcherRole) = await CreateDanaAsync(admin);
+        using var dana = As("Bearer " + (await LoginAsync(DanaEmail, DanaPassword)).AccessToken);
         async Task<HttpStatusCode> UsersAsync()
         {
             using var response = await dana.GetAsync("/api/v1/users");
