@@ -296,18 +296,26 @@ internal static class DeliveryQueue
     /// <summary>
     /// A message the provider had accepted (<paramref name="externalMessageId"/>) that it reports it could not deliver (a carrier's
     /// refusal, a call nobody answered): the delivery becomes failed, and the notification fails over as if the send had failed.
-    /// Returns the notification, or null when no sent delivery has that id (a report repeated, or about something else).
+    /// The report names its delivery (<paramref name="deliveryId"/>) and may come before the sender has recorded the provider's
+    /// answer: a delivery still being sent is failed too (the sender's outcome then finds it superseded), so the report is never
+    /// lost. Returns the notification, or null when no such delivery is sent or being sent (a report repeated, or about something else).
     /// </summary>
-    public static async Task<Guid?> CarrierFailedAsync(EngineScope scope, string transportSlug, string externalMessageId, string error, DateTimeOffset now)
+    public static async Task<Guid?> CarrierFailedAsync(EngineScope scope, string transportSlug, string externalMessageId, Guid? deliveryId, string error,
+        DateTimeOffset now)
     {
         var failed = await scope.QuerySingleOrDefaultAsync<(Guid Id, Guid NotificationId, Guid IncidentId, Guid AgencyId, Guid PsapAgencyId, string RecipientName, Guid UserId)>($"""
-            update notification_deliveries d set send_status = 'failed', last_error = @error, version = d.version + 1, updated_at = @now
+            update notification_deliveries d set send_status = 'failed', last_error = @error,
+                external_message_id = coalesce(d.external_message_id, @externalMessageId), claimed_until = null, claimed_by = null,
+                version = d.version + 1, updated_at = @now
             from notifications n, incidents i, users u
-            where d.transport_type_slug = @transportSlug and d.external_message_id = @externalMessageId and d.send_status = 'sent'
+            where d.transport_type_slug = @transportSlug
+              and case when cast(@deliveryId as uuid) is null then d.external_message_id = @externalMessageId and d.send_status = 'sent'
+                       else d.id = @deliveryId and d.send_status in ('sending', 'sent')
+                            and (d.external_message_id is null or d.external_message_id = @externalMessageId) end
               and n.id = d.notification_id and i.id = d.incident_id and u.id = n.notified_user_id
             returning d.id, d.notification_id, d.incident_id, d.agency_id, i.agency_id as psap_agency_id,
                       {Identity.Users.DisplayNameOfU} as recipient_name, u.id as user_id
-            """, new { transportSlug, externalMessageId, error, now });
+            """, new { transportSlug, externalMessageId, deliveryId, error, now });
         if (failed.Id == Guid.Empty) return null;
         var view = (await scope.QuerySingleOrDefaultAsync<ChangedDelivery>($"select {ChangedDelivery.Columns} from notification_deliveries where id = @Id", new { failed.Id }))!;
         scope.Wakes.DeliveryChanged(failed.IncidentId, failed.NotificationId, view.ToView());

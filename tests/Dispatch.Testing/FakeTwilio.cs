@@ -38,6 +38,12 @@ public sealed class FakeTwilio : IAsyncDisposable
     /// <summary>Numbers Twilio accepts texts for, then reports undelivered (30003: unreachable handset).</summary>
     public ConcurrentDictionary<string, bool> Unreachable { get; } = new();
 
+    /// <summary>
+    /// Numbers whose delivery reports are posted before Twilio answers the request that sent the text (they can arrive in any
+    /// order: Twilio reports from elsewhere, as soon as it knows), so the sender has not yet recorded the message's id.
+    /// </summary>
+    public ConcurrentDictionary<string, bool> ReportsFirst { get; } = new();
+
     /// <summary>How many more requests are answered 503, as Twilio does when overloaded.</summary>
     public int ServiceUnavailable;
 
@@ -90,7 +96,8 @@ public sealed class FakeTwilio : IAsyncDisposable
         var messageSid = $"SM{Interlocked.Increment(ref _sequence):x32}";
         var callback = form["StatusCallback"].ToString() is { Length: > 0 } c ? c : null;
         Messages.Enqueue(new Sent(messageSid, to, from, body, callback, System.Diagnostics.Stopwatch.GetTimestamp()));
-        if (callback is not null) _ = ReportAsync(callback, messageSid, to, from, Unreachable.ContainsKey(to));
+        if (callback is not null && ReportsFirst.ContainsKey(to)) await ReportAsync(callback, messageSid, to, from, Unreachable.ContainsKey(to), TimeSpan.Zero);
+        else if (callback is not null) _ = ReportAsync(callback, messageSid, to, from, Unreachable.ContainsKey(to), TimeSpan.FromMilliseconds(300));
         var created = DateTimeOffset.UtcNow.ToString("ddd, dd MMM yyyy HH:mm:ss +0000", System.Globalization.CultureInfo.InvariantCulture);
         return Results.Json(new Dictionary<string, object?>
         {
@@ -178,9 +185,9 @@ public sealed class FakeTwilio : IAsyncDisposable
     }, statusCode: status);
 
     /// <summary>Twilio's delivery reports, after the carrier's hop: sent, then delivered (or undelivered with 30003).</summary>
-    private async Task ReportAsync(string callback, string sid, string to, string from, bool unreachable)
+    private async Task ReportAsync(string callback, string sid, string to, string from, bool unreachable, TimeSpan after)
     {
-        await Task.Delay(TimeSpan.FromMilliseconds(300)); // the world's latency, not a test's wait: Twilio reports after it answered
+        await Task.Delay(after); // the world's latency, not a test's wait
         await PostSignedAsync(callback, Report(sid, to, from, "sent"));
         await PostSignedAsync(callback, unreachable ? Report(sid, to, from, "undelivered", "30003") : Report(sid, to, from, "delivered"));
     }

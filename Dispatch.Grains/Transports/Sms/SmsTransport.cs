@@ -73,7 +73,7 @@ public sealed class SmsTransport(IHttpClientFactory http, IOptions<TwilioOptions
         {
             From = new PhoneNumber(send.Account.From),
             Body = Text(message),
-            StatusCallback = options.Value.PublicUrl is { } url ? new Uri(url, StatusPath) : null,
+            StatusCallback = options.Value.PublicUrl is { } url ? new Uri(url, $"{StatusPath}?d={message.DeliveryId}") : null,
         };
         return await TwilioSend.RunAsync(async () =>
             (await MessageResource.CreateAsync(create, send.Account.Client(http.CreateClient(TwilioOptions.HttpClientName)))).Sid);

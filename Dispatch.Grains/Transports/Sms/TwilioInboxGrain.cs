@@ -77,7 +77,8 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
         var sid = request.Form.GetValueOrDefault("MessageSid") ?? request.Form.GetValueOrDefault("SmsSid");
         var status = request.Form.GetValueOrDefault("MessageStatus") ?? request.Form.GetValueOrDefault("SmsStatus");
         if (sid is null || status is not ("failed" or "undelivered")) return new TwilioAnswer(true); // queued, sent, delivered: as recorded
-        await NotDeliveredAsync(TransportSlug.Sms, sid, $"Twilio: {status}{(request.Form.GetValueOrDefault("ErrorCode") is { Length: > 0 } c ? $" (error {c})" : "")}");
+        await NotDeliveredAsync(TransportSlug.Sms, sid, DeliveryNamedIn(request),
+            $"Twilio: {status}{(request.Form.GetValueOrDefault("ErrorCode") is { Length: > 0 } c ? $" (error {c})" : "")}");
         return new TwilioAnswer(true);
     }
 
@@ -86,18 +87,25 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
         if (!await VerifiedAsync(request)) return new TwilioAnswer(false);
         var status = request.Form.GetValueOrDefault("CallStatus");
         if (request.Form.GetValueOrDefault("CallSid") is { } sid && status is "no-answer" or "busy" or "failed" or "canceled")
-            await NotDeliveredAsync(TransportSlug.Voice, sid, $"Twilio: call {status}");
+            await NotDeliveredAsync(TransportSlug.Voice, sid, DeliveryNamedIn(request), $"Twilio: call {status}");
         return new TwilioAnswer(true);
     }
 
+    /// <summary>
+    /// The delivery a report's URL names (<c>?d=</c>, set when the message or call was sent, and covered by Twilio's signature):
+    /// a report can arrive before the send's outcome — and with it the provider's id — is recorded. Null for a URL without one.
+    /// </summary>
+    private static Guid? DeliveryNamedIn(TwilioRequest request) =>
+        Uri.TryCreate(request.Url, UriKind.Absolute, out var url) && Guid.TryParse(System.Web.HttpUtility.ParseQueryString(url.Query)["d"], out var d) ? d : null;
+
     /// <summary>A message or call the provider took but did not get through: failed, and the next channel of the chain is sent.</summary>
-    private async Task NotDeliveredAsync(string transport, string externalId, string error)
+    private async Task NotDeliveredAsync(string transport, string externalId, Guid? deliveryId, string error)
     {
         GrainWakes wakes;
         Guid? notification;
         await using (var scope = await store.BeginEngineAsync())
         {
-            notification = await DeliveryQueue.CarrierFailedAsync(scope, transport, externalId, error, time.GetUtcNow());
+            notification = await DeliveryQueue.CarrierFailedAsync(scope, transport, externalId, deliveryId, error, time.GetUtcNow());
             await scope.CommitAsync();
             wakes = scope.Wakes;
         }
@@ -130,7 +138,7 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
             return new TwilioAnswer(true, twiml.Say("This Dispatch call is no longer valid. Goodbye.").Hangup().ToString());
         if (request.Form.GetValueOrDefault("AnsweredBy") is { } by && (by.StartsWith("machine", StringComparison.Ordinal) || by == "fax"))
         {
-            await NotDeliveredAsync(TransportSlug.Voice, callSid, "Twilio: answered by voicemail");
+            await NotDeliveredAsync(TransportSlug.Voice, callSid, deliveryId, "Twilio: answered by voicemail");
             return new TwilioAnswer(true, twiml.Hangup().ToString());
         }
         var alert = call.Kind == "psap_alert";

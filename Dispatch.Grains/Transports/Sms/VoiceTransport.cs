@@ -25,7 +25,7 @@ public sealed class VoiceTransport(IHttpClientFactory http, IOptions<TwilioOptio
         {
             Url = new Uri(publicUrl, $"{Path}?d={message.DeliveryId}"),
             Method = Twilio.Http.HttpMethod.Post,
-            StatusCallback = new Uri(publicUrl, StatusPath),
+            StatusCallback = new Uri(publicUrl, $"{StatusPath}?d={message.DeliveryId}"),
             StatusCallbackEvent = ["completed"],
             StatusCallbackMethod = Twilio.Http.HttpMethod.Post,
             MachineDetection = "Enable", // a voicemail answers: counted as not delivered
