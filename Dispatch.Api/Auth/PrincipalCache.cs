@@ -25,12 +25,6 @@ public sealed class PrincipalCache(Credentials credentials, DispatchDatabase dat
     private long _generation;
     private bool _listening;
 
-    /// <summary>Whether principals are being held (the announcements are being heard).</summary>
-    public bool Listening
-    {
-        get { lock (_gate) return _listening; }
-    }
-
     public async Task<PrincipalRecord?> FindAsync(Guid userId)
     {
         long generation;
