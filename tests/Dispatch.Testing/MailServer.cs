@@ -92,6 +92,10 @@ public sealed class MailServer : IAsyncDisposable
                 return false;
             }
         }, TimeSpan.FromSeconds(20), () => $"The SMTP server did not listen on port {server.Port}.");
+        // That probe was a session too: once the server has seen it end, the counts start from nothing.
+        await Wait.UntilAsync(() => Task.FromResult(server.SessionsEnded >= 1), TimeSpan.FromSeconds(20), () => "The SMTP server did not end the probe's session.");
+        Interlocked.Exchange(ref server._sessions, 0);
+        Interlocked.Exchange(ref server._sessionsEnded, 0);
         return server;
     }
 
