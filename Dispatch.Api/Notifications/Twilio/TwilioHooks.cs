@@ -34,6 +34,9 @@ internal static class TwilioPosts
         return new TwilioRequest(url, form.ToDictionary(f => f.Key, f => f.Value.ToString()), http.Request.Headers[SignatureHeader].ToString());
     }
 
+    /// <summary>The delivery a call's or a report's URL names (<c>?d=</c>, set when Dispatch sent it; Twilio's signature covers it), or null.</summary>
+    public static Guid? DeliveryOf(HttpContext http) => Guid.TryParse(http.Request.Query["d"], out var delivery) ? delivery : null;
+
     public static IResult NotTwilio() => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
         detail: $"The request does not carry a valid {SignatureHeader} for the account it names.");
 
@@ -73,7 +76,7 @@ public sealed class TwilioSmsStatus(IClusterClient grains, IConfiguration config
     public override async Task<IResult> ExecuteAsync(CancellationToken ct)
     {
         if (await TwilioPosts.ReadAsync(HttpContext, configuration, ct) is not { } request) return TwilioPosts.NotAForm();
-        var answer = await grains.GetGrain<ITwilioInboxGrain>(0).StatusAsync(request);
+        var answer = await grains.GetGrain<ITwilioInboxGrain>(0).StatusAsync(request, TwilioPosts.DeliveryOf(HttpContext));
         return answer.Verified ? TypedResults.NoContent() : TwilioPosts.NotTwilio();
     }
 }
@@ -90,7 +93,7 @@ public sealed class TwilioVoice(IClusterClient grains, IConfiguration configurat
     public override async Task<IResult> ExecuteAsync(CancellationToken ct)
     {
         if (await TwilioPosts.ReadAsync(HttpContext, configuration, ct) is not { } request) return TwilioPosts.NotAForm();
-        if (!Guid.TryParse(HttpContext.Request.Query["d"], out var delivery))
+        if (TwilioPosts.DeliveryOf(HttpContext) is not { } delivery)
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad request", detail: "The call's URL names no delivery (d).");
         var answer = await grains.GetGrain<ITwilioInboxGrain>(0).CallAsync(request, delivery);
         return answer.Verified ? TypedResults.Content(answer.Reply, "text/xml; charset=utf-8") : TwilioPosts.NotTwilio();
@@ -109,7 +112,7 @@ public sealed class TwilioVoiceStatus(IClusterClient grains, IConfiguration conf
     public override async Task<IResult> ExecuteAsync(CancellationToken ct)
     {
         if (await TwilioPosts.ReadAsync(HttpContext, configuration, ct) is not { } request) return TwilioPosts.NotAForm();
-        var answer = await grains.GetGrain<ITwilioInboxGrain>(0).CallStatusAsync(request);
+        var answer = await grains.GetGrain<ITwilioInboxGrain>(0).CallStatusAsync(request, TwilioPosts.DeliveryOf(HttpContext));
         return answer.Verified ? TypedResults.NoContent() : TwilioPosts.NotTwilio();
     }
 }

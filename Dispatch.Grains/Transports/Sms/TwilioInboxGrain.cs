@@ -22,8 +22,12 @@ public interface ITwilioInboxGrain : IGrainWithIntegerKey
     /// <summary>A text someone sent to a Dispatch number: acknowledges the notification whose code it carries, and says so.</summary>
     Task<TwilioAnswer> ReceiveAsync(TwilioRequest request);
 
-    /// <summary>Twilio's report on a text it was given: a text the carrier could not deliver fails over to the next channel.</summary>
-    Task<TwilioAnswer> StatusAsync(TwilioRequest request);
+    /// <summary>
+    /// Twilio's report on a text it was given: a text the carrier could not deliver fails over to the next channel. The report
+    /// names its delivery (<c>?d=</c> in the URL it was given, under the signature): it can come before the send's outcome — and
+    /// with it Twilio's id for the text — is recorded. Null for a report without one.
+    /// </summary>
+    Task<TwilioAnswer> StatusAsync(TwilioRequest request, Guid? deliveryId);
 
     /// <summary>
     /// A call Dispatch placed was answered, or its listener pressed a key: the TwiML to play (in <see cref="TwilioAnswer.Reply"/>).
@@ -31,8 +35,8 @@ public interface ITwilioInboxGrain : IGrainWithIntegerKey
     /// </summary>
     Task<TwilioAnswer> CallAsync(TwilioRequest request, Guid deliveryId);
 
-    /// <summary>Twilio's report that a call ended: no answer, busy, failed or cancelled fails over to the next channel.</summary>
-    Task<TwilioAnswer> CallStatusAsync(TwilioRequest request);
+    /// <summary>Twilio's report that a call ended: no answer, busy, failed or cancelled fails over to the next channel; its delivery as for a text's.</summary>
+    Task<TwilioAnswer> CallStatusAsync(TwilioRequest request, Guid? deliveryId);
 }
 
 /// <summary>
@@ -71,32 +75,25 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
         return new TwilioAnswer(true, reply);
     }
 
-    public async Task<TwilioAnswer> StatusAsync(TwilioRequest request)
+    public async Task<TwilioAnswer> StatusAsync(TwilioRequest request, Guid? deliveryId)
     {
         if (!await VerifiedAsync(request)) return new TwilioAnswer(false);
         var sid = request.Form.GetValueOrDefault("MessageSid") ?? request.Form.GetValueOrDefault("SmsSid");
         var status = request.Form.GetValueOrDefault("MessageStatus") ?? request.Form.GetValueOrDefault("SmsStatus");
         if (sid is null || status is not ("failed" or "undelivered")) return new TwilioAnswer(true); // queued, sent, delivered: as recorded
-        await NotDeliveredAsync(TransportSlug.Sms, sid, DeliveryNamedIn(request),
+        await NotDeliveredAsync(TransportSlug.Sms, sid, deliveryId,
             $"Twilio: {status}{(request.Form.GetValueOrDefault("ErrorCode") is { Length: > 0 } c ? $" (error {c})" : "")}");
         return new TwilioAnswer(true);
     }
 
-    public async Task<TwilioAnswer> CallStatusAsync(TwilioRequest request)
+    public async Task<TwilioAnswer> CallStatusAsync(TwilioRequest request, Guid? deliveryId)
     {
         if (!await VerifiedAsync(request)) return new TwilioAnswer(false);
         var status = request.Form.GetValueOrDefault("CallStatus");
         if (request.Form.GetValueOrDefault("CallSid") is { } sid && status is "no-answer" or "busy" or "failed" or "canceled")
-            await NotDeliveredAsync(TransportSlug.Voice, sid, DeliveryNamedIn(request), $"Twilio: call {status}");
+            await NotDeliveredAsync(TransportSlug.Voice, sid, deliveryId, $"Twilio: call {status}");
         return new TwilioAnswer(true);
     }
-
-    /// <summary>
-    /// The delivery a report's URL names (<c>?d=</c>, set when the message or call was sent, and covered by Twilio's signature):
-    /// a report can arrive before the send's outcome — and with it the provider's id — is recorded. Null for a URL without one.
-    /// </summary>
-    private static Guid? DeliveryNamedIn(TwilioRequest request) =>
-        Uri.TryCreate(request.Url, UriKind.Absolute, out var url) && Guid.TryParse(System.Web.HttpUtility.ParseQueryString(url.Query)["d"], out var d) ? d : null;
 
     /// <summary>A message or call the provider took but did not get through: failed, and the next channel of the chain is sent.</summary>
     private async Task NotDeliveredAsync(string transport, string externalId, Guid? deliveryId, string error)
