@@ -45,11 +45,26 @@ public sealed class PrincipalCache(Credentials credentials, DispatchDatabase dat
     /// <summary>Forgets every principal held; the next request of each user reads its own again.</summary>
     public void Forget()
     {
+        lock (_gate) ForgetHeld();
+    }
+
+    /// <summary>
+    /// Starts or stops holding principals, forgetting what is held either way: whatever was read before listening began may
+    /// predate a change nobody heard, and nothing is held while nobody hears.
+    /// </summary>
+    private void Hold(bool listening)
+    {
         lock (_gate)
         {
-            _generation++;
-            _held.Clear();
+            ForgetHeld();
+            _listening = listening;
         }
+    }
+
+    private void ForgetHeld()
+    {
+        _generation++;
+        _held.Clear();
     }
 
     /// <summary>
@@ -90,8 +105,7 @@ public sealed class PrincipalCache(Credentials credentials, DispatchDatabase dat
             }
             finally
             {
-                lock (_gate) _listening = false;
-                Forget();
+                Hold(false);
             }
             await Task.Delay(Reconnect, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
@@ -103,12 +117,7 @@ public sealed class PrincipalCache(Credentials credentials, DispatchDatabase dat
         connection.Notification += (_, _) => Forget();
         await using (var listen = new NpgsqlCommand($"listen {Channel}", connection))
             await listen.ExecuteNonQueryAsync(stoppingToken);
-        lock (_gate)
-        {
-            _generation++; // whatever was read before listening began may predate a change nobody heard
-            _held.Clear();
-            _listening = true;
-        }
+        Hold(true);
         try
         {
             while (true)
