@@ -45,7 +45,7 @@ public sealed class AppHostTests : IDisposable
             }
             Assert.Equal(1, await CountAsync("select count(*) from agencies"));
             // Two active silos: the second may still be joining the membership when the AppHost says it is ready.
-            await WaitUntilAsync(async () => await CountAsync("select count(*) from orleansmembershiptable where status = 3") == 2, TimeSpan.FromSeconds(60));
+            await Wait.UntilAsync(async () => await CountAsync("select count(*) from orleansmembershiptable where status = 3") == 2, TimeSpan.FromSeconds(60));
             Assert.NotEmpty(AppHostProcess.ProcessesOf(_dataDir));
 
             host.KillHard();
@@ -53,7 +53,7 @@ public sealed class AppHostTests : IDisposable
         }
 
         // Aspire's orchestrator notices its AppHost is gone and stops every resource, PostgreSQL included.
-        await WaitUntilAsync(() => Task.FromResult(AppHostProcess.ProcessesOf(_dataDir).Count == 0), TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => Task.FromResult(AppHostProcess.ProcessesOf(_dataDir).Count == 0), TimeSpan.FromSeconds(60));
 
         await using (var next = AppHostProcess.Start(_dataDir, LoopbackPort.Free()))
         {
@@ -66,7 +66,7 @@ public sealed class AppHostTests : IDisposable
 
             next.Signal(PosixSignal.SIGINT);
             Assert.Equal(0, await next.WaitForExitAsync(TimeSpan.FromSeconds(90)));
-            await WaitUntilAsync(() => Task.FromResult(AppHostProcess.ProcessesOf(_dataDir).Count == 0), TimeSpan.FromSeconds(30));
+            await Wait.UntilAsync(() => Task.FromResult(AppHostProcess.ProcessesOf(_dataDir).Count == 0), TimeSpan.FromSeconds(30));
             Assert.Contains("Stopping Dispatch: the Api, 2 silo(s), then PostgreSQL", next.Output); // it says what it stops
             Assert.Matches(@"Dispatch stopped in \d+\.\d s\.", next.Output);
             // PostgreSQL removes its pid file only when it shuts down cleanly (not killed).
@@ -82,16 +82,6 @@ public sealed class AppHostTests : IDisposable
         await using var connection = new NpgsqlConnection(
             $"Host=127.0.0.1;Port={port};Username=dispatch;Password={password};Database=dispatch;Pooling=false");
         return await connection.ExecuteScalarAsync<long>(sql);
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Condition not met within {timeout}.");
-            await Task.Delay(200);
-        }
     }
 
     public void Dispose()
