@@ -41,6 +41,7 @@ public static class SiloExtensions
         services.AddSingleton(sp => new AckLinkFactory(AckLinks.FromConfiguration(sp.GetRequiredService<IConfiguration>())));
 
         services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.Section);
+        services.AddOptions<HeartbeatOptions>().BindConfiguration(HeartbeatOptions.Section);
         services.AddHttpClient(CommandConnectionGrain.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<OutboundPolicy>().CreateHandler()).RemoveAllLoggers();
 

@@ -9,12 +9,23 @@ using Microsoft.Extensions.Options;
 
 namespace Dispatch.Grains.Commands;
 
-/// <summary>One callback-mode command system: its acknowledgement events, sent in order, signed, retried.</summary>
+/// <summary>One command system: its acknowledgement events, sent in order, signed, retried; and the watch on its heartbeat.</summary>
 public interface ICommandConnectionGrain : IGrainWithGuidKey
 {
     /// <summary>Sends every due callback of this connection, oldest event first, and schedules the next retry. One-way: the caller never waits on a receiver.</summary>
     [OneWay]
     Task DeliverDueAsync();
+
+    /// <summary>An explicit heartbeat at <paramref name="at"/>: stamped, an outage ended; answers the watch as it stands.</summary>
+    Task<HeartbeatStatus> HeartbeatAsync(DateTimeOffset at);
+
+    /// <summary>The connection was heard from (any authenticated call) at <paramref name="at"/>, already stamped by the caller.</summary>
+    [OneWay]
+    Task SeenAsync(DateTimeOffset at);
+
+    /// <summary>The connection's heartbeat settings changed (or its watch may have been lost): read them again and keep time.</summary>
+    [OneWay]
+    Task WatchAsync();
 }
 
 /// <summary>
@@ -24,8 +35,15 @@ public interface ICommandConnectionGrain : IGrainWithGuidKey
 /// then dead-lettered. One grain per connection: a slow or dead command system delays only its own callbacks. The outbox rows
 /// are the truth; a grain timer wakes it for the next retry, and after a crash the silos' recovery scan finds the rows left due.
 /// </summary>
-internal sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFactory httpClients, IOptions<CallbackOptions> options, ILocalSiloDetails silo, TimeProvider time,
-    ILogger<CommandConnectionGrain> logger) : Grain, ICommandConnectionGrain
+/// <remarks>
+/// The heartbeat watch: the grain holds the connection's promise and last contact in memory and a one-shot timer at the moment
+/// silence becomes an outage; a reminder (one-minute period, kept while watching) brings the watch back after a deactivation or
+/// a silo's death, and the silos' recovery wakes watched connections when a silo dies. At the moment, the row decides: an outage is
+/// declared once (the PSAP users the connection names are alerted on their channels), and ended once when it is heard from again.
+/// </remarks>
+internal sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFactory httpClients, IOptions<CallbackOptions> options,
+    IOptions<HeartbeatOptions> heartbeatOptions, ILocalSiloDetails silo, TimeProvider time, ILogger<CommandConnectionGrain> logger)
+    : Grain, ICommandConnectionGrain, IRemindable
 {
     public const string HttpClientName = "command-callbacks";
     private const string RetryName = "retry";
@@ -36,9 +54,150 @@ internal sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFac
     private static readonly Histogram<double> AckToCallback = Meter.CreateHistogram<double>("dispatch.command.callback.latency", "s",
         "From the acknowledgement to its callback being delivered.");
 
+    private const string HeartbeatName = "heartbeat";
+    private static readonly Counter<long> HeartbeatAlerts = Meter.CreateCounter<long>("dispatch.command.heartbeat.alerts", "{alert}",
+        "Heartbeat outages declared (lost) and ended (recovered).");
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, HeartbeatWatch> Watched = new();
+    private static readonly ObservableGauge<int> Silent = Meter.CreateObservableGauge("dispatch.command.heartbeat.silent",
+        () => Watched.Values.Count(w => w is { Watching: true, OutageAt: not null }), "{connection}",
+        "Command connections in a declared heartbeat outage, watched on this silo.");
+    private static readonly ObservableGauge<double> Quiet = Meter.CreateObservableGauge("dispatch.command.heartbeat.age",
+        () => Watched.Values.Where(w => w.Watching).Select(w => new Measurement<double>(
+            Math.Max(0, (TimeProvider.System.GetUtcNow() - w.QuietSince!.Value).TotalSeconds),
+            new KeyValuePair<string, object?>("dispatch.command_connection.id", w.ConnectionId))), "s",
+        "Seconds since each watched command connection was last heard from.");
+
     private GrainWakeUp? _retry;
     private GrainWakeUp Retry => _retry ??= new GrainWakeUp(this, RetryName, DeliverDueAsync, time, durable: false);
     private Guid Id => this.GetPrimaryKey();
+    private HeartbeatWatch? _watch;
+    private IGrainTimer? _silenceTimer;
+    private bool? _hasReminder;
+    private TimeSpan Grace => heartbeatOptions.Value.Grace;
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        Watched.TryRemove(Id, out _);
+        return Task.CompletedTask;
+    }
+
+    public async Task<HeartbeatStatus> HeartbeatAsync(DateTimeOffset at)
+    {
+        await using (var scope = await store.BeginEngineAsync())
+        {
+            await Heartbeats.SeenAsync(scope, Id, at); // the durable stamp first: a watch brought back elsewhere reads it
+            await scope.CommitAsync();
+        }
+        await SeenAsync(at);
+        return _watch!.Status(Grace);
+    }
+
+    public async Task SeenAsync(DateTimeOffset at)
+    {
+        var watch = (await WatchedAsync()).Seen(at);
+        if (watch.Recovered)
+        {
+            GrainWakes wakes;
+            await using (var scope = await store.BeginEngineAsync())
+            {
+                watch = await Heartbeats.EndOutageAsync(scope, Id, at, time.GetUtcNow()) ?? (await Heartbeats.LoadAsync(scope, Id))!;
+                await scope.CommitAsync();
+                wakes = scope.Wakes;
+            }
+            await wakes.SendAsync(GrainFactory);
+            HeartbeatAlerts.Add(1, new KeyValuePair<string, object?>("dispatch.result", "recovered"));
+            logger.LogInformation("Command connection {ConnectionId} is heard from again", Id);
+        }
+        await KeepTimeAsync(watch);
+    }
+
+    public async Task WatchAsync()
+    {
+        _watch = null;
+        await CheckSilenceAsync();
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) =>
+        reminderName == HeartbeatName ? CheckSilenceAsync() : Task.CompletedTask;
+
+    private async Task<HeartbeatWatch> WatchedAsync()
+    {
+        if (_watch is not null) return _watch;
+        await using var scope = await store.BeginEngineAsync();
+        return _watch = await Heartbeats.LoadAsync(scope, Id) ?? new HeartbeatWatch(Id, Guid.Empty, false, null, null, null, null, []);
+    }
+
+    /// <summary>At (or after) the moment: the row decides whether the connection is still silent; if so the outage is declared, once.</summary>
+    private async Task CheckSilenceAsync()
+    {
+        var watch = await WatchedAsync();
+        if (watch.DueAt(Grace) is { } due && due <= time.GetUtcNow())
+        {
+            GrainWakes wakes;
+            await using (var scope = await store.BeginEngineAsync())
+            {
+                var declared = await Heartbeats.DeclareOutageAsync(scope, watch, Grace, time.GetUtcNow());
+                watch = declared ?? (await Heartbeats.LoadAsync(scope, Id))!; // heard from meanwhile (another Api's stamp), or declared before
+                await scope.CommitAsync();
+                wakes = scope.Wakes;
+                if (declared is not null)
+                {
+                    HeartbeatAlerts.Add(1, new KeyValuePair<string, object?>("dispatch.result", "lost"));
+                    logger.LogWarning("Command connection {ConnectionId} silent since {Since:o}: heartbeat outage declared", Id, declared.QuietSince);
+                }
+            }
+            await wakes.SendAsync(GrainFactory);
+        }
+        await KeepTimeAsync(watch);
+    }
+
+    // The database unreachable at the moment: the timer tries again in a second rather than leave it to the reminder's next minute.
+    private async Task CheckOrRetryAsync()
+    {
+        try
+        {
+            await CheckSilenceAsync();
+        }
+        catch (Exception e) when (DatabaseUnavailableException.IsUnreachable(e))
+        {
+            logger.LogWarning("Heartbeat watch of command connection {ConnectionId} waits for the database ({Error})", Id, e.GetBaseException().Message);
+            _silenceTimer?.Dispose();
+            _silenceTimer = this.RegisterGrainTimer(_ => CheckOrRetryAsync(), new GrainTimerCreationOptions
+            {
+                DueTime = GrainWakeUp.DatabaseRetry, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true,
+            });
+        }
+    }
+
+    /// <summary>Holds <paramref name="watch"/>: a timer at its moment, and the reminder that outlives this activation while it watches.</summary>
+    private async Task KeepTimeAsync(HeartbeatWatch watch)
+    {
+        _watch = watch;
+        if (watch.Watching) Watched[Id] = watch;
+        else Watched.TryRemove(Id, out _);
+        _silenceTimer?.Dispose();
+        _silenceTimer = null;
+        if (watch.DueAt(Grace) is { } due)
+        {
+            var wait = due - time.GetUtcNow();
+            _silenceTimer = this.RegisterGrainTimer(_ => CheckOrRetryAsync(), new GrainTimerCreationOptions
+            {
+                DueTime = wait < TimeSpan.Zero ? TimeSpan.Zero : wait, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true,
+            });
+        }
+        // The reminder is the watch's durable record: registered once while watching (an outage included: its end is news too),
+        // removed when the watch ends; its ticks find the timer holding the moment and change nothing.
+        if (watch.Watching && _hasReminder != true)
+        {
+            await this.RegisterOrUpdateReminder(HeartbeatName, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            _hasReminder = true;
+        }
+        else if (!watch.Watching && _hasReminder != false)
+        {
+            if (await this.GetReminder(HeartbeatName) is { } reminder) await this.UnregisterReminder(reminder);
+            _hasReminder = false;
+        }
+    }
 
     public Task DeliverDueAsync() => Retry.RunOrRetryAsync(DeliverAsync, logger, $"Callbacks of command connection {Id}");
 

@@ -35,4 +35,10 @@ public static class AlertReason
 
     /// <summary>A recipient at the company could not be reached on any of their channels.</summary>
     public const string Unreachable = "unreachable";
+
+    /// <summary>A command connection (a CAD link) was not heard from within its heartbeat interval and grace (a heartbeat alert).</summary>
+    public const string HeartbeatLost = "heartbeat_lost";
+
+    /// <summary>A command connection in an outage was heard from again (a heartbeat alert).</summary>
+    public const string HeartbeatRecovered = "heartbeat_recovered";
 }

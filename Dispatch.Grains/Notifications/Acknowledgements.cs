@@ -39,7 +39,7 @@ internal static class Acknowledgements
     public static async Task<Acknowledgement?> AcknowledgeAsync(AgencyScope scope, Guid notificationId, string source, Guid? userId, DateTimeOffset now)
     {
         var n = await scope.QuerySingleOrDefaultAsync<NotificationRow>(
-            "select id, incident_id, kind from notifications where id = @notificationId and agency_id = @agency",
+            "select id, incident_id, kind from notifications where id = @notificationId and agency_id = @agency and incident_id is not null",
             new { notificationId, agency = scope.Context.AgencyId });
         if (n is null) return null;
         if (n.Kind == "psap_alert") return await AcknowledgeAlertAsync(scope, n.Id, source, userId, now);

@@ -34,11 +34,12 @@ public sealed class DeliveryOptions
 }
 
 /// <summary>A claimed delivery as stored, its secrets still encrypted: what a notification's grain is handed.</summary>
+/// <remarks>A heartbeat alert has no incident (<paramref name="IncidentId"/> null): it names its command connection instead.</remarks>
 [GenerateSerializer, Immutable]
 public sealed record DeliveryRow(Guid Id, Guid IdempotencyKey, int AttemptCount, string TransportTypeSlug, Guid AgencyId, string? TraceParent,
-    string? UpdateFields, Guid NotificationId, Guid UserId, Guid? AboutAgencyId, string? AlertReason, string? AboutName, Guid IncidentId,
+    string? UpdateFields, Guid NotificationId, Guid UserId, Guid? AboutAgencyId, string? AlertReason, string? AboutName, Guid? IncidentId,
     Guid PsapAgencyId, string Priority, string Title, string Description, byte[]? Address, string Email, string UserName, string ChannelConfig,
-    string? Override);
+    string? Override, Guid? ConnectionId, string? ConnectionName, int? HeartbeatInterval, DateTime? SilentSince, DateTime CreatedAt);
 
 /// <summary>A notification's deliveries claimed by <paramref name="ClaimedBy"/> in the transaction that queued them, handed to its grain.</summary>
 [GenerateSerializer, Immutable]
@@ -73,16 +74,20 @@ internal static class DeliveryQueue
     private const string Load = """
         select d.id, d.idempotency_key, d.attempt_count, d.transport_type_slug, d.agency_id, d.trace_parent, array_to_string(d.update_fields, ' and ') as update_fields,
                n.id as notification_id, n.notified_user_id as user_id, n.about_agency_id, n.alert_reason, a.name as about_name,
-               i.id as incident_id, i.agency_id as psap_agency_id, i.priority, i.title, i.description, i.address,
+               d.incident_id, coalesce(i.agency_id, n.agency_id) as psap_agency_id, coalesce(i.priority, 'critical') as priority,
+               coalesce(i.title, '') as title, coalesce(i.description, '') as description, i.address,
                u.email, trim(u.first_name || ' ' || u.last_name) as user_name,
-               c.config::text as channel_config, p.config_override::text as override
+               c.config::text as channel_config, p.config_override::text as override,
+               n.command_connection_id as connection_id, cc.name as connection_name, cc.heartbeat_interval_seconds as heartbeat_interval,
+               least(greatest(cc.last_seen_at, cc.heartbeat_set_at), n.created_at) as silent_since, n.created_at
         from notification_deliveries d
         join notifications n on n.id = d.notification_id
-        join incidents i on i.id = d.incident_id
+        left join incidents i on i.id = d.incident_id
         join users u on u.id = n.notified_user_id
         join transport_channels c on c.id = d.transport_channel_id
         left join user_transport_preferences p on p.id = d.preference_id
         left join agencies a on a.id = n.about_agency_id
+        left join command_connections cc on cc.id = n.command_connection_id
         where d.id = any(@ids)
         """;
 
@@ -188,15 +193,25 @@ internal static class DeliveryQueue
 
     /// <summary>A notification's claimed deliveries, ready to send: encrypted fields decrypted here, in the grain that sends them.</summary>
     public static IReadOnlyList<ClaimedDelivery> Materialize(NotificationWork work, FieldCipher cipher, Func<Guid, Guid, Guid, Uri?> ackUrl) =>
-        work.Rows.Select(r => new ClaimedDelivery(
-            new OutboundMessage(r.Id, r.IdempotencyKey, r.AttemptCount, r.IncidentId, r.NotificationId, r.Priority,
-                r.UpdateFields is { Length: > 0 } changed ? $"UPDATE ({changed} changed by the CAD): {r.Title}" : r.Title, r.Description,
-                cipher.DecryptText(r.Address, EncryptedColumns.IncidentAddress.Context),
-                string.IsNullOrWhiteSpace(r.UserName) ? r.Email : r.UserName, r.Email,
-                cipher.DecryptJsonObject(r.ChannelConfig, EncryptedColumns.ChannelConfig)!,
-                cipher.DecryptJsonObject(r.Override, EncryptedColumns.PreferenceConfigOverride),
-                ackUrl(r.NotificationId, r.AgencyId, r.UserId), work.Alert),
-            r.TransportTypeSlug, r.AgencyId, r.PsapAgencyId, r.UserId, r.TraceParent)).ToList();
+        work.Rows.Select(r =>
+        {
+            var heartbeat = Heartbeat(r);
+            return new ClaimedDelivery(
+                new OutboundMessage(r.Id, r.IdempotencyKey, r.AttemptCount, r.IncidentId, r.NotificationId, r.Priority,
+                    heartbeat?.Headline ?? (r.UpdateFields is { Length: > 0 } changed ? $"UPDATE ({changed} changed by the CAD): {r.Title}" : r.Title),
+                    heartbeat?.Detail ?? r.Description,
+                    cipher.DecryptText(r.Address, EncryptedColumns.IncidentAddress.Context),
+                    string.IsNullOrWhiteSpace(r.UserName) ? r.Email : r.UserName, r.Email,
+                    cipher.DecryptJsonObject(r.ChannelConfig, EncryptedColumns.ChannelConfig)!,
+                    cipher.DecryptJsonObject(r.Override, EncryptedColumns.PreferenceConfigOverride),
+                    heartbeat is null ? ackUrl(r.NotificationId, r.AgencyId, r.UserId) : null, work.Alert, heartbeat),
+                r.TransportTypeSlug, r.AgencyId, r.PsapAgencyId, r.UserId, r.TraceParent);
+        }).ToList();
+
+    // A heartbeat alert (nothing to acknowledge): what it says is the connection's, as the row has it now.
+    private static HeartbeatAlert? Heartbeat(DeliveryRow r) => r.ConnectionId is not { } connection ? null : new HeartbeatAlert(connection,
+        r.ConnectionName ?? "command connection", r.AlertReason == Escalation.AlertReason.HeartbeatRecovered, r.HeartbeatInterval ?? 0,
+        Time.Utc(r.SilentSince ?? r.CreatedAt), Time.Utc(r.CreatedAt));
 
     /// <summary>Moves claims made by another silo to <paramref name="claimedBy"/> (work handed to a grain that lives elsewhere); returns the deliveries still held.</summary>
     public static async Task<IReadOnlySet<Guid>> TakeOverAsync(EngineScope scope, NotificationWork work, string claimedBy, DateTimeOffset now) =>
@@ -246,13 +261,15 @@ internal static class DeliveryQueue
             now, id = m.DeliveryId, m.Attempt,
         });
         if (updated is null) return "superseded"; // our claim expired and another attempt took over
-        scope.Wakes.DeliveryChanged(m.IncidentId, updated.NotificationId, updated.ToView());
-
-        await Communications.AppendAsync(scope, new CommunicationEntry(m.IncidentId, delivery.AgencyId,
-            status == "sent" ? "notification" : "delivery_failure", "outbound",
-            status == "sent" ? EmailContent(m) : $"Attempt {m.Attempt} failed: {result.Error}",
-            new { delivery_id = m.DeliveryId, attempt = m.Attempt, outcome = status, error = result.Error, external_message_id = result.ExternalMessageId },
-            m.NotificationId, m.DeliveryId, delivery.TransportSlug, ReceiverType: "user", ReceiverAgencyId: delivery.AgencyId, ReceiverUserId: delivery.UserId));
+        if (m.IncidentId is { } incidentId) // a heartbeat alert has no incident to tell or log on: its delivery row is its record
+        {
+            scope.Wakes.DeliveryChanged(incidentId, updated.NotificationId, updated.ToView());
+            await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, delivery.AgencyId,
+                status == "sent" ? "notification" : "delivery_failure", "outbound",
+                status == "sent" ? EmailContent(m) : $"Attempt {m.Attempt} failed: {result.Error}",
+                new { delivery_id = m.DeliveryId, attempt = m.Attempt, outcome = status, error = result.Error, external_message_id = result.ExternalMessageId },
+                m.NotificationId, m.DeliveryId, delivery.TransportSlug, ReceiverType: "user", ReceiverAgencyId: delivery.AgencyId, ReceiverUserId: delivery.UserId));
+        }
 
         if (status is "failed" or "dead_lettered")
             await FailOverAsync(scope, new Failed(m.IncidentId, m.NotificationId, m.DeliveryId, delivery.AgencyId, delivery.PsapAgencyId, m.RecipientName,
@@ -260,7 +277,7 @@ internal static class DeliveryQueue
         return status;
     }
 
-    private sealed record Failed(Guid IncidentId, Guid NotificationId, Guid DeliveryId, Guid AgencyId, Guid PsapAgencyId, string RecipientName,
+    private sealed record Failed(Guid? IncidentId, Guid NotificationId, Guid DeliveryId, Guid AgencyId, Guid PsapAgencyId, string RecipientName,
         string? Error, string Status);
 
     /// <summary>
@@ -277,18 +294,19 @@ internal static class DeliveryQueue
                         order by sequence limit 1)
             returning {ChangedDelivery.Columns}
             """, new { now, f.NotificationId, f.DeliveryId });
-        if (next is not null) scope.Wakes.DeliveryChanged(f.IncidentId, next.NotificationId, next.ToView());
+        if (next is not null && f.IncidentId is { } changed) scope.Wakes.DeliveryChanged(changed, next.NotificationId, next.ToView());
         var stillTrying = await scope.ExecuteScalarAsync<bool>("""
             select exists (select 1 from notification_deliveries where notification_id = @NotificationId
                            and send_status in ('queued', 'sending', 'waiting', 'sent'))
             """, new { f.NotificationId });
         if (stillTrying) return;
-        await Communications.AppendAsync(scope, new CommunicationEntry(f.IncidentId, f.PsapAgencyId, "psap_alert", "internal",
+        if (f.IncidentId is not { } incidentId) return; // a heartbeat alert that reached nobody: its failed rows say so, and nobody else is told
+        await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, f.PsapAgencyId, "psap_alert", "internal",
             $"{f.RecipientName} at company {f.AgencyId} could not be reached: every channel failed ({f.Error}).",
             new { notification_id = f.NotificationId, company_id = f.AgencyId, last_outcome = f.Status },
             f.NotificationId, ReceiverType: "agency", ReceiverAgencyId: f.PsapAgencyId));
         // A company's recipient is unreachable: the PSAP users its rule names are messaged (not for an alert to the PSAP itself).
-        if (f.AgencyId != f.PsapAgencyId && await Incidents.IncidentStore.GetAsync(scope, f.IncidentId) is { } incident)
+        if (f.AgencyId != f.PsapAgencyId && await Incidents.IncidentStore.GetAsync(scope, incidentId) is { } incident)
             await Escalation.PsapAlerts.SendAsync(scope, incident, f.AgencyId, Escalation.AlertReason.Unreachable,
                 await scope.Routing.RuleAsync(scope, f.AgencyId, incident.Priority), 0, 0, now);
     }
@@ -303,25 +321,28 @@ internal static class DeliveryQueue
     public static async Task<Guid?> CarrierFailedAsync(EngineScope scope, string transportSlug, string externalMessageId, Guid? deliveryId, string error,
         DateTimeOffset now)
     {
-        var failed = await scope.QuerySingleOrDefaultAsync<(Guid Id, Guid NotificationId, Guid IncidentId, Guid AgencyId, Guid PsapAgencyId, string RecipientName, Guid UserId)>($"""
+        var failed = await scope.QuerySingleOrDefaultAsync<(Guid Id, Guid NotificationId, Guid? IncidentId, Guid AgencyId, Guid PsapAgencyId, string RecipientName, Guid UserId)>($"""
             update notification_deliveries d set send_status = 'failed', last_error = @error,
                 external_message_id = coalesce(d.external_message_id, @externalMessageId), claimed_until = null, claimed_by = null,
                 version = d.version + 1, updated_at = @now
-            from notifications n, incidents i, users u
+            from notifications n left join incidents i on i.id = n.incident_id, users u
             where d.transport_type_slug = @transportSlug
               and case when cast(@deliveryId as uuid) is null then d.external_message_id = @externalMessageId and d.send_status = 'sent'
                        else d.id = @deliveryId and d.send_status in ('sending', 'sent')
                             and (d.external_message_id is null or d.external_message_id = @externalMessageId) end
-              and n.id = d.notification_id and i.id = d.incident_id and u.id = n.notified_user_id
-            returning d.id, d.notification_id, d.incident_id, d.agency_id, i.agency_id as psap_agency_id,
+              and n.id = d.notification_id and u.id = n.notified_user_id
+            returning d.id, d.notification_id, d.incident_id, d.agency_id, coalesce(i.agency_id, n.agency_id) as psap_agency_id,
                       {Identity.Users.DisplayNameOfU} as recipient_name, u.id as user_id
             """, new { transportSlug, externalMessageId, deliveryId, error, now });
         if (failed.Id == Guid.Empty) return null;
         var view = (await scope.QuerySingleOrDefaultAsync<ChangedDelivery>($"select {ChangedDelivery.Columns} from notification_deliveries where id = @Id", new { failed.Id }))!;
-        scope.Wakes.DeliveryChanged(failed.IncidentId, failed.NotificationId, view.ToView());
-        await Communications.AppendAsync(scope, new CommunicationEntry(failed.IncidentId, failed.AgencyId, "delivery_failure", "inbound",
-            $"Reported undelivered: {error}", new { delivery_id = failed.Id, outcome = "failed", error, external_message_id = externalMessageId },
-            failed.NotificationId, failed.Id, transportSlug, ReceiverType: "user", ReceiverAgencyId: failed.AgencyId, ReceiverUserId: failed.UserId));
+        if (failed.IncidentId is { } incidentId)
+        {
+            scope.Wakes.DeliveryChanged(incidentId, failed.NotificationId, view.ToView());
+            await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, failed.AgencyId, "delivery_failure", "inbound",
+                $"Reported undelivered: {error}", new { delivery_id = failed.Id, outcome = "failed", error, external_message_id = externalMessageId },
+                failed.NotificationId, failed.Id, transportSlug, ReceiverType: "user", ReceiverAgencyId: failed.AgencyId, ReceiverUserId: failed.UserId));
+        }
         await FailOverAsync(scope, new Failed(failed.IncidentId, failed.NotificationId, failed.Id, failed.AgencyId, failed.PsapAgencyId,
             failed.RecipientName, error, "failed"), now);
         return failed.NotificationId;

@@ -94,9 +94,11 @@ internal static class Assignments
     }
 
     /// <summary>Whom a plan's notifications are for: the agency, their kind, escalation tier and cycle, and the deadline they carry.</summary>
+    /// <param name="IncidentId">The incident they are about; none for a heartbeat alert, which is about <paramref name="Heartbeat"/>.</param>
     /// <param name="About">For a PSAP alert: the company it is about, and why (<see cref="Escalation.AlertReason"/>).</param>
-    internal sealed record PlanTarget(Guid IncidentId, Guid AgencyId, string Kind, int Tier, int Cycle, DateTimeOffset? DueAt,
-        (Guid CompanyId, string Reason)? About = null);
+    /// <param name="Heartbeat">For a heartbeat alert: the command connection it is about, and why (<see cref="Escalation.AlertReason"/>).</param>
+    internal sealed record PlanTarget(Guid? IncidentId, Guid AgencyId, string Kind, int Tier, int Cycle, DateTimeOffset? DueAt,
+        (Guid CompanyId, string Reason)? About = null, (Guid ConnectionId, string Reason)? Heartbeat = null);
 
     /// <summary>Writes a plan's notifications and deliveries (queued now, or waiting as failover links), in one batch; returns them as written.</summary>
     internal static async Task<IReadOnlyList<NotificationView>> InsertPlanAsync(StoreScope scope, IReadOnlyList<PlannedNotification> plan, PlanTarget target,
@@ -130,15 +132,15 @@ internal static class Assignments
             var deliveries = new List<DeliveryView>(notification.Deliveries.Count);
             statements.Add(new("""
                 insert into notifications (id, incident_id, agency_id, notified_user_id, kind, tier, escalation_cycle, escalation_due_at,
-                    about_agency_id, alert_reason, created_at, updated_at)
-                values (@notificationId, @IncidentId, @AgencyId, @UserId, @Kind, @Tier, @Cycle, @DueAt, @aboutId, @reason, @now, @now)
+                    about_agency_id, alert_reason, command_connection_id, created_at, updated_at)
+                values (@notificationId, @IncidentId, @AgencyId, @UserId, @Kind, @Tier, @Cycle, @DueAt, @aboutId, @reason, @connectionId, @now, @now)
                 """, new
             {
                 notificationId, target.IncidentId, target.AgencyId, notification.UserId, target.Kind, target.Tier, target.Cycle, target.DueAt,
-                aboutId = target.About?.CompanyId, reason = target.About?.Reason, now,
+                aboutId = target.About?.CompanyId, reason = target.About?.Reason ?? target.Heartbeat?.Reason, connectionId = target.Heartbeat?.ConnectionId, now,
             }));
             if (claim is null && notification.Deliveries.Any(d => d.Queued)) scope.Wakes.Notification(notificationId);
-            if (target.DueAt is { } due) scope.Wakes.Deadline(target.IncidentId, due);
+            if (target is { DueAt: { } due, IncidentId: { } incident }) scope.Wakes.Deadline(incident, due);
             foreach (var d in notification.Deliveries)
             {
                 var id = Guid.CreateVersion7();

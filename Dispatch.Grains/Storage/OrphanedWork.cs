@@ -5,10 +5,11 @@ namespace Dispatch.Grains.Storage;
 
 /// <summary>The grains that have work nobody holds: whose keys a recovery hands to live grains.</summary>
 /// <param name="Released">Sends in flight on a dead silo, released to be claimed again now.</param>
+/// <param name="Heartbeats">Command connections whose heartbeat watch (its timer) may be lost.</param>
 public sealed record Orphans(IReadOnlyList<Guid> Notifications, IReadOnlyList<Guid> Incidents, IReadOnlyList<Guid> CommandConnections,
-    IReadOnlyList<Guid> Inboxes, int Released = 0)
+    IReadOnlyList<Guid> Inboxes, IReadOnlyList<Guid> Heartbeats, int Released = 0)
 {
-    public int Count => Notifications.Count + Incidents.Count + CommandConnections.Count + Inboxes.Count;
+    public int Count => Notifications.Count + Incidents.Count + CommandConnections.Count + Inboxes.Count + Heartbeats.Count;
 }
 
 /// <summary>
@@ -24,7 +25,7 @@ internal static class OrphanedWork
     /// After <paramref name="deadSilos"/> died: their sends in flight are released (claimable now, not after the lease), and the
     /// grains to wake are every notification and command connection with a send pending (their retry timers may have died with
     /// them), every incident whose deadline falls due within <paramref name="horizon"/> (later ones are brought back by their
-    /// reminders), and every active CAD inbox.
+    /// reminders), every active CAD inbox, and every command connection with a heartbeat watch (its timer may have died with them).
     /// </summary>
     public static async Task<Orphans> AfterDeathAsync(EngineScope scope, IReadOnlyCollection<string> deadSilos, DateTimeOffset now, TimeSpan horizon)
     {
@@ -41,14 +42,15 @@ internal static class OrphanedWork
             (await scope.QueryAsync<Guid>("select distinct notification_id from notification_deliveries where send_status in ('queued', 'sending')")).ToList(),
             (await IncidentsDueAsync(scope, now + horizon)).ToList(),
             (await scope.QueryAsync<Guid>("select distinct command_connection_id from command_callbacks where status in ('queued', 'sending')")).ToList(),
-            (await CfsImports.ActiveIdsAsync(scope)).ToList(), released);
+            (await CfsImports.ActiveIdsAsync(scope)).ToList(), (await Commands.Heartbeats.WatchedAsync(scope)).ToList(), released);
     }
 
     /// <summary>
     /// The safety sweep: work overdue by more than <paramref name="grace"/> (a live grain's timer has it on time, so this is a wake
-    /// lost with a killed process or a timer lost with its activation), sends whose lease ran out, and every active CAD inbox.
+    /// lost with a killed process or a timer lost with its activation), sends whose lease ran out, every active CAD inbox, and
+    /// command connections silent past their interval and <paramref name="heartbeatGrace"/> (and this grace) with no outage declared.
     /// </summary>
-    public static async Task<Orphans> OverdueAsync(EngineScope scope, DateTimeOffset now, TimeSpan grace)
+    public static async Task<Orphans> OverdueAsync(EngineScope scope, DateTimeOffset now, TimeSpan grace, TimeSpan heartbeatGrace)
     {
         var overdue = now - grace;
         return new Orphans(
@@ -61,7 +63,8 @@ internal static class OrphanedWork
                 select distinct command_connection_id from command_callbacks
                 where (status = 'queued' and next_attempt_at <= @overdue) or (status = 'sending' and claimed_until <= @now)
                 """, new { overdue, now })).ToList(),
-            (await CfsImports.ActiveIdsAsync(scope)).ToList());
+            (await CfsImports.ActiveIdsAsync(scope)).ToList(),
+            (await Commands.Heartbeats.OverdueAsync(scope, now, heartbeatGrace, grace)).ToList());
     }
 
     /// <summary>The incidents with a live deadline due by <paramref name="until"/>: whose grains should be holding a timer for it.</summary>

@@ -15,12 +15,15 @@ public static class TransportSlug
     public static IReadOnlyList<string> All { get; } = [Email, Webhook, Sms, Voice, Telegram];
 }
 
-/// <summary>Everything a transport needs to send one delivery; built by the delivery engine from committed rows.</summary>
+/// <summary>
+/// Everything a transport needs to send one delivery; built by the delivery engine from committed rows. A heartbeat alert
+/// (<see cref="Heartbeat"/>) is about a command connection, not an incident: no incident, no address, nothing to acknowledge.
+/// </summary>
 public sealed record OutboundMessage(
     Guid DeliveryId,
     Guid IdempotencyKey,
     int Attempt,
-    Guid IncidentId,
+    Guid? IncidentId,
     Guid NotificationId,
     string Priority,
     string Title,
@@ -31,7 +34,27 @@ public sealed record OutboundMessage(
     JsonObject ChannelConfig,
     JsonObject? RecipientOverride,
     Uri? AckUrl,
-    PsapAlert? Alert = null);
+    PsapAlert? Alert = null,
+    HeartbeatAlert? Heartbeat = null);
+
+/// <summary>
+/// A PSAP's command system (its CAD link) went silent past its heartbeat interval, or was heard from again: told to the PSAP
+/// users the connection names, once per outage and once on recovery.
+/// </summary>
+/// <param name="SilentSince">When it was last heard from (or its heartbeat was set up, if never).</param>
+/// <param name="At">When the outage was declared, or the connection heard again.</param>
+public sealed record HeartbeatAlert(Guid ConnectionId, string ConnectionName, bool Recovered, int IntervalSeconds, DateTimeOffset SilentSince,
+    DateTimeOffset At)
+{
+    public string Headline => Recovered
+        ? $"CAD link \"{ConnectionName}\" is heard from again"
+        : $"CAD link \"{ConnectionName}\" is silent";
+
+    public string Detail => Recovered
+        ? $"Dispatch hears from the command connection \"{ConnectionName}\" again since {At:yyyy-MM-dd HH:mm:ss} UTC; acknowledgements and incidents flow again."
+        : $"Nothing from the command connection \"{ConnectionName}\" since {SilentSince:yyyy-MM-dd HH:mm:ss} UTC; it is expected every " +
+          $"{IntervalSeconds} s. Incidents it sends and acknowledgements it should receive may not be getting through: check the CAD link.";
+}
 
 /// <summary>
 /// What a PSAP alert is about: the company that has not acknowledged (or cannot be reached), why, and its people the incident

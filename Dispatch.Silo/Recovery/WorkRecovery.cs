@@ -34,7 +34,7 @@ public sealed class RecoveryOptions
 /// the same way: the rows, not the waker, make each step happen once.
 /// </summary>
 public sealed class WorkRecovery(DispatchStore store, IGrainFactory grains, IClusterMembershipService membership, IOptions<RecoveryOptions> options,
-    TimeProvider time, ILogger<WorkRecovery> logger) : BackgroundService
+    IOptions<HeartbeatOptions> heartbeats, TimeProvider time, ILogger<WorkRecovery> logger) : BackgroundService
 {
     private static readonly Meter Meter = new("Dispatch.Deliveries.Queue");
     private static long _queueDepth;
@@ -106,8 +106,8 @@ public sealed class WorkRecovery(DispatchStore store, IGrainFactory grains, IClu
         }
         if (orphans.Count > 0 || orphans.Released > 0)
             logger.LogInformation(
-                "Recovered work no live silo held: {Released} send(s) in flight released; woke {Notifications} notification(s), {Incidents} incident(s), {Connections} command connection(s), {Inboxes} CAD inbox(es)",
-                orphans.Released, orphans.Notifications.Count, orphans.Incidents.Count, orphans.CommandConnections.Count, orphans.Inboxes.Count);
+                "Recovered work no live silo held: {Released} send(s) in flight released; woke {Notifications} notification(s), {Incidents} incident(s), {Connections} command connection(s), {Inboxes} CAD inbox(es), {Heartbeats} heartbeat watch(es)",
+                orphans.Released, orphans.Notifications.Count, orphans.Incidents.Count, orphans.CommandConnections.Count, orphans.Inboxes.Count, orphans.Heartbeats.Count);
         await WakeAsync(orphans);
     }
 
@@ -116,14 +116,14 @@ public sealed class WorkRecovery(DispatchStore store, IGrainFactory grains, IClu
         Orphans orphans;
         await using (var scope = await store.BeginEngineAsync(cancellationToken))
         {
-            orphans = await OrphanedWork.OverdueAsync(scope, time.GetUtcNow(), options.Value.Grace);
+            orphans = await OrphanedWork.OverdueAsync(scope, time.GetUtcNow(), options.Value.Grace, heartbeats.Value.Grace);
             Volatile.Write(ref _queueDepth, await DeliveryQueue.QueueDepthAsync(scope));
             await scope.CommitAsync(cancellationToken);
         }
-        var overdue = orphans.Notifications.Count + orphans.Incidents.Count + orphans.CommandConnections.Count;
+        var overdue = orphans.Notifications.Count + orphans.Incidents.Count + orphans.CommandConnections.Count + orphans.Heartbeats.Count;
         if (overdue > 0)
-            logger.LogWarning("The sweep found work overdue: woke {Notifications} notification(s), {Incidents} incident(s), {Connections} command connection(s)",
-                orphans.Notifications.Count, orphans.Incidents.Count, orphans.CommandConnections.Count);
+            logger.LogWarning("The sweep found work overdue: woke {Notifications} notification(s), {Incidents} incident(s), {Connections} command connection(s), {Heartbeats} heartbeat watch(es)",
+                orphans.Notifications.Count, orphans.Incidents.Count, orphans.CommandConnections.Count, orphans.Heartbeats.Count);
         await WakeAsync(orphans);
     }
 
@@ -131,7 +131,8 @@ public sealed class WorkRecovery(DispatchStore store, IGrainFactory grains, IClu
         orphans.Notifications.Select(id => TryWakeAsync(id, () => grains.GetGrain<INotificationGrain>(id).DeliverDueAsync()))
             .Concat(orphans.Incidents.Select(id => TryWakeAsync(id, () => grains.GetGrain<IIncidentGrain>(id).EscalateWhenDueAsync())))
             .Concat(orphans.CommandConnections.Select(id => TryWakeAsync(id, () => grains.GetGrain<ICommandConnectionGrain>(id).DeliverDueAsync())))
-            .Concat(orphans.Inboxes.Select(id => TryWakeAsync(id, () => grains.GetGrain<ICfsInboxGrain>(id).EnsureScanningAsync()))));
+            .Concat(orphans.Inboxes.Select(id => TryWakeAsync(id, () => grains.GetGrain<ICfsInboxGrain>(id).EnsureScanningAsync())))
+            .Concat(orphans.Heartbeats.Select(id => TryWakeAsync(id, () => grains.GetGrain<ICommandConnectionGrain>(id).WatchAsync()))));
 
     private async Task TryWakeAsync(Guid key, Func<Task> wake)
     {

@@ -267,13 +267,18 @@ public sealed class EmailTransport(IOptions<EmailOptions> options, OutboundPolic
         mail.From.Add(new MailboxAddress("Dispatch", from));
         mail.To.Add(new MailboxAddress(m.RecipientName, to));
         mail.Headers.Add("X-Dispatch-Delivery", m.DeliveryId.ToString());
-        mail.Headers.Add("X-Dispatch-Incident", m.IncidentId.ToString());
+        if (m.IncidentId is { } incident) mail.Headers.Add("X-Dispatch-Incident", incident.ToString());
+        if (m.Heartbeat is { } heartbeat) mail.Headers.Add("X-Dispatch-Command-Connection", heartbeat.ConnectionId.ToString());
         return mail;
     }
 
-    public static string Subject(OutboundMessage m) => m.Alert is { } alert
-        ? $"[PSAP ALERT - {PriorityLabel(m.Priority)}] {alert.Headline(m.Title)}"
-        : $"[{PriorityLabel(m.Priority)}] {m.Title}";
+    public static string Subject(OutboundMessage m) => m switch
+    {
+        { Alert: { } alert } => $"[PSAP ALERT - {PriorityLabel(m.Priority)}] {alert.Headline(m.Title)}",
+        { Heartbeat: { Recovered: true } } => $"[CAD LINK BACK] {m.Title}",
+        { Heartbeat: not null } => $"[CAD LINK DOWN] {m.Title}",
+        _ => $"[{PriorityLabel(m.Priority)}] {m.Title}",
+    };
 
     public static string PriorityLabel(string priority) => priority switch
     {
@@ -294,6 +299,7 @@ public sealed class EmailTransport(IOptions<EmailOptions> options, OutboundPolic
 
     private static string PlainBody(OutboundMessage m)
     {
+        if (m.Heartbeat is not null) return $"{m.Title}.\n\n{m.Description}\n"; // about a CAD link: nothing to acknowledge
         if (m.Alert is { } alert)
         {
             var text = new StringBuilder()
@@ -324,6 +330,13 @@ public sealed class EmailTransport(IOptions<EmailOptions> options, OutboundPolic
     private static string HtmlBody(OutboundMessage m)
     {
         static string E(string? s) => WebUtility.HtmlEncode(s ?? "");
+        if (m.Heartbeat is not null)
+            return $"""
+                <html><body>
+                <h2>{E(m.Title)}</h2>
+                <p>{E(m.Description)}</p>
+                </body></html>
+                """;
         if (m.Alert is { } alert)
         {
             var contacts = string.Concat(ContactLines(alert).Select(l => $"<li>{E(l)}</li>"));

@@ -81,6 +81,7 @@ public sealed class SmsTransport(IHttpClientFactory http, IOptions<TwilioOptions
 
     public static string Text(OutboundMessage m)
     {
+        if (m.Heartbeat is not null) return SmsText.Compose($"DISPATCH: {m.Title}.", m.Description, "No reply needed.");
         var code = ReplyCodes.For(m.NotificationId);
         var address = m.Address is { Length: > 0 } a ? $"\n{a}" : "";
         if (m.Alert is { } alert)

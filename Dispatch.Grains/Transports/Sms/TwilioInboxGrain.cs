@@ -111,8 +111,8 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
         if (notification is { } id) await GrainFactory.GetGrain<INotificationGrain>(id).DeliverDueAsync();
     }
 
-    private sealed record CalledAbout(Guid NotificationId, Guid IncidentId, Guid AgencyId, Guid NotifiedUserId, string Kind, string Priority, string Title,
-        byte[]? Address, string? AboutName);
+    private sealed record CalledAbout(Guid NotificationId, Guid? IncidentId, Guid AgencyId, Guid NotifiedUserId, string Kind, string? Priority, string? Title,
+        byte[]? Address, string? AboutName, string? ConnectionName, string? AlertReason);
 
     public async Task<TwilioAnswer> CallAsync(TwilioRequest request, Guid deliveryId)
     {
@@ -123,9 +123,10 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
         await using (var scope = await store.BeginEngineAsync())
         {
             call = await scope.QuerySingleOrDefaultAsync<CalledAbout>("""
-                select d.notification_id, d.incident_id, d.agency_id, n.notified_user_id, n.kind, i.priority, i.title, i.address, a.name as about_name
-                from notification_deliveries d join notifications n on n.id = d.notification_id join incidents i on i.id = d.incident_id
-                left join agencies a on a.id = n.about_agency_id
+                select d.notification_id, d.incident_id, d.agency_id, n.notified_user_id, n.kind, i.priority, i.title, i.address, a.name as about_name,
+                       cc.name as connection_name, n.alert_reason
+                from notification_deliveries d join notifications n on n.id = d.notification_id left join incidents i on i.id = d.incident_id
+                left join agencies a on a.id = n.about_agency_id left join command_connections cc on cc.id = n.command_connection_id
                 where d.id = @deliveryId and d.transport_type_slug = 'voice'
                 """, new { deliveryId });
             address = scope.Cipher.DecryptText(call?.Address, EncryptedColumns.IncidentAddress.Context);
@@ -138,11 +139,20 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
             await NotDeliveredAsync(TransportSlug.Voice, callSid, deliveryId, "Twilio: answered by voicemail");
             return new TwilioAnswer(true, twiml.Hangup().ToString());
         }
+        if (call.IncidentId is not { } incidentId) // a heartbeat alert: read out, nothing to acknowledge
+        {
+            var said = call.AlertReason == Escalation.AlertReason.HeartbeatRecovered
+                ? $"Dispatch notice. The CAD link {call.ConnectionName} is heard from again."
+                : $"Dispatch alert. The CAD link {call.ConnectionName} has gone silent. Incidents and acknowledgements may not be getting through. Check the link.";
+            var again = new Twilio.TwiML.Voice.Gather(numDigits: 1, timeout: 5, action: new Uri(request.Url), method: Twilio.Http.HttpMethod.Post);
+            again.Say(said).Say("Press 2 to hear this again.");
+            return new TwilioAnswer(true, twiml.Append(again).Say("Goodbye.").Hangup().ToString());
+        }
         var alert = call.Kind == "psap_alert";
         switch (request.Form.GetValueOrDefault("Digits"))
         {
             case "1":
-                if (await InboundAcks.AcknowledgeAsync(GrainFactory, call.IncidentId, call.AgencyId, call.NotifiedUserId, call.NotificationId,
+                if (await InboundAcks.AcknowledgeAsync(GrainFactory, incidentId, call.AgencyId, call.NotifiedUserId, call.NotificationId,
                         AckSource.Voice, logger) is { } ack)
                     return new TwilioAnswer(true, twiml.Say(alert ? "Recorded that you heard this alert. Goodbye." : ack.Repeated
                         ? "This alert was already acknowledged. Goodbye." : "Acknowledged. Thank you. Goodbye.").Hangup().ToString());
@@ -154,8 +164,8 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
                 break;
         }
         var spoken = alert
-            ? $"Dispatch P SAP alert. {call.AboutName ?? "A company"} has not acknowledged: {call.Title}. Priority {Transports.Email.EmailTransport.PriorityLabel(call.Priority)}."
-            : $"Dispatch alert. Priority {Transports.Email.EmailTransport.PriorityLabel(call.Priority)}. {call.Title}.";
+            ? $"Dispatch P SAP alert. {call.AboutName ?? "A company"} has not acknowledged: {call.Title}. Priority {Transports.Email.EmailTransport.PriorityLabel(call.Priority!)}."
+            : $"Dispatch alert. Priority {Transports.Email.EmailTransport.PriorityLabel(call.Priority!)}. {call.Title}.";
         if (address is { Length: > 0 }) spoken += $" Address: {address}.";
         var prompt = alert ? "Press 1 to confirm you heard this alert. Press 2 to hear it again." : "Press 1 to acknowledge. Press 2 to hear this again.";
         var gather = new Twilio.TwiML.Voice.Gather(numDigits: 1, timeout: 10, action: new Uri(request.Url), method: Twilio.Http.HttpMethod.Post);
@@ -207,6 +217,7 @@ internal sealed class TwilioInboxGrain(DispatchStore store, IOptions<TwilioOptio
             join transport_channels c on c.id = d.transport_channel_id
             left join user_transport_preferences p on p.id = d.preference_id
             where d.transport_type_slug = 'sms' and d.send_status = 'sent' and d.sent_at > @since
+              and d.incident_id is not null -- a heartbeat alert has nothing to acknowledge
             """, new { since = time.GetUtcNow() - CodeLifetime });
         return sent.Where(s => ReplyCodes.For(s.NotificationId) == code) // the hash first: only the few with this code are decrypted
             .Where(s =>

@@ -106,6 +106,7 @@ internal sealed class TelegramInboxGrain(DispatchStore store, IHttpClientFactory
                        {Identity.Users.DisplayNameOfU} as name
                 from notification_deliveries d join notifications n on n.id = d.notification_id join users u on u.id = n.notified_user_id
                 where d.notification_id = @notificationId and d.transport_type_slug = 'telegram' and d.external_message_id = @external
+                  and d.incident_id is not null
                 """, new { notificationId, external = $"{message.Chat.Id}:{message.MessageId}" });
         }
         if (sent is null)

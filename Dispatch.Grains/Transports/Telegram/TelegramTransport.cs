@@ -44,7 +44,8 @@ public sealed class TelegramTransport(IHttpClientFactory http, IOptions<Telegram
             return SendResult.Permanent($"{message.RecipientName} has not linked a Telegram chat (POST users/{{id}}/telegram-link).");
         if (options.Value.Client(http.CreateClient(TelegramOptions.HttpClientName)) is not { } bot)
             return SendResult.Permanent("No Telegram bot configured for the platform (Dispatch:Telegram:BotToken).");
-        var button = new InlineKeyboardMarkup(InlineKeyboardButton.WithCallbackData(
+        // A heartbeat alert is news about a CAD link, with nothing to acknowledge: no button.
+        var button = message.Heartbeat is not null ? null : new InlineKeyboardMarkup(InlineKeyboardButton.WithCallbackData(
             message.Alert is null ? "Acknowledge" : "I have seen this alert", AckPrefix + message.NotificationId.ToString("N")));
         try
         {
@@ -67,6 +68,7 @@ public sealed class TelegramTransport(IHttpClientFactory http, IOptions<Telegram
 
     public static string Text(OutboundMessage m)
     {
+        if (m.Heartbeat is not null) return $"{m.Title}\n{m.Description}";
         var address = m.Address is { Length: > 0 } a ? $"\n{a}" : "";
         if (m.Alert is { } alert)
             return $"PSAP ALERT ({EmailTransport.PriorityLabel(m.Priority)}): {alert.Headline(m.Title)}, after {alert.TiersTried}.{address}\n\n" +

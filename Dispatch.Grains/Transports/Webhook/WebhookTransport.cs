@@ -28,10 +28,18 @@ public sealed class WebhookTransport(HttpClient http, TimeProvider time) : ITran
             attempt = message.Attempt,
             notificationId = message.NotificationId,
             recipient = new { name = message.RecipientName, email = message.RecipientEmail },
-            incident = new { id = message.IncidentId, priority = message.Priority, title = message.Title, description = message.Description, address = message.Address },
+            incident = message.IncidentId is not { } incidentId ? null
+                : new { id = incidentId, priority = message.Priority, title = message.Title, description = message.Description, address = message.Address },
             ackUrl = message.AckUrl,
             // A PSAP alert: which company, why, and its people with the channels tried; the link records that the alert was seen.
-            kind = message.Alert is null ? "company" : "psap_alert",
+            kind = message.Heartbeat is not null ? "heartbeat" : message.Alert is null ? "company" : "psap_alert",
+            // A heartbeat alert: a command connection went silent, or is heard from again; nothing to acknowledge.
+            heartbeat = message.Heartbeat is not { } heartbeat ? null : new
+            {
+                connectionId = heartbeat.ConnectionId, connectionName = heartbeat.ConnectionName,
+                status = heartbeat.Recovered ? "recovered" : "silent", intervalSeconds = heartbeat.IntervalSeconds,
+                silentSince = heartbeat.SilentSince, at = heartbeat.At, title = message.Title, description = message.Description,
+            },
             alert = message.Alert is not { } alert ? null : new
             {
                 companyId = alert.CompanyId, companyName = alert.CompanyName, reason = alert.Reason, tiersTried = alert.TiersTried,
