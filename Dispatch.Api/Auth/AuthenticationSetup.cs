@@ -48,7 +48,7 @@ public static class AuthenticationSetup
 
         builder.Services.AddAuthorization(options =>
         {
-            foreach (var permission in Permissions.AllowedFor(AgencyType.Psap).Union(Permissions.AllowedFor(AgencyType.Company)))
+            foreach (var permission in Permissions.AllowedFor(AgencyType.Psap).Union(Permissions.AllowedFor(AgencyType.Company)).Union(Permissions.CommandSystem))
                 options.AddPolicy(permission, p => p.RequireAuthenticatedUser().RequireClaim(Caller.PermissionClaim, permission));
         });
         return builder;

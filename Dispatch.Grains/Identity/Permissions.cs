@@ -32,6 +32,9 @@ public static class Permissions
     public const string AuditRead = "audit.read";
     public const string CommandAcksRead = "command.acks.read";
 
+    /// <summary>Sending a command connection's heartbeat: held by a connection's own key only, never granted to a role or an API key.</summary>
+    public const string CommandHeartbeat = "command.heartbeat";
+
     // Both kinds of agency reach their own people: a PSAP's users receive escalation alerts on the PSAP's channels.
     private static readonly string[] Shared =
         [AgenciesRead, AgenciesManage, UsersRead, UsersManage, RolesManage, ApiKeysManage, IncidentsRead, AuditRead,
@@ -56,6 +59,6 @@ public static class Permissions
     private static readonly IReadOnlySet<string> CompanyAllowed = Shared.Concat(CompanyOnly).ToHashSet();
     private static readonly IReadOnlySet<string> NoneAllowed = new HashSet<string>();
 
-    /// <summary>What a PSAP's command (CAD) system may do with its connection key.</summary>
-    public static IReadOnlyList<string> CommandSystem { get; } = [IncidentsCreate, IncidentsRead, CommandAcksRead];
+    /// <summary>What a PSAP's command (CAD) system may do with its connection key (its heartbeat included, which nothing else may send).</summary>
+    public static IReadOnlyList<string> CommandSystem { get; } = [IncidentsCreate, IncidentsRead, CommandAcksRead, CommandHeartbeat];
 }

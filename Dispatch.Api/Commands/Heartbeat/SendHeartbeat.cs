@@ -12,6 +12,7 @@ public sealed class SendHeartbeat(IClusterClient grains, TimeProvider time) : En
     public override void Configure()
     {
         Post("/api/v1/command/heartbeat");
+        Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CommandHeartbeat));
         Description(d => d.WithTags("Command systems").WithName("SendHeartbeat")
             .WithSummary("A command connection says it is alive; silent past its heartbeat interval, the PSAP users it names are alerted."));
     }

@@ -30,6 +30,7 @@ public sealed class ArchitectureTests
         "Dispatch.Grains.Notifications.DeliveryQueue",
         "Dispatch.Grains.Cfs.CfsImports",
         "Dispatch.Grains.Storage.OrphanedWork",
+        "Dispatch.Grains.Commands.Heartbeats",
     ];
 
     private static readonly string[] GrainClasses =
@@ -67,6 +68,7 @@ public sealed class ArchitectureTests
             ["Dispatch.Grains.Cfs.CfsRecords"] = "reads the incident a call is linked to",
             ["Dispatch.Grains.Cfs.CfsImports"] = "not yet moved: a CAD import raises and updates incidents in the import's own transaction",
             ["Dispatch.Grains.Notifications.DeliveryQueue"] = "not yet moved: an unreachable recipient's PSAP alert is written with the send's outcome",
+            ["Dispatch.Grains.Commands.Heartbeats"] = "writes heartbeat alerts: notifications about a command connection, of no incident",
         };
         foreach (var writer in IncidentWriters) allowed[writer] = "a writer the grain calls";
 
