@@ -18,6 +18,8 @@ public static class ApiExtensions
         builder.Services.AddSingleton(sp => Grains.Transports.OutboundPolicy.FromConfiguration(builder.Configuration, builder.Environment.IsDevelopment()));
         builder.Services.AddSingleton(Grains.Cfs.CfsInboxRoot.FromConfiguration(builder.Configuration));
         builder.Services.AddSingleton<Cfs.Configurations.InboxScanners>();
+        builder.Services.AddSingleton<Incidents.Events.IncidentFeeds>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Incidents.Events.IncidentFeeds>());
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Services.AddSingleton(sp => Grains.Notifications.AckLinks.FromConfiguration(sp.GetRequiredService<IConfiguration>())!);
         // Every endpoint is a FastEndpoints class (Dispatch.Api/<Feature>/<UseCase>/); the document describes them as they bind.

@@ -13,6 +13,15 @@ public sealed class AdmissionOptions
 
     /// <summary>Requests waiting their turn, oldest first; beyond that the Api answers 503 with <c>Retry-After</c>.</summary>
     public int QueueLimit { get; set; } = 5000;
+
+    /// <summary>Live event streams (consoles' boards) open at once, counted apart from requests.</summary>
+    public int MaxLiveStreams { get; set; } = 1000;
+}
+
+/// <summary>The routes that stream for as long as a screen is open.</summary>
+public static class LiveStreams
+{
+    public const string Path = "/api/v1/incidents/events";
 }
 
 /// <summary>
@@ -36,6 +45,13 @@ public static class RequestAdmission
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
                 context.Request.Path.StartsWithSegments("/health") || context.Request.Path.StartsWithSegments("/alive")
                     ? RateLimitPartition.GetNoLimiter("probes")
+                    // A live screen's stream stays open for hours, doing nothing most of the time: it must not hold a request's
+                    // turn. Streams have their own cap; past it a screen is told to come back (503) rather than queued.
+                    : context.Request.Path.StartsWithSegments(LiveStreams.Path)
+                    ? RateLimitPartition.GetConcurrencyLimiter("streams", _ => new ConcurrencyLimiterOptions
+                    {
+                        PermitLimit = options.MaxLiveStreams, QueueLimit = 0,
+                    })
                     : RateLimitPartition.GetConcurrencyLimiter("requests", _ => new ConcurrencyLimiterOptions
                     {
                         PermitLimit = options.MaxConcurrentRequests,

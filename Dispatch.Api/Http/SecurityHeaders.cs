@@ -11,6 +11,10 @@ public static class SecurityHeaders
     // The Api's own pages (acknowledgement confirmations) load nothing and post only to themselves.
     private const string PagePolicy = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+    // The console: its own script and style sheet, calls to this Api, nothing inline and nothing from elsewhere.
+    private const string ConsolePolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
     public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) => app.Use((context, next) =>
     {
         context.Response.OnStarting(() =>
@@ -21,7 +25,8 @@ public static class SecurityHeaders
             if (context.Response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true)
             {
                 // Swagger UI (Development only) runs its own scripts; it still may not be framed.
-                headers[HeaderNames.ContentSecurityPolicy] = context.Request.Path.StartsWithSegments("/swagger") ? "frame-ancestors 'none'" : PagePolicy;
+                headers[HeaderNames.ContentSecurityPolicy] = context.Request.Path.StartsWithSegments("/swagger") ? "frame-ancestors 'none'"
+                    : context.Request.Path.StartsWithSegments(Console.ConsolePages.Path) ? ConsolePolicy : PagePolicy;
                 headers[HeaderNames.XFrameOptions] = "DENY";
             }
             if (context.Request.Headers.Authorization.Count > 0 || context.Request.Path.StartsWithSegments("/api/v1/auth")

@@ -95,13 +95,35 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
     public Task ChangedAsync()
     {
         _held = null;
-        return Task.CompletedTask;
+        return PublishAsync("changed");
     }
 
     public Task DeliveriesChangedAsync(IReadOnlyList<DeliveryChange> changes)
     {
         if (_held is { } held) _held = Delivered(held, changes);
-        return Task.CompletedTask;
+        return PublishAsync("delivery");
+    }
+
+    private Guid[]? _audience; // the agencies that see this incident: its PSAP and its companies, as last held
+
+    /// <summary>
+    /// Tells the live screens of every agency that sees the incident (its PSAP and its companies) what changed, after the commit.
+    /// One-way and best effort: a screen that misses it reads the incident again when it reconnects; a command never waits on it.
+    /// </summary>
+    private async Task PublishAsync(string change)
+    {
+        try
+        {
+            if (_held is { } held) _audience = [held.Incident.AgencyId, .. held.Companies.Select(c => c.AgencyId)];
+            else if (_audience is null && await HeldAsync() is { } read) _audience = [read.Incident.AgencyId, .. read.Companies.Select(c => c.AgencyId)];
+            if (_audience is null) return;
+            var published = new IncidentEvent(Id, change, time.GetUtcNow());
+            foreach (var agency in _audience) _ = GrainFactory.GetGrain<IIncidentFeedGrain>(agency).PublishAsync(published);
+        }
+        catch (Exception e) when (DatabaseUnavailableException.IsUnreachable(e))
+        {
+            logger.LogDebug("Incident {IncidentId}'s {Change} not published: the database is unreachable", Id, change);
+        }
     }
 
     /// <summary>The copy with the deliveries as their notification grain reported them.</summary>
@@ -154,6 +176,7 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
         Hold(new IncidentDetail(incident, companies, []), wakes);
         WakeUp.StartEmpty(); // a new incident: no deadline or reminder from an earlier activation
         await AfterCommitAsync(wakes);
+        await PublishAsync("created");
         return IncidentCommandResult.Done(await HeldAsync());
     }
 
@@ -201,6 +224,7 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
             }
             Hold(held with { Incident = incident, Companies = held.Companies.Concat(added).ToList() }, wakes);
             await AfterCommitAsync(wakes);
+            await PublishAsync("assigned");
             return IncidentCommandResult.Done(await HeldAsync());
         });
     }
@@ -249,6 +273,7 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
             await AfterCommitAsync(wakes);
             // Every company has acknowledged: no deadline is live any more (one company's other deadlines simply find nothing to fire).
             if (!ack.Repeated && ack.IncidentStatus == IncidentStatus.Acknowledged) await WakeUp.SetAsync(null);
+            if (!ack.Repeated) await PublishAsync("acknowledged");
             return new IncidentCommandResult(CommandOutcome.Done, Acknowledgement: ack);
         });
     }
@@ -325,6 +350,7 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
         {
             if (await CfsRecords.LinkAsync(scope, callId, Id, Time.Stored(time)) is not { } linked) return new CallLinkResult(CommandOutcome.NotFound);
             await scope.CommitAsync();
+            await PublishAsync("linked");
             return new CallLinkResult(CommandOutcome.Done, Call: linked);
         }
         catch (AlreadyLinkedException e)
@@ -354,6 +380,7 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
                     await scope.CommitAsync();
                 }
                 _held = held with { Incident = saved };
+                await PublishAsync(saved.Status);
                 return IncidentCommandResult.Done(await HeldAsync());
             });
         }
@@ -400,6 +427,7 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
         Record(steps);
         if (wakes.Changed(Id)) _held = null; // a step notified the next tier or alerted the PSAP: read again when next asked
         await wakes.SendAsync(GrainFactory, Id);
+        if (steps.Count > 0) await PublishAsync("escalated");
         await WakeUp.SetAsync(next);
         if (next is null) DeactivateOnIdle();
     }

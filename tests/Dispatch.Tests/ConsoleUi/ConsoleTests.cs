@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Net;
+using Dispatch.Tests.Escalation;
+using Microsoft.Playwright;
+
+namespace Dispatch.Tests.ConsoleUi;
+
+/// <summary>
+/// The console in a real browser (Debian's chromium, driven by Playwright) against the real Api, a Silo process and the SMTP
+/// server: a dispatcher and a responder, each in their own browser context, as two people at two screens.
+/// </summary>
+[Trait("Tier", "Full")] // real processes: a Silo and a browser
+public sealed class ConsoleTests : EscalationWorld
+{
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+    /// <summary>Where the console's screenshots go when asked for (<c>DISPATCH_SCREENSHOTS</c>, see README); nowhere otherwise.</summary>
+    private static readonly string? Screenshots = Environment.GetEnvironmentVariable("DISPATCH_SCREENSHOTS");
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Browser.Path, Headless = true, Args = ["--no-sandbox", "--disable-dev-shm-usage"],
+        });
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await base.DisposeAsync();
+    }
+
+    private async Task<IPage> SignInAsync(string email, string password, int width = 1280)
+    {
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = 900 } });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(15_000);
+        await page.GotoAsync(new Uri(Anonymous.BaseAddress!, "/console").ToString());
+        await page.GetByLabel("Email", new() { Exact = true }).FillAsync(email);
+        await page.GetByLabel("Password", new() { Exact = true }).FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#live")).ToHaveTextAsync("● Live"); // signed in, and the board's stream is open
+        return page;
+    }
+
+    private static async Task ShotAsync(IPage page, string name)
+    {
+        if (Screenshots is null) return;
+        Directory.CreateDirectory(Screenshots);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task A_dispatcher_raises_an_incident_the_responder_acknowledges_and_the_board_turns_acknowledged_without_a_reload()
+    {
+        await SetUpAsync(repeatCount: 0);
+        var dispatcher = await SignInAsync(AdminEmail, AdminPassword);
+
+        await dispatcher.GetByRole(AriaRole.Link, new() { Name = "Raise an incident" }).ClickAsync();
+        await dispatcher.GetByLabel("Priority").SelectOptionAsync("critical");
+        await dispatcher.GetByLabel("Title").FillAsync("Gas smell at 5th and Main");
+        await dispatcher.GetByLabel("Description").FillAsync("Caller reports a strong smell of gas outside the bakery.");
+        await dispatcher.GetByLabel("Address").FillAsync("500 Main St");
+        await dispatcher.GetByLabel("gasco").CheckAsync();
+        await dispatcher.GetByRole(AriaRole.Button, new() { Name = "Raise incident" }).ClickAsync();
+
+        // The board shows the company notified: waiting on its first tier, the on-call responder's email sent.
+        var card = dispatcher.Locator("article", new() { HasText = "Gas smell at 5th and Main" });
+        var gasco = card.Locator("tr", new() { HasText = "gasco" });
+        await Assertions.Expect(gasco).ToContainTextAsync("Waiting — tier 1");
+        await Assertions.Expect(gasco).ToContainTextAsync("email: sent");
+        await dispatcher.EvaluateAsync("() => { window.notReloaded = true; }");
+        await ShotAsync(dispatcher, "board");
+
+        // The responder, on a phone-sized screen, acknowledges with one tap.
+        var responder = await SignInAsync("oncall@gasco.example", "responding to calls", width: 390);
+        var mine = responder.Locator("article", new() { HasText = "Gas smell at 5th and Main" });
+        await Assertions.Expect(mine).ToContainTextAsync("500 Main St");
+        await ShotAsync(responder, "responder");
+        await mine.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" }).ClickAsync();
+        var acknowledged = Stopwatch.StartNew();
+        await Assertions.Expect(responder.Locator("article", new() { HasText = "Gas smell at 5th and Main" })).ToContainTextAsync("Your company acknowledged");
+
+        // The dispatcher's board turns, pushed from the incident's grain through the Api's stream: no reload, no polling.
+        await Assertions.Expect(gasco).ToContainTextAsync("Acknowledged");
+        var seenAfter = acknowledged.Elapsed;
+        Assert.True(await dispatcher.EvaluateAsync<bool>("() => window.notReloaded === true"));
+        await Assertions.Expect(gasco.Locator(".countdown")).ToHaveCountAsync(0); // no deadline left to count down
+        System.Console.WriteLine($"board turned acknowledged {seenAfter.TotalMilliseconds:0} ms after the responder's acknowledgement was answered");
+    }
+
+    [Fact]
+    public async Task A_company_that_does_not_acknowledge_visibly_escalates_on_the_board()
+    {
+        await SetUpAsync(repeatCount: 0);
+        var incident = await RaiseAsync("irod", Gasco);
+        var dispatcher = await SignInAsync(AdminEmail, AdminPassword);
+        var gasco = dispatcher.Locator($"article[data-incident='{incident}'] tr", new() { HasText = "gasco" });
+        await Assertions.Expect(gasco).ToContainTextAsync("Waiting — tier 1");
+        await Assertions.Expect(gasco.Locator(".countdown")).ToHaveCountAsync(1); // the first tier's deadline, counting down
+
+        await MoveDeadlinesAsync(0, "incident_id = @incident", new { incident }); // nobody at gasco answered in time
+        await Assertions.Expect(gasco).ToContainTextAsync("ESCALATED — tier 2");
+        await Assertions.Expect(dispatcher.Locator($"article[data-incident='{incident}'] .alert")).ToContainTextAsync("PSAP alert");
+    }
+
+    [Fact]
+    public async Task An_admin_adds_a_user_and_a_channel_through_the_pages()
+    {
+        await SetUpAsync(repeatCount: 0);
+        var admin = await SignInAsync(AdminEmail, AdminPassword);
+
+        await admin.GetByRole(AriaRole.Link, new() { Name = "Users" }).ClickAsync();
+        var form = admin.Locator("#user-form");
+        await form.GetByLabel("Email", new() { Exact = true }).FillAsync("night.dispatcher@metro911.example");
+        await form.GetByLabel("First name").FillAsync("Night");
+        await form.GetByLabel("Last name").FillAsync("Dispatcher");
+        await form.GetByLabel("Initial password").FillAsync("a long night shift password");
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Add user" }).ClickAsync();
+        await Assertions.Expect(admin.Locator("#users")).ToContainTextAsync("night.dispatcher@metro911.example");
+        await ShotAsync(admin, "admin-users");
+
+        await admin.GetByRole(AriaRole.Link, new() { Name = "Channels" }).ClickAsync();
+        var channel = admin.Locator("#channel-form");
+        await channel.GetByLabel("Transport").SelectOptionAsync("webhook");
+        await channel.GetByLabel("Name", new() { Exact = true }).FillAsync("Floor display");
+        await channel.GetByLabel("url", new() { Exact = true }).FillAsync(Webhooks.Url.ToString());
+        await channel.GetByLabel("secret", new() { Exact = true }).FillAsync("floor-display-signing-secret");
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Add channel" }).ClickAsync();
+        await Assertions.Expect(admin.Locator("#channels")).ToContainTextAsync("Floor display");
+
+        // A mistake gets the API's own explanation on the page, not a silent failure.
+        await channel.GetByLabel("Transport").SelectOptionAsync("webhook");
+        await channel.GetByLabel("Name", new() { Exact = true }).FillAsync("Broken");
+        await admin.GetByRole(AriaRole.Button, new() { Name = "Add channel" }).ClickAsync();
+        await Assertions.Expect(admin.Locator("#channel-form [role=alert]")).ToContainTextAsync("url");
+    }
+
+    [Fact]
+    public async Task The_console_is_served_with_a_policy_that_allows_no_inline_script_or_anything_from_elsewhere()
+    {
+        using var page = await Anonymous.GetAsync("/console");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var policy = string.Join(";", page.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("script-src 'self'", policy);
+        Assert.DoesNotContain("unsafe-inline", policy);
+        Assert.DoesNotContain("unsafe-eval", policy);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.DoesNotMatch("<script(?![^>]*\\ssrc=)", html); // every script is a file of the console's own
+        Assert.DoesNotContain("http", html.Replace("http-equiv", "")); // nothing from elsewhere
+        Assert.Equal(HttpStatusCode.NotFound, (await Anonymous.GetAsync("/console/secrets.json")).StatusCode);
+    }
+}
+
+/// <summary>The browser the tests drive: Debian's chromium (Playwright's own download cannot be fetched here).</summary>
+internal static class Browser
+{
+    public static string Path => Environment.GetEnvironmentVariable("DISPATCH_CHROMIUM")
+        ?? new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException("No chromium found: apt-get install chromium (or set DISPATCH_CHROMIUM).");
+}
