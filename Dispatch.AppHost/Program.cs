@@ -104,6 +104,7 @@ static DistributedApplication Build(IDistributedApplicationBuilder builder, AppH
         Console.WriteLine($"""
 
             Dispatch is running.
+                Console:  {url}/console
                 API:      {url}/api/v1
                 OpenAPI:  {url}/openapi/v1.json{swagger}
                 Login:    {(external ? "(your database's users)" : $"{secrets.Login.Email} / {secrets.Login.Password}  (agency \"{secrets.Login.AgencyName}\"; POST {url}/api/v1/auth/login)")}

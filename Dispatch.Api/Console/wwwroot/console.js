@@ -118,8 +118,12 @@ function routes() {
   const list = [];
   if (isPsap()) list.push(['#/board', 'Board'], ['#/raise', 'Raise an incident']);
   else list.push(['#/respond', 'My notifications']);
+  if (can('preferences.manage-own')) list.push(['#/me/channels', 'My channels']);
   if (can('users.manage')) list.push(['#/admin/users', 'Users']);
   if (can('transport-channels.manage')) list.push(['#/admin/channels', 'Channels']);
+  if (can('escalation-rules.manage')) list.push(['#/admin/escalation', 'Escalation']);
+  if (can('command-connections.manage')) list.push(['#/admin/cad', 'CAD links']);
+  if (can('api-keys.manage')) list.push(['#/admin/keys', 'API keys']);
   return list;
 }
 
@@ -139,6 +143,10 @@ async function route() {
     else if (hash === '#/respond') await showRespond(view);
     else if (hash === '#/admin/users') await showUsers(view);
     else if (hash === '#/admin/channels') await showChannels(view);
+    else if (hash === '#/me/channels') await showPreferences(view);
+    else if (hash === '#/admin/escalation') await showEscalation(view);
+    else if (hash === '#/admin/cad') await showConnections(view);
+    else if (hash === '#/admin/keys') await showKeys(view);
     else view.replaceChildren(h('p', {}, 'Nothing here.'));
   } catch (e) {
     view.replaceChildren(h('p', { class: 'error', role: 'alert' }, e.message));
@@ -401,6 +409,141 @@ async function showChannels(view) {
       h('tbody', {}, channels.items.map((c) => h('tr', {}, h('td', {}, c.name), h('td', {}, c.transportType || c.transportTypeSlug || ''), h('td', {}, c.isActive ? 'yes' : 'no'))))),
     h('h2', {}, 'Add a channel'), form);
   drawSettings();
+}
+
+// ---- the signed-in user's own channels, in the order they are tried
+const OVERRIDE = { email: 'to', sms: 'phone', voice: 'phone', webhook: 'url', telegram: 'chatId' };
+
+async function showPreferences(view) {
+  const [current, active] = await Promise.all([
+    api(`/api/v1/users/${session.me.userId}/transport-preferences`), api(`/api/v1/users/${session.me.userId}/transport-preferences/channels`)]);
+  const items = (current.items || current).slice().sort((a, b) => a.priorityOrder - b.priorityOrder);
+  const status = h('p', { role: 'alert', class: 'error' });
+  const rows = h('ol', { id: 'preferences' });
+  const addRow = (pref) => {
+    const index = rows.children.length;
+    const channel = h('select', { id: `pref-channel-${index}`, 'aria-label': `Channel ${index + 1}` },
+      active.map((c) => h('option', { value: c.id, selected: pref && pref.transportChannelId === c.id }, `${c.name} (${c.transportTypeSlug})`)));
+    const mode = h('select', { id: `pref-mode-${index}`, 'aria-label': `Delivery mode ${index + 1}` },
+      [['all', 'at once with the others'], ['failover', 'only if the one before failed']].map(([v, l]) => h('option', { value: v, selected: pref && pref.deliveryMode === v }, l)));
+    const own = pref && pref.configOverride ? Object.values(pref.configOverride)[0] : '';
+    const override = h('input', { id: `pref-override-${index}`, 'aria-label': `My address on channel ${index + 1} (phone, email, chat)`, value: own || '', placeholder: 'my phone, address or chat (optional)' });
+    const remove = h('button', { type: 'button', onclick: () => row.remove() }, 'Remove');
+    const row = h('li', { class: 'row' }, channel, mode, override, remove);
+    rows.append(row);
+  };
+  items.forEach(addRow);
+  const form = h('form', { class: 'form', id: 'preferences-form' }, rows,
+    h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => addRow(null) }, 'Add a channel'), h('button', { type: 'submit', class: 'primary' }, 'Save')), status);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const preferences = [...rows.children].map((row, i) => {
+      const [channel, mode, override] = row.querySelectorAll('select, input');
+      const slug = (active.find((c) => c.id === channel.value) || {}).transportTypeSlug;
+      return { transportChannelId: channel.value, priorityOrder: i + 1, deliveryMode: mode.value,
+        configOverride: override.value ? { [OVERRIDE[slug] || 'to']: override.value } : null };
+    });
+    try { await api(`/api/v1/users/${session.me.userId}/transport-preferences`, { method: 'PUT', body: { preferences } }); status.className = 'ok'; status.textContent = 'Saved.'; }
+    catch (e) { status.className = 'error'; status.textContent = e.message; }
+  });
+  view.replaceChildren(h('h1', {}, 'My channels'), h('p', {}, 'Where Dispatch reaches you, in this order.'), form);
+}
+
+// ---- escalation rules (company): ordered tiers of people, how long each waits
+async function showEscalation(view) {
+  const [rules, users] = await Promise.all([api('/api/v1/escalation-rules?pageSize=100'), api('/api/v1/users?pageSize=200')]);
+  const name = (id) => { const u = users.items.find((x) => x.id === id); return u ? `${u.firstName} ${u.lastName}` : id; };
+  const status = h('p', { role: 'alert', class: 'error' });
+  const tiers = h('div', { id: 'tiers' });
+  const addTier = () => {
+    const n = tiers.children.length + 1;
+    tiers.append(h('fieldset', {}, h('legend', {}, `Tier ${n}`), users.items.filter((u) => u.isActive).map((u) => h('div', { class: 'row' },
+      h('input', { type: 'checkbox', id: `tier-${n}-${u.id}`, value: u.id }), h('label', { for: `tier-${n}-${u.id}` }, `${u.firstName} ${u.lastName}`)))));
+  };
+  addTier();
+  const form = h('form', { class: 'form', id: 'escalation-form' },
+    h('label', { for: 'rule-timeout' }, 'Seconds each tier has to acknowledge'), h('input', { id: 'rule-timeout', name: 'timeout', type: 'number', min: 30, value: 300, required: true }),
+    h('label', { for: 'rule-repeat' }, 'Times to start over after the last tier'), h('input', { id: 'rule-repeat', name: 'repeat', type: 'number', min: 0, value: 0 }),
+    h('fieldset', {}, h('legend', {}, 'For priorities (none: all)'), PRIORITIES.map((p) => h('div', { class: 'row' },
+      h('input', { type: 'checkbox', id: `rule-priority-${p}`, name: 'priority', value: p }), h('label', { for: `rule-priority-${p}` }, PRIORITY_LABEL[p])))),
+    tiers, h('div', { class: 'row' }, h('button', { type: 'button', onclick: addTier }, 'Add a tier'), h('button', { type: 'submit', class: 'primary' }, 'Save rule')), status);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const escalationOrder = [...tiers.children].map((f) => ({ userIds: [...f.querySelectorAll('input:checked')].map((c) => c.value) })).filter((t) => t.userIds.length);
+    try {
+      const priorities = [...form.querySelectorAll('input[name=priority]:checked')].map((c) => c.value);
+      await api('/api/v1/escalation-rules', { method: 'POST', body: {
+        ackTimeoutSeconds: Number(form.timeout.value), repeatCount: Number(form.repeat.value), escalationOrder, priorityFilter: priorities.length ? priorities : null } });
+      await route();
+    } catch (e) { status.textContent = e.message; }
+  });
+  view.replaceChildren(h('h1', {}, 'Escalation rules'),
+    h('table', { id: 'rules' }, h('thead', {}, h('tr', {}, ['Priorities', 'Timeout', 'Tiers', 'Repeats', 'PSAP users alerted'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, rules.items.map((r) => h('tr', {}, h('td', {}, (r.priorityFilter || ['all']).join(', ')), h('td', {}, `${r.ackTimeoutSeconds} s`),
+        h('td', {}, r.escalationOrder.map((t, i) => `${i + 1}: ${[...(t.userIds || []).map(name), ...(t.roleSlugs || [])].join(', ')}`).join(' → ')),
+        h('td', {}, String(r.repeatCount)), h('td', {}, String(r.notifyPsapUserIds.length)))))),
+    h('h2', {}, 'Add a rule'), form);
+}
+
+// A secret the server shows once: on the page until the admin leaves it, never stored.
+function shownOnce(title, pairs) {
+  return h('div', { class: 'alert', role: 'status', id: 'shown-once' }, h('p', {}, `${title} — copy now, it is not shown again:`),
+    pairs.map(([label, value]) => h('p', {}, `${label}: `, h('code', {}, value))));
+}
+
+// ---- command connections (PSAP): CAD links, how acknowledgements reach them, their heartbeat
+async function showConnections(view, created = null) {
+  const [connections, users] = await Promise.all([api('/api/v1/command-connections?pageSize=100'), api('/api/v1/users?pageSize=200')]);
+  const status = h('p', { role: 'alert', class: 'error' });
+  const form = h('form', { class: 'form', id: 'cad-form' },
+    h('label', { for: 'cad-name' }, 'Name'), h('input', { id: 'cad-name', name: 'name', required: true }),
+    h('label', { for: 'cad-mode' }, 'Acknowledgements'), h('select', { id: 'cad-mode', name: 'ackMode' }, h('option', { value: 'poll' }, 'it polls for them'), h('option', { value: 'callback' }, 'Dispatch calls it back')),
+    h('label', { for: 'cad-url' }, 'Callback URL (for call-backs)'), h('input', { id: 'cad-url', name: 'publicUrl', type: 'url' }),
+    h('label', { for: 'cad-heartbeat' }, 'Heartbeat every (seconds, empty for none)'), h('input', { id: 'cad-heartbeat', name: 'heartbeat', type: 'number', min: 5 }),
+    h('fieldset', {}, h('legend', {}, 'Alert when it goes silent'), users.items.filter((u) => u.isActive).map((u) => h('div', { class: 'row' },
+      h('input', { type: 'checkbox', id: `cad-notify-${u.id}`, name: 'notify', value: u.id }), h('label', { for: `cad-notify-${u.id}` }, `${u.firstName} ${u.lastName}`)))),
+    h('button', { type: 'submit', class: 'primary' }, 'Connect'), status);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const made = await api('/api/v1/command-connections', { method: 'POST', body: {
+        name: form.name.value, ackMode: form.ackMode.value, publicUrl: form.publicUrl.value || null,
+        heartbeatIntervalSeconds: form.heartbeat.value ? Number(form.heartbeat.value) : null,
+        notifyPsapUserIds: [...form.querySelectorAll('input[name=notify]:checked')].map((c) => c.value) } });
+      await showConnections(view, made);
+    } catch (e) { status.textContent = e.message; }
+  });
+  view.replaceChildren(h('h1', {}, 'CAD links'),
+    created ? shownOnce(`"${created.connection.name}" connected`, [['API key', created.apiKey], ['Callback signing secret', created.callbackSecret]]) : '',
+    h('table', { id: 'connections' }, h('thead', {}, h('tr', {}, ['Name', 'Acknowledgements', 'Heartbeat', 'Last heard', 'Active'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, connections.items.map((c) => h('tr', {}, h('td', {}, c.name), h('td', {}, c.ackMode),
+        h('td', { class: c.heartbeatStatus === 'silent' ? 'state-escalated' : '' }, c.heartbeatStatus === 'off' ? 'off' : `${c.heartbeatStatus} (every ${c.heartbeatIntervalSeconds} s)`),
+        h('td', {}, c.lastSeenAt ? new Date(c.lastSeenAt).toLocaleString() : 'never'), h('td', {}, c.isActive ? 'yes' : 'no'))))),
+    h('h2', {}, 'Connect a CAD system'), form);
+}
+
+// ---- API keys: scopes are permissions the admin holds; the key is shown once
+async function showKeys(view, created = null) {
+  const keys = await api('/api/v1/api-keys?pageSize=100');
+  const status = h('p', { role: 'alert', class: 'error' });
+  const form = h('form', { class: 'form', id: 'key-form' },
+    h('label', { for: 'key-name' }, 'Name'), h('input', { id: 'key-name', name: 'name', required: true }),
+    h('fieldset', {}, h('legend', {}, 'What it may do'), session.me.permissions.map((p) => h('div', { class: 'row' },
+      h('input', { type: 'checkbox', id: `scope-${p}`, name: 'scope', value: p }), h('label', { for: `scope-${p}` }, p)))),
+    h('button', { type: 'submit', class: 'primary' }, 'Create key'), status);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const made = await api('/api/v1/api-keys', { method: 'POST', body: { name: form.name.value, scopes: [...form.querySelectorAll('input[name=scope]:checked')].map((c) => c.value) } });
+      await showKeys(view, made);
+    } catch (e) { status.textContent = e.message; }
+  });
+  view.replaceChildren(h('h1', {}, 'API keys'),
+    created ? shownOnce(`Key "${created.apiKey.name}" created`, [['Key', created.key]]) : '',
+    h('table', { id: 'keys' }, h('thead', {}, h('tr', {}, ['Name', 'Prefix', 'Scopes', 'Last used', 'Revoked'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, keys.items.map((k) => h('tr', {}, h('td', {}, k.name), h('td', {}, k.keyPrefix), h('td', {}, k.scopes.join(', ')),
+        h('td', {}, k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : 'never'), h('td', {}, k.revokedAt ? 'yes' : 'no'))))),
+    h('h2', {}, 'Create a key'), form);
 }
 
 // ---- start

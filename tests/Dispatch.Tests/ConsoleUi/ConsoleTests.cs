@@ -115,7 +115,7 @@ public sealed class ConsoleTests : EscalationWorld
         await SetUpAsync(repeatCount: 0);
         var admin = await SignInAsync(AdminEmail, AdminPassword);
 
-        await admin.GetByRole(AriaRole.Link, new() { Name = "Users" }).ClickAsync();
+        await admin.GetByRole(AriaRole.Link, new() { Name = "Users", Exact = true }).ClickAsync();
         var form = admin.Locator("#user-form");
         await form.GetByLabel("Email", new() { Exact = true }).FillAsync("night.dispatcher@metro911.example");
         await form.GetByLabel("First name").FillAsync("Night");
@@ -125,7 +125,7 @@ public sealed class ConsoleTests : EscalationWorld
         await Assertions.Expect(admin.Locator("#users")).ToContainTextAsync("night.dispatcher@metro911.example");
         await ShotAsync(admin, "admin-users");
 
-        await admin.GetByRole(AriaRole.Link, new() { Name = "Channels" }).ClickAsync();
+        await admin.GetByRole(AriaRole.Link, new() { Name = "Channels", Exact = true }).ClickAsync();
         var channel = admin.Locator("#channel-form");
         await channel.GetByLabel("Transport").SelectOptionAsync("webhook");
         await channel.GetByLabel("Name", new() { Exact = true }).FillAsync("Floor display");
@@ -139,6 +139,63 @@ public sealed class ConsoleTests : EscalationWorld
         await channel.GetByLabel("Name", new() { Exact = true }).FillAsync("Broken");
         await admin.GetByRole(AriaRole.Button, new() { Name = "Add channel" }).ClickAsync();
         await Assertions.Expect(admin.Locator("#channel-form [role=alert]")).ToContainTextAsync("url");
+
+        // A key is shown once, on the page that made it, and never again.
+        await admin.GetByRole(AriaRole.Link, new() { Name = "API keys" }).ClickAsync();
+        var keyForm = admin.Locator("#key-form");
+        await keyForm.GetByLabel("Name", new() { Exact = true }).FillAsync("wallboard");
+        await keyForm.GetByLabel("incidents.read", new() { Exact = true }).CheckAsync();
+        await keyForm.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
+        var shown = admin.Locator("#shown-once code");
+        await Assertions.Expect(shown).ToContainTextAsync("dsp_");
+        var key = await shown.TextContentAsync();
+        using (var wallboard = As("ApiKey " + key)) Assert.Equal(HttpStatusCode.OK, (await SendAsync(wallboard, HttpMethod.Get, "/api/v1/incidents")).Status);
+        await admin.ReloadAsync();
+        await Assertions.Expect(admin.Locator("#keys")).ToContainTextAsync("wallboard");
+        Assert.DoesNotContain(key!, await admin.ContentAsync());
+
+        // A CAD link with a heartbeat watch, its key and signing secret shown once.
+        await admin.GetByRole(AriaRole.Link, new() { Name = "CAD links" }).ClickAsync();
+        var cad = admin.Locator("#cad-form");
+        await cad.GetByLabel("Name", new() { Exact = true }).FillAsync("County CAD");
+        await cad.GetByLabel("Heartbeat every (seconds, empty for none)").FillAsync("60");
+        await cad.GetByLabel("Bootstrap Admin").CheckAsync();
+        await cad.GetByRole(AriaRole.Button, new() { Name = "Connect" }).ClickAsync();
+        await Assertions.Expect(admin.Locator("#shown-once")).ToContainTextAsync("Callback signing secret");
+        await Assertions.Expect(admin.Locator("#connections")).ToContainTextAsync("ok (every 60 s)");
+    }
+
+    [Fact]
+    public async Task A_responder_orders_their_own_channels_and_a_company_admin_sets_up_escalation_tiers()
+    {
+        await SetUpAsync(repeatCount: 0);
+        var responder = await SignInAsync("oncall@gasco.example", "responding to calls");
+        await responder.GetByRole(AriaRole.Link, new() { Name = "My channels" }).ClickAsync();
+        await responder.GetByRole(AriaRole.Button, new() { Name = "Add a channel" }).ClickAsync();
+        await responder.GetByLabel("My address on channel 1 (phone, email, chat)").FillAsync("oncall.mobile@gasco.example");
+        await responder.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Assertions.Expect(responder.Locator("#preferences-form [role=alert]")).ToHaveTextAsync("Saved.");
+        var saved = (await SendAsync(await AsResponderAsync("oncall@gasco.example"), HttpMethod.Get, $"/api/v1/users/{Oncall}/transport-preferences")).Body!;
+        var only = Assert.Single(saved.AsArray())!;
+        Assert.Equal("oncall.mobile@gasco.example", only["configOverride"]!["to"]!.GetValue<string>());
+
+        // A company with people and no escalation rule yet: its admin writes the first one through the page.
+        var (watco, watcoAdmin, watcoPassword) = await OnboardCompanyAsync("watco");
+        await ResponderAsync(watco, "first@watco.example");
+        await ResponderAsync(watco, "second@watco.example");
+        var admin = await SignInAsync(watcoAdmin, watcoPassword);
+        await admin.GetByRole(AriaRole.Link, new() { Name = "Escalation" }).ClickAsync();
+        var form = admin.Locator("#escalation-form");
+        await form.GetByLabel("Seconds each tier has to acknowledge").FillAsync("120");
+        await form.GetByLabel("IROD", new() { Exact = true }).CheckAsync();
+        await form.Locator("fieldset", new() { HasText = "Tier 1" }).GetByLabel("Resp Onder").First.CheckAsync();
+        await form.GetByRole(AriaRole.Button, new() { Name = "Add a tier" }).ClickAsync();
+        await form.Locator("fieldset", new() { HasText = "Tier 2" }).GetByLabel("Resp Onder").Last.CheckAsync();
+        await form.GetByRole(AriaRole.Button, new() { Name = "Save rule" }).ClickAsync();
+        var rules = admin.Locator("#rules");
+        await Assertions.Expect(rules).ToContainTextAsync("120 s");
+        await Assertions.Expect(rules).ToContainTextAsync("irod");
+        await Assertions.Expect(rules).ToContainTextAsync("1: Resp Onder → 2: Resp Onder");
     }
 
     [Fact]
