@@ -130,3 +130,17 @@ public static class IncidentViews
     private sealed record DeliveryRow(Guid Id, Guid NotificationId, Guid TransportChannelId, string TransportTypeSlug, int Sequence, string SendStatus,
         int AttemptCount, string? ExternalMessageId, string? LastError, DateTime? NextAttemptAt, DateTime? SentAt);
 }
+
+/// <summary>Someone an incident reached: notified on it, or who acknowledged it.</summary>
+public sealed record IncidentPerson(Guid UserId, Guid AgencyId, string Name, string Email);
+
+/// <summary>The people an incident reached, as the caller may see them (the PSAP that raised it: everyone; a company: its own).</summary>
+public static class IncidentPeople
+{
+    public static async Task<IReadOnlyList<IncidentPerson>> ListAsync(AgencyScope scope, Guid incidentId) =>
+        (await scope.QueryAsync<(Guid UserId, Guid AgencyId, string FirstName, string LastName, string Email)>(
+            "select user_id, agency_id, first_name, last_name, email from dispatch_incident_people(@incidentId) order by last_name, first_name",
+            new { incidentId }))
+        .Select(p => new IncidentPerson(p.UserId, p.AgencyId, $"{p.FirstName} {p.LastName}".Trim() is { Length: > 0 } name ? name : p.Email, p.Email))
+        .ToList();
+}

@@ -209,7 +209,8 @@ async function onEvent(type, data) {
 // ---- the board (PSAP)
 async function loadIncident(id) {
   try {
-    const detail = await api(`/api/v1/incidents/${id}`);
+    const [detail, people] = await Promise.all([api(`/api/v1/incidents/${id}`), api(`/api/v1/incidents/${id}/people`)]);
+    detail.people = new Map(people.map((p) => [p.userId, p]));
     if (['open', 'acknowledged'].includes(detail.incident.status)) board.incidents.set(id, detail); else board.incidents.delete(id);
   } catch (e) {
     if (e.status === 404) board.incidents.delete(id); else throw e;
@@ -238,8 +239,10 @@ function drawBoard() {
   container.replaceChildren(...(sorted.length ? sorted.map(incidentCard) : [h('p', { class: 'empty' }, 'No open incidents.')]));
 }
 
-function companyState(company) {
-  if (company.acknowledged) return ['state-acked', `Acknowledged ${time(company.ackedAt)} (${(company.ackSource || '').replace('_', ' ')})`];
+const personName = (detail, id) => (detail.people && detail.people.get(id) ? detail.people.get(id).name : 'someone');
+
+function companyState(detail, company) {
+  if (company.acknowledged) return ['state-acked', `Acknowledged by ${personName(detail, company.ackedByUserId)} at ${time(company.ackedAt)} (${(company.ackSource || '').replace('_', ' ')})`];
   if (company.noRecipients) return ['state-unreachable', 'Nobody can be reached'];
   const tier = company.currentTier + 1;
   if (company.currentTier > 0 || company.escalationCycle > 0) return ['state-escalated', `ESCALATED — tier ${tier}${company.escalationCycle ? `, cycle ${company.escalationCycle + 1}` : ''}`];
@@ -253,9 +256,9 @@ function deliveriesOf(notification) {
 function incidentCard(detail) {
   const i = detail.incident;
   const rows = detail.companies.map((c) => {
-    const [cls, text] = companyState(c);
+    const [cls, text] = companyState(detail, c);
     const people = c.notifications.map((n) => h('li', {},
-      `Tier ${n.tier + 1}: ${n.ackStatus === 'acked' ? 'acknowledged ' + time(n.ackedAt) : n.escalatedAt ? 'escalated' : 'pending'}`,
+      `Tier ${n.tier + 1}: ${personName(detail, n.notifiedUserId)} — ${n.ackStatus === 'acked' ? 'acknowledged ' + time(n.ackedAt) : n.escalatedAt ? 'escalated' : 'pending'}`,
       h('ul', { class: 'deliveries' }, deliveriesOf(n))));
     return h('tr', { 'data-company': c.agencyId },
       h('th', { scope: 'row' }, c.name),
@@ -264,7 +267,7 @@ function incidentCard(detail) {
       h('td', {}, c.notifications.length ? h('ul', { class: 'deliveries' }, people) : h('span', { class: 'empty' }, 'nobody notified')));
   });
   const alerts = detail.psapAlerts.length
-    ? h('div', { class: 'alert', role: 'note' }, `PSAP alert: ${detail.psapAlerts.length} sent to your people (${detail.psapAlerts.map((a) => a.deliveries.map((d) => d.transportTypeSlug + ' ' + d.sendStatus).join(', ')).join('; ')})`)
+    ? h('div', { class: 'alert', role: 'note' }, `PSAP alert sent to ${detail.psapAlerts.map((a) => `${personName(detail, a.notifiedUserId)} (${a.deliveries.map((d) => d.transportTypeSlug + ' ' + d.sendStatus).join(', ')})`).join('; ')}`)
     : null;
   return h('article', { class: `card p-${i.priority}`, 'data-incident': i.id, 'aria-labelledby': `t-${i.id}` },
     h('div', { class: 'row' }, h('span', { class: `badge ${i.priority}` }, PRIORITY_LABEL[i.priority] || i.priority), h('h2', { id: `t-${i.id}` }, i.title)),

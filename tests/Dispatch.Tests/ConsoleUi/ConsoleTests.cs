@@ -73,6 +73,7 @@ public sealed class ConsoleTests : EscalationWorld
         var card = dispatcher.Locator("article", new() { HasText = "Gas smell at 5th and Main" });
         var gasco = card.Locator("tr", new() { HasText = "gasco" });
         await Assertions.Expect(gasco).ToContainTextAsync("Waiting — tier 1");
+        await Assertions.Expect(gasco).ToContainTextAsync("Tier 1: Resp Onder — pending"); // who was notified, by name
         await Assertions.Expect(gasco).ToContainTextAsync("email: sent");
         await dispatcher.EvaluateAsync("() => { window.notReloaded = true; }");
         await ShotAsync(dispatcher, "board");
@@ -87,7 +88,7 @@ public sealed class ConsoleTests : EscalationWorld
         await Assertions.Expect(responder.Locator("article", new() { HasText = "Gas smell at 5th and Main" })).ToContainTextAsync("Your company acknowledged");
 
         // The dispatcher's board turns, pushed from the incident's grain through the Api's stream: no reload, no polling.
-        await Assertions.Expect(gasco).ToContainTextAsync("Acknowledged");
+        await Assertions.Expect(gasco).ToContainTextAsync("Acknowledged by Resp Onder");
         var seenAfter = acknowledged.Elapsed;
         Assert.True(await dispatcher.EvaluateAsync<bool>("() => window.notReloaded === true"));
         await Assertions.Expect(gasco.Locator(".countdown")).ToHaveCountAsync(0); // no deadline left to count down
@@ -106,7 +107,26 @@ public sealed class ConsoleTests : EscalationWorld
 
         await MoveDeadlinesAsync(0, "incident_id = @incident", new { incident }); // nobody at gasco answered in time
         await Assertions.Expect(gasco).ToContainTextAsync("ESCALATED — tier 2");
-        await Assertions.Expect(dispatcher.Locator($"article[data-incident='{incident}'] .alert")).ToContainTextAsync("PSAP alert");
+        await Assertions.Expect(dispatcher.Locator($"article[data-incident='{incident}'] .alert")).ToContainTextAsync("PSAP alert sent to Bootstrap Admin");
+        await Assertions.Expect(gasco).ToContainTextAsync("Tier 2: Resp Onder — pending");
+    }
+
+    [Fact]
+    public async Task Who_an_incident_reached_is_shown_to_its_psap_and_to_each_company_only_for_its_own_people()
+    {
+        await SetUpAsync(repeatCount: 0);
+        var watco = await CompanyWithRuleAsync("watco", "email");
+        var incident = await RaiseAsync("critical", Gasco, watco);
+        await Wait.UntilAsync(async () => (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/incidents/{incident}/people")).Body!.AsArray().Count == 2,
+            TimeSpan.FromSeconds(30), () => Silo!.Output);
+
+        var psapView = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/incidents/{incident}/people")).Body!.AsArray();
+        Assert.Equal(["admin@watco.example", "oncall@gasco.example"], psapView.Select(p => p!["email"]!.GetValue<string>()).Order());
+        var gascoView = (await SendAsync(await AsResponderAsync("oncall@gasco.example"), HttpMethod.Get, $"/api/v1/incidents/{incident}/people")).Body!.AsArray();
+        Assert.Equal(["oncall@gasco.example"], gascoView.Select(p => p!["email"]!.GetValue<string>()));
+        var (_, otherEmail, otherPassword) = await OnboardCompanyAsync("railco"); // linked to the PSAP, not on this incident
+        using var railco = As("Bearer " + (await LoginAsync(otherEmail, otherPassword)).AccessToken);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(railco, HttpMethod.Get, $"/api/v1/incidents/{incident}/people")).Status);
     }
 
     [Fact]
