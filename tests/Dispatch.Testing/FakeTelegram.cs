@@ -38,6 +38,12 @@ public sealed class FakeTelegram : IAsyncDisposable
 
     public Uri Url { get; }
 
+    /// <summary>
+    /// While set, a sent message reaches its chat at once (in <see cref="Messages"/>) but the sender's answer waits for this to
+    /// complete: the person can press a button before Dispatch has recorded the send, as can happen with a slow answer.
+    /// </summary>
+    public TaskCompletionSource? HoldAnswers { get; set; }
+
     private FakeTelegram(WebApplication app, Uri url)
     {
         _app = app;
@@ -81,6 +87,7 @@ public sealed class FakeTelegram : IAsyncDisposable
                 var sent = new Sent(chat, Interlocked.Increment(ref _messageId), body["text"]!.GetValue<string>(), body["reply_markup"]?.DeepClone(),
                     System.Diagnostics.Stopwatch.GetTimestamp());
                 Messages.Enqueue(sent);
+                if (HoldAnswers is { } hold) await hold.Task;
                 return Ok(Message(sent.ChatId, sent.MessageId, sent.Text));
             case "editMessageText":
                 var edit = (body["chat_id"]!.GetValue<long>(), body["message_id"]!.GetValue<int>(), body["text"]!.GetValue<string>());

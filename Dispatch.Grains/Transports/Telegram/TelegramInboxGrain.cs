@@ -92,7 +92,13 @@ internal sealed class TelegramInboxGrain(DispatchStore store, IHttpClientFactory
         return $"Dispatch: linked. Alerts for {link.Name} will come to this chat, with a button to acknowledge them.";
     }
 
-    private sealed record SentHere(Guid NotificationId, Guid IncidentId, Guid AgencyId, Guid NotifiedUserId, string Name);
+    private sealed record SentHere(Guid NotificationId, Guid IncidentId, Guid AgencyId, Guid NotifiedUserId, string Name, string? ExternalMessageId,
+        string ChannelConfig, string? Override);
+
+    // The chat a delivery is addressed to, as the transport picks it: the person's own, else the channel's.
+    private static string? ChatOf(FieldCipher cipher, SentHere sent) =>
+        ChannelConfig.Read<ChannelConfig.Telegram>(cipher.DecryptJsonObject(sent.Override, EncryptedColumns.PreferenceConfigOverride)).ChatId
+        ?? ChannelConfig.Read<ChannelConfig.Telegram>(cipher.DecryptJsonObject(sent.ChannelConfig, EncryptedColumns.ChannelConfig)).ChatId;
 
     private async Task AcknowledgeAsync(ITelegramBotClient bot, CallbackQuery query, Message message, string notification)
     {
@@ -100,14 +106,20 @@ internal sealed class TelegramInboxGrain(DispatchStore store, IHttpClientFactory
         if (Guid.TryParseExact(notification, "N", out var notificationId))
         {
             await using var scope = await store.BeginEngineAsync();
-            // Only the chat the message went to: the button's data alone proves nothing.
-            sent = await scope.QuerySingleOrDefaultAsync<SentHere>($"""
-                select d.notification_id, d.incident_id, d.agency_id, n.notified_user_id,
-                       {Identity.Users.DisplayNameOfU} as name
+            // Only the chat the message went to: the button's data alone proves nothing. The message as recorded sent there; or, when
+            // the press comes before the send's outcome is recorded (Telegram answered, the row not yet written), a send still in
+            // flight to this very chat — the recipient's own chat, or the channel's.
+            var external = $"{message.Chat.Id}:{message.MessageId}";
+            var candidates = await scope.QueryAsync<SentHere>($"""
+                select d.notification_id, d.incident_id, d.agency_id, n.notified_user_id, {Identity.Users.DisplayNameOfU} as name,
+                       d.external_message_id, c.config::text as channel_config, p.config_override::text as override
                 from notification_deliveries d join notifications n on n.id = d.notification_id join users u on u.id = n.notified_user_id
-                where d.notification_id = @notificationId and d.transport_type_slug = 'telegram' and d.external_message_id = @external
-                  and d.incident_id is not null
-                """, new { notificationId, external = $"{message.Chat.Id}:{message.MessageId}" });
+                join transport_channels c on c.id = d.transport_channel_id left join user_transport_preferences p on p.id = d.preference_id
+                where d.notification_id = @notificationId and d.transport_type_slug = 'telegram' and d.incident_id is not null
+                  and (d.external_message_id = @external or (d.send_status = 'sending' and d.external_message_id is null))
+                """, new { notificationId, external });
+            sent = candidates.FirstOrDefault(c => c.ExternalMessageId == external)
+                ?? candidates.FirstOrDefault(c => ChatOf(scope.Cipher, c) == message.Chat.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         if (sent is null)
         {

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using Deque.AxeCore.Commons;
+using Deque.AxeCore.Playwright;
 using Dispatch.Tests.Escalation;
 using Microsoft.Playwright;
 
@@ -216,6 +218,35 @@ public sealed class ConsoleTests : EscalationWorld
         await Assertions.Expect(rules).ToContainTextAsync("120 s");
         await Assertions.Expect(rules).ToContainTextAsync("irod");
         await Assertions.Expect(rules).ToContainTextAsync("1: Resp Onder → 2: Resp Onder");
+    }
+
+    [Fact]
+    public async Task The_board_the_responder_view_and_the_admin_pages_pass_an_accessibility_audit()
+    {
+        await SetUpAsync(repeatCount: 0);
+        var incident = await RaiseAsync("critical", Gasco);
+        var dispatcher = await SignInAsync(AdminEmail, AdminPassword);
+        await Assertions.Expect(dispatcher.Locator($"article[data-incident='{incident}']")).ToContainTextAsync("email: sent");
+        var failures = new List<string>();
+        async Task AuditAsync(IPage page, string what)
+        {
+            // axe-core (bundled with the package, nothing fetched) against WCAG 2.x A and AA: labels, names, contrast, landmarks.
+            var result = await page.RunAxe(new AxeRunOptions { RunOnly = new RunOnlyOptions { Type = "tag", Values = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+            Assert.True(result.Passes.Length > 10, $"{what}: the audit checked almost nothing ({result.Passes.Length} rules passed)");
+            failures.AddRange(result.Violations.Select(v => $"{what}: {v.Id} ({v.Impact}) {v.Help} — {string.Join(", ", v.Nodes.Select(n => n.Html).Take(2))}"));
+        }
+        await AuditAsync(dispatcher, "board");
+        foreach (var (link, page) in new[] { ("Raise an incident", "raise"), ("Users", "users"), ("Channels", "channels"), ("CAD links", "cad links"), ("API keys", "api keys") })
+        {
+            await dispatcher.GetByRole(AriaRole.Link, new() { Name = link, Exact = true }).ClickAsync();
+            await Assertions.Expect(dispatcher.Locator("#view h1")).Not.ToHaveTextAsync("Open incidents");
+            await Assertions.Expect(dispatcher.Locator("form")).Not.ToHaveCountAsync(0);
+            await AuditAsync(dispatcher, page);
+        }
+        var responder = await SignInAsync("oncall@gasco.example", "responding to calls", width: 390);
+        await Assertions.Expect(responder.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" })).ToBeVisibleAsync();
+        await AuditAsync(responder, "responder");
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
     }
 
     [Fact]

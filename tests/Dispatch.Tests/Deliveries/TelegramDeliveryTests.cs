@@ -59,6 +59,8 @@ public sealed class TelegramDeliveryTests : DeliveryWorld
         Assert.Equal(telegram, preferences.Body!.AsArray().Single()!["transportChannelId"]!.GetValue<Guid>());
         Assert.Equal(RitaChat.ToString(), preferences.Body.AsArray().Single()!["configOverride"]!["chatId"]!.GetValue<string>());
 
+        // Telegram is slow to answer: the alert is in Rita's chat, Dispatch has not recorded the send yet, and she presses at once.
+        _telegram.HoldAnswers = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var id = await RaiseAsync("critical", gasco);
         await Wait.UntilAsync(() => Task.FromResult(_telegram.Messages.Count(m => m.ChatId == RitaChat) == 2), TimeSpan.FromSeconds(60), () => Silo!.Output);
         var alert = _telegram.Messages.Where(m => m.ChatId == RitaChat).Last();
@@ -71,6 +73,8 @@ public sealed class TelegramDeliveryTests : DeliveryWorld
         Assert.Equal("pending", (await IncidentAsync(id))["companies"]![0]!["notifications"]![0]!["ackStatus"]!.GetValue<string>());
         using (await _telegram.PressAsync(Hook, alert, RitaChat)) { }
         Assert.Equal("Acknowledged. Thank you.", _telegram.Answers.Last().Text);
+        _telegram.HoldAnswers.SetResult();
+        _telegram.HoldAnswers = null;
         var edit = Assert.Single(_telegram.Edits);
         Assert.Equal((RitaChat, alert.MessageId), (edit.ChatId, edit.MessageId));
         Assert.Matches(@"✅ Acknowledged by Resp Onder at \d\d:\d\d UTC$", edit.Text);
