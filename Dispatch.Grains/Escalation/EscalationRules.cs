@@ -120,3 +120,16 @@ public static class EscalationRules
             JsonSerializer.Deserialize<List<Guid>>(NotifyPsapUserIds, Json) ?? [], RepeatCount, IsActive, Version);
     }
 }
+
+/// <summary>A PSAP user a company may name in its rules: who, and of which PSAP (names only).</summary>
+public sealed record LinkedPsapUser(Guid UserId, Guid AgencyId, string AgencyName, string Name);
+
+/// <summary>The PSAP users a company may ask to be alerted (active users of the PSAPs it works with).</summary>
+public static class LinkedPsapUsers
+{
+    public static async Task<IReadOnlyList<LinkedPsapUser>> ListAsync(Storage.AgencyScope scope) =>
+        (await scope.QueryAsync<(Guid UserId, Guid AgencyId, string AgencyName, string FirstName, string LastName)>(
+            "select user_id, agency_id, agency_name, first_name, last_name from dispatch_linked_psap_users() order by agency_name, last_name, first_name"))
+        .Select(u => new LinkedPsapUser(u.UserId, u.AgencyId, u.AgencyName, $"{u.FirstName} {u.LastName}".Trim()))
+        .ToList();
+}

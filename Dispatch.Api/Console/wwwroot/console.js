@@ -120,7 +120,9 @@ function routes() {
   else list.push(['#/respond', 'My notifications']);
   if (can('preferences.manage-own')) list.push(['#/me/channels', 'My channels']);
   if (can('users.manage')) list.push(['#/admin/users', 'Users']);
+  if (can('roles.manage')) list.push(['#/admin/roles', 'Roles']);
   if (can('transport-channels.manage')) list.push(['#/admin/channels', 'Channels']);
+  if (can('notification-rules.manage')) list.push(['#/admin/rules', 'Channel rules']);
   if (can('escalation-rules.manage')) list.push(['#/admin/escalation', 'Escalation']);
   if (can('command-connections.manage')) list.push(['#/admin/cad', 'CAD links']);
   if (can('api-keys.manage')) list.push(['#/admin/keys', 'API keys']);
@@ -144,6 +146,8 @@ async function route() {
     else if (hash === '#/admin/users') await showUsers(view);
     else if (hash === '#/admin/channels') await showChannels(view);
     else if (hash === '#/me/channels') await showPreferences(view);
+    else if (hash === '#/admin/roles') await showRoles(view);
+    else if (hash === '#/admin/rules') await showChannelRules(view);
     else if (hash === '#/admin/escalation') await showEscalation(view);
     else if (hash === '#/admin/cad') await showConnections(view);
     else if (hash === '#/admin/keys') await showKeys(view);
@@ -454,8 +458,10 @@ async function showPreferences(view) {
 
 // ---- escalation rules (company): ordered tiers of people, how long each waits
 async function showEscalation(view) {
-  const [rules, users] = await Promise.all([api('/api/v1/escalation-rules?pageSize=100'), api('/api/v1/users?pageSize=200')]);
+  const [rules, users, psapUsers] = await Promise.all([api('/api/v1/escalation-rules?pageSize=100'), api('/api/v1/users?pageSize=200'),
+    api('/api/v1/escalation-rules/psap-users')]);
   const name = (id) => { const u = users.items.find((x) => x.id === id); return u ? `${u.firstName} ${u.lastName}` : id; };
+  const psapName = (id) => { const u = psapUsers.find((x) => x.userId === id); return u ? `${u.name} (${u.agencyName})` : 'a PSAP user'; };
   const status = h('p', { role: 'alert', class: 'error' });
   const tiers = h('div', { id: 'tiers' });
   const addTier = () => {
@@ -469,14 +475,19 @@ async function showEscalation(view) {
     h('label', { for: 'rule-repeat' }, 'Times to start over after the last tier'), h('input', { id: 'rule-repeat', name: 'repeat', type: 'number', min: 0, value: 0 }),
     h('fieldset', {}, h('legend', {}, 'For priorities (none: all)'), PRIORITIES.map((p) => h('div', { class: 'row' },
       h('input', { type: 'checkbox', id: `rule-priority-${p}`, name: 'priority', value: p }), h('label', { for: `rule-priority-${p}` }, PRIORITY_LABEL[p])))),
-    tiers, h('div', { class: 'row' }, h('button', { type: 'button', onclick: addTier }, 'Add a tier'), h('button', { type: 'submit', class: 'primary' }, 'Save rule')), status);
+    tiers,
+    h('fieldset', {}, h('legend', {}, 'PSAP people alerted when nobody acknowledges'), psapUsers.length ? psapUsers.map((u) => h('div', { class: 'row' },
+      h('input', { type: 'checkbox', id: `rule-psap-${u.userId}`, name: 'psap', value: u.userId }), h('label', { for: `rule-psap-${u.userId}` }, `${u.name} (${u.agencyName})`)))
+      : h('p', { class: 'empty' }, 'No PSAP works with this company yet.')),
+    h('div', { class: 'row' }, h('button', { type: 'button', onclick: addTier }, 'Add a tier'), h('button', { type: 'submit', class: 'primary' }, 'Save rule')), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const escalationOrder = [...tiers.children].map((f) => ({ userIds: [...f.querySelectorAll('input:checked')].map((c) => c.value) })).filter((t) => t.userIds.length);
     try {
       const priorities = [...form.querySelectorAll('input[name=priority]:checked')].map((c) => c.value);
       await api('/api/v1/escalation-rules', { method: 'POST', body: {
-        ackTimeoutSeconds: Number(form.timeout.value), repeatCount: Number(form.repeat.value), escalationOrder, priorityFilter: priorities.length ? priorities : null } });
+        ackTimeoutSeconds: Number(form.timeout.value), repeatCount: Number(form.repeat.value), escalationOrder, priorityFilter: priorities.length ? priorities : null,
+        notifyPsapUserIds: [...form.querySelectorAll('input[name=psap]:checked')].map((c) => c.value) } });
       await route();
     } catch (e) { status.textContent = e.message; }
   });
@@ -484,7 +495,58 @@ async function showEscalation(view) {
     h('table', { id: 'rules' }, h('thead', {}, h('tr', {}, ['Priorities', 'Timeout', 'Tiers', 'Repeats', 'PSAP users alerted'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, rules.items.map((r) => h('tr', {}, h('td', {}, (r.priorityFilter || ['all']).join(', ')), h('td', {}, `${r.ackTimeoutSeconds} s`),
         h('td', {}, r.escalationOrder.map((t, i) => `${i + 1}: ${[...(t.userIds || []).map(name), ...(t.roleSlugs || [])].join(', ')}`).join(' → ')),
-        h('td', {}, String(r.repeatCount)), h('td', {}, String(r.notifyPsapUserIds.length)))))),
+        h('td', {}, String(r.repeatCount)), h('td', {}, r.notifyPsapUserIds.map(psapName).join(', ') || 'nobody'))))),
+    h('h2', {}, 'Add a rule'), form);
+}
+
+// ---- roles: named sets of the permissions this agency's kind allows
+async function showRoles(view) {
+  const roles = await api('/api/v1/roles?pageSize=200');
+  const status = h('p', { role: 'alert', class: 'error' });
+  const form = h('form', { class: 'form', id: 'role-form' },
+    h('label', { for: 'role-name' }, 'Name'), h('input', { id: 'role-name', name: 'name', required: true }),
+    h('label', { for: 'role-slug' }, 'Short name (letters, digits, dashes)'), h('input', { id: 'role-slug', name: 'slug', required: true, pattern: '[a-z0-9-]+' }),
+    h('fieldset', {}, h('legend', {}, 'Permissions'), session.me.permissions.map((p) => h('div', { class: 'row' },
+      h('input', { type: 'checkbox', id: `perm-${p}`, name: 'permission', value: p }), h('label', { for: `perm-${p}` }, p)))),
+    h('button', { type: 'submit', class: 'primary' }, 'Add role'), status);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api('/api/v1/roles', { method: 'POST', body: { name: form.name.value, slug: form.slug.value, permissions: [...form.querySelectorAll('input[name=permission]:checked')].map((c) => c.value) } });
+      await route();
+    } catch (e) { status.textContent = e.message; }
+  });
+  view.replaceChildren(h('h1', {}, 'Roles'),
+    h('table', { id: 'roles' }, h('thead', {}, h('tr', {}, ['Name', 'Permissions', 'Built in'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, roles.items.map((r) => h('tr', {}, h('td', {}, r.name), h('td', {}, r.permissions.join(', ')), h('td', {}, r.isBuiltin ? 'yes' : 'no'))))),
+    h('h2', {}, 'Add a role'), form);
+}
+
+// ---- channel rules: which channels serve which priorities, and at what times of day (the agency's time zone)
+async function showChannelRules(view) {
+  const [rules, channels] = await Promise.all([api('/api/v1/notification-rules?pageSize=200'), api('/api/v1/transport-channels?pageSize=200')]);
+  const channelName = (id) => (channels.items.find((c) => c.id === id) || {}).name || id;
+  const status = h('p', { role: 'alert', class: 'error' });
+  const form = h('form', { class: 'form', id: 'channel-rule-form' },
+    h('label', { for: 'crule-channel' }, 'Channel'), h('select', { id: 'crule-channel', name: 'channel' }, channels.items.filter((c) => c.isActive).map((c) => h('option', { value: c.id }, c.name))),
+    h('fieldset', {}, h('legend', {}, 'For priorities (none: all)'), PRIORITIES.map((p) => h('div', { class: 'row' },
+      h('input', { type: 'checkbox', id: `crule-priority-${p}`, name: 'priority', value: p }), h('label', { for: `crule-priority-${p}` }, PRIORITY_LABEL[p])))),
+    h('label', { for: 'crule-start' }, 'From (time of day, empty: always)'), h('input', { id: 'crule-start', name: 'timeStart', type: 'time' }),
+    h('label', { for: 'crule-end' }, 'Until'), h('input', { id: 'crule-end', name: 'timeEnd', type: 'time' }),
+    h('button', { type: 'submit', class: 'primary' }, 'Add rule'), status);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const priorities = [...form.querySelectorAll('input[name=priority]:checked')].map((c) => c.value);
+    try {
+      await api('/api/v1/notification-rules', { method: 'POST', body: { transportChannelId: form.channel.value, priorityFilter: priorities.length ? priorities : null,
+        timeStart: form.timeStart.value || null, timeEnd: form.timeEnd.value || null } });
+      await route();
+    } catch (e) { status.textContent = e.message; }
+  });
+  view.replaceChildren(h('h1', {}, 'Channel rules'),
+    h('table', { id: 'channel-rules' }, h('thead', {}, h('tr', {}, ['Channel', 'Priorities', 'Hours', 'Active'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, rules.items.map((r) => h('tr', {}, h('td', {}, channelName(r.transportChannelId)), h('td', {}, (r.priorityFilter || ['all']).join(', ')),
+        h('td', {}, r.timeStart ? `${r.timeStart.slice(0, 5)}–${(r.timeEnd || '').slice(0, 5)}` : 'always'), h('td', {}, r.isActive ? 'yes' : 'no'))))),
     h('h2', {}, 'Add a rule'), form);
 }
 

@@ -162,6 +162,23 @@ public sealed class ConsoleTests : EscalationWorld
         await admin.GetByRole(AriaRole.Button, new() { Name = "Add channel" }).ClickAsync();
         await Assertions.Expect(admin.Locator("#channel-form [role=alert]")).ToContainTextAsync("url");
 
+        // A role of its own, and a channel that serves only IROD incidents at night.
+        await admin.GetByRole(AriaRole.Link, new() { Name = "Roles", Exact = true }).ClickAsync();
+        var roleForm = admin.Locator("#role-form");
+        await roleForm.GetByLabel("Name", new() { Exact = true }).FillAsync("Night supervisor");
+        await roleForm.GetByLabel("Short name (letters, digits, dashes)").FillAsync("night-supervisor");
+        await roleForm.GetByLabel("incidents.read", new() { Exact = true }).CheckAsync();
+        await roleForm.GetByRole(AriaRole.Button, new() { Name = "Add role" }).ClickAsync();
+        await Assertions.Expect(admin.Locator("#roles")).ToContainTextAsync("Night supervisor");
+        await admin.GetByRole(AriaRole.Link, new() { Name = "Channel rules", Exact = true }).ClickAsync();
+        var ruleForm = admin.Locator("#channel-rule-form");
+        await ruleForm.GetByLabel("Channel", new() { Exact = true }).SelectOptionAsync(new SelectOptionValue { Label = "Floor display" });
+        await ruleForm.GetByLabel("IROD", new() { Exact = true }).CheckAsync();
+        await ruleForm.GetByLabel("From (time of day, empty: always)").FillAsync("22:00");
+        await ruleForm.GetByLabel("Until").FillAsync("06:00");
+        await ruleForm.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
+        await Assertions.Expect(admin.Locator("#channel-rules")).ToContainTextAsync("22:00–06:00");
+
         // A key is shown once, on the page that made it, and never again.
         await admin.GetByRole(AriaRole.Link, new() { Name = "API keys" }).ClickAsync();
         var keyForm = admin.Locator("#key-form");
@@ -213,11 +230,13 @@ public sealed class ConsoleTests : EscalationWorld
         await form.Locator("fieldset", new() { HasText = "Tier 1" }).GetByLabel("Resp Onder").First.CheckAsync();
         await form.GetByRole(AriaRole.Button, new() { Name = "Add a tier" }).ClickAsync();
         await form.Locator("fieldset", new() { HasText = "Tier 2" }).GetByLabel("Resp Onder").Last.CheckAsync();
+        await form.GetByLabel("Bootstrap Admin (Metro 911)").CheckAsync(); // the PSAP's people, by name, not by id
         await form.GetByRole(AriaRole.Button, new() { Name = "Save rule" }).ClickAsync();
         var rules = admin.Locator("#rules");
         await Assertions.Expect(rules).ToContainTextAsync("120 s");
         await Assertions.Expect(rules).ToContainTextAsync("irod");
         await Assertions.Expect(rules).ToContainTextAsync("1: Resp Onder → 2: Resp Onder");
+        await Assertions.Expect(rules).ToContainTextAsync("Bootstrap Admin (Metro 911)");
     }
 
     [Fact]
@@ -236,7 +255,8 @@ public sealed class ConsoleTests : EscalationWorld
             failures.AddRange(result.Violations.Select(v => $"{what}: {v.Id} ({v.Impact}) {v.Help} — {string.Join(", ", v.Nodes.Select(n => n.Html).Take(2))}"));
         }
         await AuditAsync(dispatcher, "board");
-        foreach (var (link, page) in new[] { ("Raise an incident", "raise"), ("Users", "users"), ("Channels", "channels"), ("CAD links", "cad links"), ("API keys", "api keys") })
+        foreach (var (link, page) in new[] { ("Raise an incident", "raise"), ("My channels", "my channels"), ("Users", "users"), ("Roles", "roles"),
+                     ("Channels", "channels"), ("Channel rules", "channel rules"), ("CAD links", "cad links"), ("API keys", "api keys") })
         {
             await dispatcher.GetByRole(AriaRole.Link, new() { Name = link, Exact = true }).ClickAsync();
             await Assertions.Expect(dispatcher.Locator("#view h1")).Not.ToHaveTextAsync("Open incidents");
