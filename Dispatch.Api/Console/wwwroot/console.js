@@ -24,6 +24,11 @@ function h(tag, attrs, ...children) {
   return el;
 }
 const $ = (id) => document.getElementById(id);
+
+// A labelled checkbox per item ([value, label]), named `name`, ids prefixed with `prefix`; read back with checked(form, name).
+const checkboxes = (name, prefix, items) => items.map(([value, label]) => h('div', { class: 'row' },
+  h('input', { type: 'checkbox', id: `${prefix}-${value}`, name, value }), h('label', { for: `${prefix}-${value}` }, label)));
+const checked = (form, name) => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((c) => c.value);
 const time = (iso) => (iso ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '');
 
 // ---- the API
@@ -304,7 +309,7 @@ function showRaise(view) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     status.textContent = '';
-    const agencyIds = [...form.querySelectorAll('input[name=company]:checked')].map((c) => c.value);
+    const agencyIds = checked(form, 'company');
     try {
       const created = await api('/api/v1/incidents', {
         method: 'POST',
@@ -319,8 +324,7 @@ function showRaise(view) {
   view.replaceChildren(h('h1', {}, 'Raise an incident'), form);
   api('/api/v1/agencies?pageSize=200').then((page) => {
     const list = page.items.filter((a) => a.agencyType === 'company' && a.isActive);
-    companies.replaceChildren(h('legend', {}, 'Companies'), ...(list.length ? list.map((a) => h('div', { class: 'row' },
-      h('input', { type: 'checkbox', id: `company-${a.id}`, name: 'company', value: a.id }), h('label', { for: `company-${a.id}` }, a.name)))
+    companies.replaceChildren(h('legend', {}, 'Companies'), ...(list.length ? checkboxes('company', 'company', list.map((a) => [a.id, a.name]))
       : [h('p', { class: 'empty' }, 'No company is linked to this PSAP yet.')]));
   }).catch((e) => { status.textContent = e.message; });
 }
@@ -466,28 +470,25 @@ async function showEscalation(view) {
   const tiers = h('div', { id: 'tiers' });
   const addTier = () => {
     const n = tiers.children.length + 1;
-    tiers.append(h('fieldset', {}, h('legend', {}, `Tier ${n}`), users.items.filter((u) => u.isActive).map((u) => h('div', { class: 'row' },
-      h('input', { type: 'checkbox', id: `tier-${n}-${u.id}`, value: u.id }), h('label', { for: `tier-${n}-${u.id}` }, `${u.firstName} ${u.lastName}`)))));
+    tiers.append(h('fieldset', {}, h('legend', {}, `Tier ${n}`), checkboxes(`tier-${n}`, `tier-${n}`, users.items.filter((u) => u.isActive).map((u) => [u.id, `${u.firstName} ${u.lastName}`]))));
   };
   addTier();
   const form = h('form', { class: 'form', id: 'escalation-form' },
     h('label', { for: 'rule-timeout' }, 'Seconds each tier has to acknowledge'), h('input', { id: 'rule-timeout', name: 'timeout', type: 'number', min: 30, value: 300, required: true }),
     h('label', { for: 'rule-repeat' }, 'Times to start over after the last tier'), h('input', { id: 'rule-repeat', name: 'repeat', type: 'number', min: 0, value: 0 }),
-    h('fieldset', {}, h('legend', {}, 'For priorities (none: all)'), PRIORITIES.map((p) => h('div', { class: 'row' },
-      h('input', { type: 'checkbox', id: `rule-priority-${p}`, name: 'priority', value: p }), h('label', { for: `rule-priority-${p}` }, PRIORITY_LABEL[p])))),
+    h('fieldset', {}, h('legend', {}, 'For priorities (none: all)'), checkboxes('priority', 'rule-priority', PRIORITIES.map((p) => [p, PRIORITY_LABEL[p]]))),
     tiers,
-    h('fieldset', {}, h('legend', {}, 'PSAP people alerted when nobody acknowledges'), psapUsers.length ? psapUsers.map((u) => h('div', { class: 'row' },
-      h('input', { type: 'checkbox', id: `rule-psap-${u.userId}`, name: 'psap', value: u.userId }), h('label', { for: `rule-psap-${u.userId}` }, `${u.name} (${u.agencyName})`)))
+    h('fieldset', {}, h('legend', {}, 'PSAP people alerted when nobody acknowledges'), psapUsers.length ? checkboxes('psap', 'rule-psap', psapUsers.map((u) => [u.userId, `${u.name} (${u.agencyName})`]))
       : h('p', { class: 'empty' }, 'No PSAP works with this company yet.')),
     h('div', { class: 'row' }, h('button', { type: 'button', onclick: addTier }, 'Add a tier'), h('button', { type: 'submit', class: 'primary' }, 'Save rule')), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const escalationOrder = [...tiers.children].map((f) => ({ userIds: [...f.querySelectorAll('input:checked')].map((c) => c.value) })).filter((t) => t.userIds.length);
     try {
-      const priorities = [...form.querySelectorAll('input[name=priority]:checked')].map((c) => c.value);
+      const priorities = checked(form, 'priority');
       await api('/api/v1/escalation-rules', { method: 'POST', body: {
         ackTimeoutSeconds: Number(form.timeout.value), repeatCount: Number(form.repeat.value), escalationOrder, priorityFilter: priorities.length ? priorities : null,
-        notifyPsapUserIds: [...form.querySelectorAll('input[name=psap]:checked')].map((c) => c.value) } });
+        notifyPsapUserIds: checked(form, 'psap') } });
       await route();
     } catch (e) { status.textContent = e.message; }
   });
@@ -506,13 +507,12 @@ async function showRoles(view) {
   const form = h('form', { class: 'form', id: 'role-form' },
     h('label', { for: 'role-name' }, 'Name'), h('input', { id: 'role-name', name: 'name', required: true }),
     h('label', { for: 'role-slug' }, 'Short name (letters, digits, dashes)'), h('input', { id: 'role-slug', name: 'slug', required: true, pattern: '[a-z0-9-]+' }),
-    h('fieldset', {}, h('legend', {}, 'Permissions'), session.me.permissions.map((p) => h('div', { class: 'row' },
-      h('input', { type: 'checkbox', id: `perm-${p}`, name: 'permission', value: p }), h('label', { for: `perm-${p}` }, p)))),
+    h('fieldset', {}, h('legend', {}, 'Permissions'), checkboxes('permission', 'perm', session.me.permissions.map((p) => [p, p]))),
     h('button', { type: 'submit', class: 'primary' }, 'Add role'), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
-      await api('/api/v1/roles', { method: 'POST', body: { name: form.name.value, slug: form.slug.value, permissions: [...form.querySelectorAll('input[name=permission]:checked')].map((c) => c.value) } });
+      await api('/api/v1/roles', { method: 'POST', body: { name: form.name.value, slug: form.slug.value, permissions: checked(form, 'permission') } });
       await route();
     } catch (e) { status.textContent = e.message; }
   });
@@ -529,14 +529,13 @@ async function showChannelRules(view) {
   const status = h('p', { role: 'alert', class: 'error' });
   const form = h('form', { class: 'form', id: 'channel-rule-form' },
     h('label', { for: 'crule-channel' }, 'Channel'), h('select', { id: 'crule-channel', name: 'channel' }, channels.items.filter((c) => c.isActive).map((c) => h('option', { value: c.id }, c.name))),
-    h('fieldset', {}, h('legend', {}, 'For priorities (none: all)'), PRIORITIES.map((p) => h('div', { class: 'row' },
-      h('input', { type: 'checkbox', id: `crule-priority-${p}`, name: 'priority', value: p }), h('label', { for: `crule-priority-${p}` }, PRIORITY_LABEL[p])))),
+    h('fieldset', {}, h('legend', {}, 'For priorities (none: all)'), checkboxes('priority', 'crule-priority', PRIORITIES.map((p) => [p, PRIORITY_LABEL[p]]))),
     h('label', { for: 'crule-start' }, 'From (time of day, empty: always)'), h('input', { id: 'crule-start', name: 'timeStart', type: 'time' }),
     h('label', { for: 'crule-end' }, 'Until'), h('input', { id: 'crule-end', name: 'timeEnd', type: 'time' }),
     h('button', { type: 'submit', class: 'primary' }, 'Add rule'), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const priorities = [...form.querySelectorAll('input[name=priority]:checked')].map((c) => c.value);
+    const priorities = checked(form, 'priority');
     try {
       await api('/api/v1/notification-rules', { method: 'POST', body: { transportChannelId: form.channel.value, priorityFilter: priorities.length ? priorities : null,
         timeStart: form.timeStart.value || null, timeEnd: form.timeEnd.value || null } });
@@ -565,8 +564,7 @@ async function showConnections(view, created = null) {
     h('label', { for: 'cad-mode' }, 'Acknowledgements'), h('select', { id: 'cad-mode', name: 'ackMode' }, h('option', { value: 'poll' }, 'it polls for them'), h('option', { value: 'callback' }, 'Dispatch calls it back')),
     h('label', { for: 'cad-url' }, 'Callback URL (for call-backs)'), h('input', { id: 'cad-url', name: 'publicUrl', type: 'url' }),
     h('label', { for: 'cad-heartbeat' }, 'Heartbeat every (seconds, empty for none)'), h('input', { id: 'cad-heartbeat', name: 'heartbeat', type: 'number', min: 5 }),
-    h('fieldset', {}, h('legend', {}, 'Alert when it goes silent'), users.items.filter((u) => u.isActive).map((u) => h('div', { class: 'row' },
-      h('input', { type: 'checkbox', id: `cad-notify-${u.id}`, name: 'notify', value: u.id }), h('label', { for: `cad-notify-${u.id}` }, `${u.firstName} ${u.lastName}`)))),
+    h('fieldset', {}, h('legend', {}, 'Alert when it goes silent'), checkboxes('notify', 'cad-notify', users.items.filter((u) => u.isActive).map((u) => [u.id, `${u.firstName} ${u.lastName}`]))),
     h('button', { type: 'submit', class: 'primary' }, 'Connect'), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -574,7 +572,7 @@ async function showConnections(view, created = null) {
       const made = await api('/api/v1/command-connections', { method: 'POST', body: {
         name: form.name.value, ackMode: form.ackMode.value, publicUrl: form.publicUrl.value || null,
         heartbeatIntervalSeconds: form.heartbeat.value ? Number(form.heartbeat.value) : null,
-        notifyPsapUserIds: [...form.querySelectorAll('input[name=notify]:checked')].map((c) => c.value) } });
+        notifyPsapUserIds: checked(form, 'notify') } });
       await showConnections(view, made);
     } catch (e) { status.textContent = e.message; }
   });
@@ -593,13 +591,12 @@ async function showKeys(view, created = null) {
   const status = h('p', { role: 'alert', class: 'error' });
   const form = h('form', { class: 'form', id: 'key-form' },
     h('label', { for: 'key-name' }, 'Name'), h('input', { id: 'key-name', name: 'name', required: true }),
-    h('fieldset', {}, h('legend', {}, 'What it may do'), session.me.permissions.map((p) => h('div', { class: 'row' },
-      h('input', { type: 'checkbox', id: `scope-${p}`, name: 'scope', value: p }), h('label', { for: `scope-${p}` }, p)))),
+    h('fieldset', {}, h('legend', {}, 'What it may do'), checkboxes('scope', 'scope', session.me.permissions.map((p) => [p, p]))),
     h('button', { type: 'submit', class: 'primary' }, 'Create key'), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
-      const made = await api('/api/v1/api-keys', { method: 'POST', body: { name: form.name.value, scopes: [...form.querySelectorAll('input[name=scope]:checked')].map((c) => c.value) } });
+      const made = await api('/api/v1/api-keys', { method: 'POST', body: { name: form.name.value, scopes: checked(form, 'scope') } });
       await showKeys(view, made);
     } catch (e) { status.textContent = e.message; }
   });
