@@ -44,9 +44,7 @@ public static class Caller
         identity.AddClaim(new Claim(kind == UserKind ? UserIdClaim : CredentialIdClaim, subject));
         identity.AddClaim(new Claim(AgencyIdClaim, agencyId.ToString()));
         identity.AddClaim(new Claim(AgencyTypeClaim, agencyType));
-        var allowed = Grains.Identity.Permissions.AllowedFor(agencyType);
-        foreach (var permission in permissions.Where(p => allowed.Contains(p)
-                     || (kind == Credentials.CommandConnectionKind && agencyType == Grains.Identity.AgencyType.Psap && p == Grains.Identity.Permissions.CommandHeartbeat)))
+        foreach (var permission in permissions.Where(p => Grains.Identity.Permissions.Holdable(agencyType, kind, p)))
             identity.AddClaim(new Claim(PermissionClaim, permission));
         return identity;
     }

@@ -71,7 +71,9 @@ internal sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFac
     private GrainWakeUp Retry => _retry ??= new GrainWakeUp(this, RetryName, DeliverDueAsync, time, durable: false);
     private Guid Id => this.GetPrimaryKey();
     private HeartbeatWatch? _watch;
-    private IGrainTimer? _silenceTimer;
+    private GrainWakeUp? _silence;
+    // The moment silence becomes an outage; its reminder is the fixed one below, not one per moment (a heartbeat moves the moment).
+    private GrainWakeUp Silence => _silence ??= new GrainWakeUp(this, HeartbeatName, CheckDueAsync, time, durable: false);
     private bool? _hasReminder;
     private TimeSpan Grace => heartbeatOptions.Value.Grace;
 
@@ -127,6 +129,9 @@ internal sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFac
         return _watch = await Heartbeats.LoadAsync(scope, Id) ?? new HeartbeatWatch(Id, Guid.Empty, false, null, null, null, null, []);
     }
 
+    // The database unreachable at the moment: tried again in a second rather than left to the reminder's next minute.
+    private Task CheckDueAsync() => Silence.RunOrRetryAsync(CheckSilenceAsync, logger, $"Heartbeat watch of command connection {Id}");
+
     /// <summary>At (or after) the moment: the row decides whether the connection is still silent; if so the outage is declared, once.</summary>
     private async Task CheckSilenceAsync()
     {
@@ -151,40 +156,13 @@ internal sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFac
         await KeepTimeAsync(watch);
     }
 
-    // The database unreachable at the moment: the timer tries again in a second rather than leave it to the reminder's next minute.
-    private async Task CheckOrRetryAsync()
-    {
-        try
-        {
-            await CheckSilenceAsync();
-        }
-        catch (Exception e) when (DatabaseUnavailableException.IsUnreachable(e))
-        {
-            logger.LogWarning("Heartbeat watch of command connection {ConnectionId} waits for the database ({Error})", Id, e.GetBaseException().Message);
-            _silenceTimer?.Dispose();
-            _silenceTimer = this.RegisterGrainTimer(_ => CheckOrRetryAsync(), new GrainTimerCreationOptions
-            {
-                DueTime = GrainWakeUp.DatabaseRetry, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true,
-            });
-        }
-    }
-
     /// <summary>Holds <paramref name="watch"/>: a timer at its moment, and the reminder that outlives this activation while it watches.</summary>
     private async Task KeepTimeAsync(HeartbeatWatch watch)
     {
         _watch = watch;
         if (watch.Watching) Watched[Id] = watch;
         else Watched.TryRemove(Id, out _);
-        _silenceTimer?.Dispose();
-        _silenceTimer = null;
-        if (watch.DueAt(Grace) is { } due)
-        {
-            var wait = due - time.GetUtcNow();
-            _silenceTimer = this.RegisterGrainTimer(_ => CheckOrRetryAsync(), new GrainTimerCreationOptions
-            {
-                DueTime = wait < TimeSpan.Zero ? TimeSpan.Zero : wait, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true,
-            });
-        }
+        await Silence.SetAsync(watch.DueAt(Grace));
         // The reminder is the watch's durable record: registered once while watching (an outage included: its end is news too),
         // removed when the watch ends; its ticks find the timer holding the moment and change nothing.
         if (watch.Watching && _hasReminder != true)

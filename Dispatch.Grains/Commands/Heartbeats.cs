@@ -55,9 +55,13 @@ public sealed record HeartbeatWatch(Guid ConnectionId, Guid PsapAgencyId, bool I
 /// </summary>
 internal static class Heartbeats
 {
-    public static Task<HeartbeatWatch?> LoadAsync(EngineScope scope, Guid connectionId) => LoadAsync((StoreScope)scope, connectionId);
+    /// <summary>
+    /// Since when a connection has been silent, in SQL over <c>command_connections</c>: its last contact, or the moment its heartbeat
+    /// was set up if none came since (<c>greatest</c> leaves out a null) — <see cref="HeartbeatWatch.QuietSince"/> in the rows.
+    /// </summary>
+    internal const string QuietSince = "greatest(last_seen_at, heartbeat_set_at)";
 
-    private static async Task<HeartbeatWatch?> LoadAsync(StoreScope scope, Guid connectionId)
+    public static async Task<HeartbeatWatch?> LoadAsync(EngineScope scope, Guid connectionId)
     {
         var row = await scope.QuerySingleOrDefaultAsync<Row>("""
             select id, psap_agency_id, is_active, heartbeat_interval_seconds, heartbeat_set_at, last_seen_at, heartbeat_outage_at,
@@ -78,10 +82,10 @@ internal static class Heartbeats
     /// </summary>
     public static async Task<HeartbeatWatch?> DeclareOutageAsync(EngineScope scope, HeartbeatWatch watch, TimeSpan grace, DateTimeOffset now)
     {
-        var declared = await scope.ExecuteAsync("""
+        var declared = await scope.ExecuteAsync($"""
             update command_connections set heartbeat_outage_at = @now
             where id = @ConnectionId and is_active and heartbeat_interval_seconds is not null and heartbeat_outage_at is null
-              and greatest(coalesce(last_seen_at, heartbeat_set_at), heartbeat_set_at) + make_interval(secs => heartbeat_interval_seconds) + @grace <= @now
+              and {QuietSince} + make_interval(secs => heartbeat_interval_seconds) + @grace <= @now
             """, new { watch.ConnectionId, now, grace });
         if (declared == 0) return null;
         var written = (await LoadAsync(scope, watch.ConnectionId))!;
@@ -117,10 +121,10 @@ internal static class Heartbeats
     }
 
     /// <summary>The connections whose silence is overdue (past interval, grace and <paramref name="late"/>) with no outage declared: their watch was lost.</summary>
-    public static Task<IEnumerable<Guid>> OverdueAsync(EngineScope scope, DateTimeOffset now, TimeSpan grace, TimeSpan late) => scope.QueryAsync<Guid>("""
+    public static Task<IEnumerable<Guid>> OverdueAsync(EngineScope scope, DateTimeOffset now, TimeSpan grace, TimeSpan late) => scope.QueryAsync<Guid>($"""
         select id from command_connections
         where is_active and heartbeat_interval_seconds is not null and heartbeat_outage_at is null
-          and greatest(coalesce(last_seen_at, heartbeat_set_at), heartbeat_set_at) + make_interval(secs => heartbeat_interval_seconds) <= @due
+          and {QuietSince} + make_interval(secs => heartbeat_interval_seconds) <= @due
         """, new { due = now - grace - late });
 
     /// <summary>Every connection with a heartbeat watch: whose grains hold its timer.</summary>

@@ -27,12 +27,12 @@ public sealed record CommandConnectionSecrets(string ApiKey, string CallbackSecr
 /// <summary>A PSAP's CAD systems: each with its own key, and acknowledgements by polling or by signed callbacks.</summary>
 public static class CommandConnections
 {
-    private const string Select = """
+    private const string Select = $"""
         select id, psap_agency_id, name, api_key_prefix, ack_mode, public_url, callback_secret is not null as has_callback_secret,
                last_seen_at, is_active, created_at, version, heartbeat_interval_seconds, notify_psap_user_ids::text as notify_psap_user_ids,
                case when heartbeat_interval_seconds is null or not is_active then 'off' when heartbeat_outage_at is null then 'ok' else 'silent' end
                    as heartbeat_status,
-               case when heartbeat_outage_at is not null then greatest(coalesce(last_seen_at, heartbeat_set_at), heartbeat_set_at) end as silent_since
+               case when heartbeat_outage_at is not null then {Commands.Heartbeats.QuietSince} end as silent_since
         from command_connections
         """;
 

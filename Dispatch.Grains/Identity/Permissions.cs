@@ -46,6 +46,15 @@ public static class Permissions
     private static readonly string[] CompanyOnly =
         [IncidentsAck, EscalationRulesRead, EscalationRulesManage];
 
+    /// <summary>
+    /// Whether a credential of <paramref name="credentialKind"/> (<see cref="Credentials"/>' kinds) of an agency of
+    /// <paramref name="agencyType"/> may hold <paramref name="permission"/>: what its agency's roles may be given, and for a PSAP's
+    /// command connection also what only a command system does (its heartbeat).
+    /// </summary>
+    public static bool Holdable(string agencyType, string credentialKind, string permission) =>
+        AllowedFor(agencyType).Contains(permission)
+        || (credentialKind == Credentials.CommandConnectionKind && agencyType == AgencyType.Psap && CommandSystem.Contains(permission));
+
     /// <summary>What a role of an agency of <paramref name="agencyType"/> may be given.</summary>
     public static IReadOnlySet<string> AllowedFor(string agencyType) => agencyType switch
     {

@@ -114,8 +114,9 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
     {
         try
         {
-            if (_held is { } held) _audience = [held.Incident.AgencyId, .. held.Companies.Select(c => c.AgencyId)];
-            else if (_audience is null && await HeldAsync() is { } read) _audience = [read.Incident.AgencyId, .. read.Companies.Select(c => c.AgencyId)];
+            // From the copy held; read only when the grain holds neither the copy nor an earlier audience (a fresh activation).
+            if ((_held is not null || _audience is null) && await HeldAsync() is { } held)
+                _audience = [held.Incident.AgencyId, .. held.Companies.Select(c => c.AgencyId)];
             if (_audience is null) return;
             var published = new IncidentEvent(Id, change, time.GetUtcNow());
             foreach (var agency in _audience) _ = GrainFactory.GetGrain<IIncidentFeedGrain>(agency).PublishAsync(published);

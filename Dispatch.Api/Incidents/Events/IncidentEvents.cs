@@ -31,7 +31,7 @@ public sealed class IncidentEvents(IncidentFeeds feeds, TimeProvider time) : End
 
     private async IAsyncEnumerable<StreamItem> Stream(IncidentFeeds.Watcher watcher, [EnumeratorCancellation] CancellationToken ct)
     {
-        yield return new StreamItem(Guid.NewGuid().ToString("N"), "ready", new { at = time.GetUtcNow() });
+        yield return Item("ready", new { at = time.GetUtcNow() });
         while (!ct.IsCancellationRequested)
         {
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -45,9 +45,9 @@ public sealed class IncidentEvents(IncidentFeeds feeds, TimeProvider time) : End
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
             }
-            yield return change is null
-                ? new StreamItem(Guid.NewGuid().ToString("N"), "ping", new { at = time.GetUtcNow() })
-                : new StreamItem(Guid.NewGuid().ToString("N"), "incident", change);
+            yield return change is null ? Item("ping", new { at = time.GetUtcNow() }) : Item("incident", change);
         }
     }
+
+    private static StreamItem Item(string type, object data) => new(Guid.NewGuid().ToString("N"), type, data);
 }
