@@ -56,7 +56,17 @@ public sealed class CommandAckTests : EscalationWorld
             Assert.Null(cursor);
             await slow.CommitAsync();
         }
-        var (both, next) = await PollAsync(cad, null);
+        // Both now, in commit order — once every older transaction on the server has finished (the test run's other classes
+        // share it, so `late` may still wait a moment behind one of theirs).
+        var both = new List<Guid>();
+        string? next = null;
+        await Wait.UntilAsync(async () =>
+        {
+            var (items, cursor) = await PollAsync(cad, next);
+            both.AddRange(items);
+            next = cursor ?? next;
+            return both.Count >= 2;
+        }, TimeSpan.FromSeconds(10));
         Assert.Equal([early, late], both);
         Assert.Empty((await PollAsync(cad, next)).Incidents);
 
