@@ -18,6 +18,7 @@ public static class ApiExtensions
         builder.Services.AddSingleton(sp => Grains.Transports.OutboundPolicy.FromConfiguration(builder.Configuration, builder.Environment.IsDevelopment()));
         builder.Services.AddSingleton(Grains.Cfs.CfsInboxRoot.FromConfiguration(builder.Configuration));
         builder.Services.AddSingleton<Cfs.Configurations.InboxScanners>();
+        builder.Services.AddSingleton<Eido.EidoSubscribers>();
         builder.Services.AddSingleton<Incidents.Events.IncidentFeeds>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Incidents.Events.IncidentFeeds>());
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);

@@ -42,6 +42,7 @@ public static class SiloExtensions
 
         services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.Section);
         services.AddOptions<HeartbeatOptions>().BindConfiguration(HeartbeatOptions.Section);
+        services.AddOptions<Grains.Eido.EidoOptions>().BindConfiguration(Grains.Eido.EidoOptions.Section);
         services.AddHttpClient(CommandConnectionGrain.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<OutboundPolicy>().CreateHandler()).RemoveAllLoggers();
 

@@ -18,6 +18,37 @@ public static class CfsImportStatus
 /// <summary>What became of one file.</summary>
 public sealed record CfsImportOutcome(Guid ImportId, string Status, int RecordCount, int Updated, string? Error, int WarningCount = 0);
 
+/// <summary>
+/// Where a call came from — a CAD inbox's configuration (and the file's import) or an EIDO subscription (and the event) — which
+/// is also the scope its identity is unique in.
+/// </summary>
+public sealed record CallOrigin(string Source, Guid Id, Guid EntryId)
+{
+    public const string CadSource = "cad";
+    public const string EidoSource = "eido";
+
+    public static CallOrigin Cad(Guid configurationId, Guid importId) => new(CadSource, configurationId, importId);
+
+    public static CallOrigin Eido(Guid subscriptionId, Guid eventId) => new(EidoSource, subscriptionId, eventId);
+
+    public string Column => Source == CadSource ? "cfs_configuration_id" : "eido_subscription_id";
+
+    /// <summary>How a dispatcher names such a call: "CAD call CFS26-1", "NG9-1-1 incident urn:…".</summary>
+    public string Label => Source == CadSource ? "CAD call" : "NG9-1-1 incident";
+
+    /// <summary>The sender, as the communication log says it.</summary>
+    public string Sender => Source == CadSource ? "CAD" : "The NG9-1-1 system";
+
+    /// <summary>What the communication log's content names as the entry that brought a change.</summary>
+    public object Entry => Source == CadSource ? new { cfs_import_id = EntryId } : new { eido_event_id = EntryId };
+}
+
+/// <summary>A new call to be raised as an incident: at this priority, assigned to these companies.</summary>
+public sealed record CallRaise(string Priority, IReadOnlyList<Guid> Companies);
+
+/// <summary>What storing a call did: its id, whether it updated a call already there, or was older than it (and left it as it was).</summary>
+public sealed record CallUpsert(Guid Id, bool Updated, bool Stale);
+
 /// <summary>An active configuration, with what scanning its inbox needs.</summary>
 public sealed record InboxConfiguration(Guid Id, Guid AgencyId, string InboxPath, int PollIntervalSeconds, string FilePattern, string ParserClass,
     CfsMappings Mappings);
@@ -76,7 +107,11 @@ internal static class CfsImports
         await RecordAsync(scope, importId, configuration.Id, filename, hash, CfsImportStatus.Imported, records.Count, null, now, warnings);
         var updated = 0;
         foreach (var record in records)
-            if (await UpsertAsync(scope, configuration, importId, record, now)) updated++;
+        {
+            var raise = configuration.Mappings.AutoCreate is { } auto && record.Priority is { } priority && auto.CompaniesFor(record.Type) is { Count: > 0 } companies
+                ? new CallRaise(priority, companies) : null;
+            if ((await CfsCalls.UpsertAsync(scope, CallOrigin.Cad(configuration.Id, importId), record, raise, null, now)).Updated) updated++;
+        }
         return new CfsImportOutcome(importId, CfsImportStatus.Imported, records.Count, updated, null, warnings);
     }
 
@@ -95,102 +130,10 @@ internal static class CfsImports
         return new CfsImportOutcome(id, status, count, 0, error);
     }
 
-    // Every column an import writes, and the parameter each takes; received_at keeps its value when a re-export omits it.
-    private static readonly (string Column, string Value)[] Written =
-    [
-        ("cfs_import_id", "@importId"), ("call_number", "@CallNumber"), ("caller_name", "@CallerName"), ("caller_phone", "@CallerPhone"),
-        ("description", "@Description"), ("address", "@Address"), ("cross_streets", "@CrossStreets"), ("raw_xml", "@raw"), ("priority", "@Priority"),
-        ("incident_type", "@Type"), ("nature", "@Nature"), ("status", "@Status"), ("received_at", "@ReceivedAt"), ("received_at_text", "@ReceivedAtText"),
-        ("latitude", "@Latitude"), ("longitude", "@Longitude"), ("units", "@units"), ("narrative", "@narrative::jsonb"), ("extra", "@extra::jsonb"),
-        ("warnings", "@warnings::jsonb"), ("updated_at", "@now"),
-    ];
-
-    private static readonly string Insert = $"""
-        insert into cfs_incidents (id, cfs_configuration_id, external_cfs_id, created_at, {string.Join(", ", Written.Select(w => w.Column))})
-        values (@id, @configurationId, @ExternalId, @now, {string.Join(", ", Written.Select(w => w.Value))})
-        """;
-
-    private static readonly string Update = $"""
-        update cfs_incidents set version = version + 1, {string.Join(", ", Written.Select(w => w.Column is "received_at" or "received_at_text"
-            ? $"{w.Column} = coalesce({w.Value}, {w.Column})" : $"{w.Column} = {w.Value}"))}
-        where id = @id
-        """;
-
-    /// <summary>
-    /// Inserts a new call, or updates the one with the same external id. A linked incident keeps every change in its history; a
-    /// new address or priority also changes the incident and tells everyone notified of it.
-    /// </summary>
-    private static async Task<bool> UpsertAsync(AgencyScope scope, InboxConfiguration configuration, Guid importId, CfsRecord r, DateTimeOffset now)
-    {
-        var existing = await scope.QuerySingleOrDefaultAsync<ExistingRow>("""
-            select id, call_number, caller_name, caller_phone, description, address, cross_streets, priority, incident_type, nature, status,
-                   latitude, longitude, array_to_json(units)::text as units, narrative::text as narrative, linked_incident_id
-            from cfs_incidents where cfs_configuration_id = @Id and external_cfs_id = @ExternalId for update
-            """, new { configuration.Id, r.ExternalId });
-        var id = existing?.Id ?? Guid.CreateVersion7();
-        var values = new
-        {
-            id, configurationId = configuration.Id, importId, r.ExternalId, r.CallNumber, r.CallerName, r.CallerPhone, r.Description, r.Address,
-            r.CrossStreets, raw = scope.Cipher.EncryptText(r.RawXml, EncryptedColumns.CfsRawXml.Context), r.Priority, r.Type, r.Nature, r.Status,
-            r.ReceivedAt, r.ReceivedAtText, r.Latitude, r.Longitude, units = r.Units.ToArray(),
-            narrative = CfsRecords.SealNarrative(scope.Cipher, r.Narrative), extra = CfsRecords.SealExtra(scope.Cipher, r.Extra),
-            warnings = JsonSerializer.Serialize(r.Warnings), now,
-        };
-        if (existing is null)
-        {
-            await scope.ExecuteAsync(Insert, values);
-            await AutoCreateAsync(scope, configuration, id, r, now);
-            return false;
-        }
-
-        await scope.ExecuteAsync(Update, values);
-        if (existing.LinkedIncidentId is { } incidentId)
-            await CfsUpdates.RecordAsync(scope, incidentId, existing.ToRecord(scope.Cipher), r, existing.Id, importId, now);
-        return true;
-    }
-
-    /// <summary>A new call the mappings say to raise at once: an incident, its companies notified, the call linked — all in the import's transaction.</summary>
-    private static async Task AutoCreateAsync(AgencyScope scope, InboxConfiguration configuration, Guid callId, CfsRecord r, DateTimeOffset now)
-    {
-        if (configuration.Mappings.AutoCreate is not { } auto || r.Priority is null) return;
-        var companies = auto.CompaniesFor(r.Type);
-        if (companies.Count == 0) return;
-        var incident = await Incidents.IncidentStore.CreateAsync(scope, Guid.CreateVersion7(), new Incidents.NewIncident(r.Priority,
-            (r.Nature ?? r.Type) is { } what ? $"{what} (CAD call {r.ExternalId})" : $"CAD call {r.ExternalId}", r.Description ?? "", r.Address, r.Type), now);
-        foreach (var company in companies)
-        {
-            try
-            {
-                await Assignments.AssignAsync(scope, incident, company, now, null);
-            }
-            catch (NotAssignableException)
-            {
-                // A company unlinked or deactivated since the mapping was written: the PSAP sees it on the incident.
-                await Communications.AppendAsync(scope, new CommunicationEntry(incident.Id, scope.Context.AgencyId, "auto_assign_failed", "internal",
-                    $"Company {company} from the CAD mapping could not be assigned: it is not an active company this PSAP works with.",
-                    new { company_id = company, cfs_incident_id = callId }));
-            }
-        }
-        await CfsRecords.LinkAsync(scope, callId, incident.Id, now);
-    }
-
     private sealed record InboxRow(Guid Id, Guid AgencyId, string InboxPath, int PollIntervalSeconds, string FilePattern, string ParserClass,
         string FieldMappings)
     {
         public InboxConfiguration ToConfiguration() =>
             new(Id, AgencyId, InboxPath, PollIntervalSeconds, FilePattern, ParserClass, CfsMappings.FromJson(FieldMappings));
-    }
-
-    private sealed record ExistingRow(Guid Id, string? CallNumber, string? CallerName, string? CallerPhone, string? Description, string? Address,
-        string? CrossStreets, string? Priority, string? IncidentType, string? Nature, string? Status, double? Latitude, double? Longitude,
-        string Units, string? Narrative, Guid? LinkedIncidentId)
-    {
-        /// <summary>The call as it stood before this import, in the parser's terms, for comparison.</summary>
-        public CfsRecord ToRecord(FieldCipher cipher) => new()
-        {
-            ExternalId = "", RawXml = "", CallNumber = CallNumber, CallerName = CallerName, CallerPhone = CallerPhone, Description = Description,
-            Address = Address, CrossStreets = CrossStreets, Priority = Priority, Type = IncidentType, Nature = Nature, Status = Status,
-            Latitude = Latitude, Longitude = Longitude, Units = JsonSerializer.Deserialize<string[]>(Units) ?? [], Narrative = CfsRecords.OpenNarrative(cipher, Narrative),
-        };
     }
 }

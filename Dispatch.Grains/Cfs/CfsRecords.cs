@@ -12,11 +12,12 @@ public sealed record CfsImportView(Guid Id, Guid CfsConfigurationId, string File
     string? Error, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
 
 /// <summary>
-/// A call for service as imported, with what the mapping could not read (<see cref="Warnings"/>); the encrypted parts (its
-/// narrative, extra fields and <see cref="RawXml"/>, decrypted) only in the single-record view.
+/// A call for service as received — from a CAD export (<see cref="Source"/> <c>cad</c>, with its configuration and import) or an
+/// EIDO (<c>eido</c>, with its subscription) — with what could not be read (<see cref="Warnings"/>); the encrypted parts (its
+/// narrative, extra fields and <see cref="RawXml"/> — the CAD's XML or the EIDO's JSON — decrypted) only in the single-record view.
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record CfsIncidentView(Guid Id, Guid CfsConfigurationId, Guid? CfsImportId, string ExternalCfsId, string? CallNumber, string? CallerName,
+public sealed record CfsIncidentView(Guid Id, string Source, Guid? CfsConfigurationId, Guid? EidoSubscriptionId, Guid? CfsImportId, string ExternalCfsId, string? CallNumber, string? CallerName,
     string? CallerPhone, string? Description, string? Address, string? CrossStreets, string? Priority, string? IncidentType, string? Nature, string? Status,
     DateTimeOffset? ReceivedAt, string? ReceivedAtText, double? Latitude, double? Longitude, IReadOnlyList<string> Units,
     IReadOnlyList<CfsNarrativeEntry>? Narrative, JsonObject? Extra, IReadOnlyList<string> Warnings, Guid? LinkedIncidentId, int Version,
@@ -45,7 +46,7 @@ public static class CfsRecords
     }
 
     private const string Columns = """
-        id, cfs_configuration_id, cfs_import_id, external_cfs_id, call_number, caller_name, caller_phone, description, address, cross_streets,
+        id, source, cfs_configuration_id, eido_subscription_id, cfs_import_id, external_cfs_id, call_number, caller_name, caller_phone, description, address, cross_streets,
         priority, incident_type, nature, status, received_at, received_at_text, latitude, longitude, array_to_json(units)::text as units, warnings::text as warnings,
         linked_incident_id, version, created_at, updated_at
         """;
@@ -54,15 +55,17 @@ public static class CfsRecords
     private const string Unsealed = "null::text as narrative, null::text as extra, null::bytea as raw_xml";
 
     public static async Task<(IReadOnlyList<CfsIncidentView> Items, long Total)> ListAsync(AgencyScope scope, bool? linked, Guid? configurationId,
-        long offset, int limit)
+        long offset, int limit, string? source = null, Guid? subscriptionId = null)
     {
         const string where = """
             where (@linked::boolean is null or (linked_incident_id is not null) = @linked)
               and (@configurationId::uuid is null or cfs_configuration_id = @configurationId)
+              and (@subscriptionId::uuid is null or eido_subscription_id = @subscriptionId)
+              and (@source::text is null or source = @source)
             """;
         var rows = await scope.QueryAsync<Row>($"select {Columns}, {Unsealed} from cfs_incidents {where} order by created_at desc, id offset @offset limit @limit",
-            new { linked, configurationId, offset, limit });
-        var total = await scope.ExecuteScalarAsync<long>($"select count(*) from cfs_incidents {where}", new { linked, configurationId });
+            new { linked, configurationId, subscriptionId, source, offset, limit });
+        var total = await scope.ExecuteScalarAsync<long>($"select count(*) from cfs_incidents {where}", new { linked, configurationId, subscriptionId, source });
         return (rows.Select(r => r.ToView(scope.Cipher)).ToList(), total);
     }
 
@@ -113,12 +116,12 @@ public static class CfsRecords
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
-    private sealed record Row(Guid Id, Guid CfsConfigurationId, Guid? CfsImportId, string ExternalCfsId, string? CallNumber, string? CallerName,
+    private sealed record Row(Guid Id, string Source, Guid? CfsConfigurationId, Guid? EidoSubscriptionId, Guid? CfsImportId, string ExternalCfsId, string? CallNumber, string? CallerName,
         string? CallerPhone, string? Description, string? Address, string? CrossStreets, string? Priority, string? IncidentType, string? Nature,
         string? Status, DateTime? ReceivedAt, string? ReceivedAtText, double? Latitude, double? Longitude, string Units, string Warnings,
         Guid? LinkedIncidentId, int Version, DateTime CreatedAt, DateTime UpdatedAt, string? Narrative, string? Extra, byte[]? RawXml)
     {
-        public CfsIncidentView ToView(FieldCipher cipher) => new(Id, CfsConfigurationId, CfsImportId, ExternalCfsId, CallNumber, CallerName, CallerPhone,
+        public CfsIncidentView ToView(FieldCipher cipher) => new(Id, Source, CfsConfigurationId, EidoSubscriptionId, CfsImportId, ExternalCfsId, CallNumber, CallerName, CallerPhone,
             Description, Address, CrossStreets, Priority, IncidentType, Nature, Status, Time.Utc(ReceivedAt), ReceivedAtText, Latitude, Longitude, JsonSerializer.Deserialize<string[]>(Units) ?? [],
             RawXml is null ? null : OpenNarrative(cipher, Narrative),
             RawXml is null ? null : cipher.DecryptJson(Extra, EncryptedColumns.CfsExtra.Context) is { } extra ? JsonNode.Parse(extra)!.AsObject() : new JsonObject(),

@@ -5,7 +5,7 @@ using Dispatch.Grains.Storage;
 namespace Dispatch.Grains.Cfs;
 
 /// <summary>
-/// A CAD sent a call again that is linked to an incident. In the import's transaction: the incident's communications log says
+/// A CAD (or an NG9-1-1 system) sent a call again that is linked to an incident. In the same transaction: the incident's communications log says
 /// what changed (a <c>cfs_update</c> entry, values in its encrypted content only); a new address or priority becomes the
 /// incident's, and everyone already notified of the incident (each assigned company's recipients, whatever tier reached them)
 /// is sent a notice on the channels of their notification, through the delivery outbox like any other message.
@@ -15,15 +15,15 @@ internal static class CfsUpdates
     /// <summary>The fields whose change reaches people, not only the log: where to go, and how urgent it is.</summary>
     public static IReadOnlyList<string> Notified { get; } = ["address", "priority"];
 
-    public static async Task RecordAsync(AgencyScope scope, Guid incidentId, CfsRecord before, CfsRecord after, Guid callId, Guid importId,
+    public static async Task RecordAsync(AgencyScope scope, Guid incidentId, CfsRecord before, CfsRecord after, Guid callId, CallOrigin origin,
         DateTimeOffset now)
     {
         var changes = Changes(before, after);
         scope.Wakes.IncidentChanged(incidentId);
         await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, scope.Context.AgencyId, "cfs_update", "inbound",
-            changes.Count == 0 ? $"CAD sent call {after.ExternalId} again without changes."
-                : $"CAD updated call {after.ExternalId}: " + string.Join("; ", changes.Select(c => $"{c.Field}: {c.Text}")),
-            new { cfs_incident_id = callId, cfs_import_id = importId, changed = changes.Select(c => c.Field) }, SenderType: "command_system"));
+            changes.Count == 0 ? $"{origin.Sender} sent {origin.Label} {after.ExternalId} again without changes."
+                : $"{origin.Sender} updated {origin.Label} {after.ExternalId}: " + string.Join("; ", changes.Select(c => $"{c.Field}: {c.Text}")),
+            CfsCalls.Merge(origin.Entry, new { cfs_incident_id = callId, changed = changes.Select(c => c.Field) }), SenderType: "command_system"));
 
         // Taken as acknowledgements take it, so neither finds the incident's version moved under it.
         await scope.ExecuteAsync("select 1 from incidents where id = @incidentId for no key update", new { incidentId });
@@ -35,7 +35,7 @@ internal static class CfsUpdates
         {
             // Nobody is on the way any more; the log above keeps the change.
             await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, scope.Context.AgencyId, "cfs_update_not_sent", "internal",
-                $"The CAD changed the call's {string.Join(" and ", Notified.Where(f => f == "address" ? moved : reprioritised))}, "
+                $"{origin.Sender} changed the call's {string.Join(" and ", Notified.Where(f => f == "address" ? moved : reprioritised))}, "
                 + $"but the incident is {incident.Status}: it was not changed and nobody was notified.", new { cfs_incident_id = callId }));
             return;
         }
@@ -65,7 +65,7 @@ internal static class CfsUpdates
             """, new { incidentId, now, fields })).Distinct().ToList();
         foreach (var notification in notified) scope.Wakes.Notification(notification);
         await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, scope.Context.AgencyId, "cfs_update_sent", "internal",
-            $"The CAD changed the call's {string.Join(" and ", fields)}: the incident follows it, and {notified.Count} notified recipient(s) are told.",
+            $"{origin.Sender} changed the call's {string.Join(" and ", fields)}: the incident follows it, and {notified.Count} notified recipient(s) are told.",
             new { cfs_incident_id = callId, changed = fields, recipients = notified.Count }));
     }
 

@@ -35,6 +35,9 @@ public static class Permissions
     /// <summary>Sending a command connection's heartbeat: held by a connection's own key only, never granted to a role or an API key.</summary>
     public const string CommandHeartbeat = "command.heartbeat";
 
+    /// <summary>Push EIDOs (<c>POST /api/v1/eido</c>) into the EIDO subscription that names the connection.</summary>
+    public const string EidoPush = "eido.push";
+
     // Both kinds of agency reach their own people: a PSAP's users receive escalation alerts on the PSAP's channels.
     private static readonly string[] Shared =
         [AgenciesRead, AgenciesManage, UsersRead, UsersManage, RolesManage, ApiKeysManage, IncidentsRead, AuditRead,
@@ -69,5 +72,5 @@ public static class Permissions
     private static readonly IReadOnlySet<string> NoneAllowed = new HashSet<string>();
 
     /// <summary>What a PSAP's command (CAD) system may do with its connection key (its heartbeat included, which nothing else may send).</summary>
-    public static IReadOnlyList<string> CommandSystem { get; } = [IncidentsCreate, IncidentsRead, CommandAcksRead, CommandHeartbeat];
+    public static IReadOnlyList<string> CommandSystem { get; } = [IncidentsCreate, IncidentsRead, CommandAcksRead, CommandHeartbeat, EidoPush];
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Dispatch.Grains.Cfs;
 using Dispatch.Grains.Commands;
+using Dispatch.Grains.Eido;
 using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Notifications;
 using Dispatch.Grains.Storage;
@@ -106,8 +107,9 @@ public sealed class WorkRecovery(DispatchStore store, IGrainFactory grains, IClu
         }
         if (orphans.Count > 0 || orphans.Released > 0)
             logger.LogInformation(
-                "Recovered work no live silo held: {Released} send(s) in flight released; woke {Notifications} notification(s), {Incidents} incident(s), {Connections} command connection(s), {Inboxes} CAD inbox(es), {Heartbeats} heartbeat watch(es)",
-                orphans.Released, orphans.Notifications.Count, orphans.Incidents.Count, orphans.CommandConnections.Count, orphans.Inboxes.Count, orphans.Heartbeats.Count);
+                "Recovered work no live silo held: {Released} send(s) in flight released; woke {Notifications} notification(s), {Incidents} incident(s), {Connections} command connection(s), {Inboxes} CAD inbox(es), {Heartbeats} heartbeat watch(es), {Subscribers} EIDO subscriber(s)",
+                orphans.Released, orphans.Notifications.Count, orphans.Incidents.Count, orphans.CommandConnections.Count, orphans.Inboxes.Count,
+                orphans.Heartbeats.Count, orphans.EidoSubscribers.Count);
         await WakeAsync(orphans);
     }
 
@@ -132,7 +134,8 @@ public sealed class WorkRecovery(DispatchStore store, IGrainFactory grains, IClu
             .Concat(orphans.Incidents.Select(id => TryWakeAsync(id, () => grains.GetGrain<IIncidentGrain>(id).EscalateWhenDueAsync())))
             .Concat(orphans.CommandConnections.Select(id => TryWakeAsync(id, () => grains.GetGrain<ICommandConnectionGrain>(id).DeliverDueAsync())))
             .Concat(orphans.Inboxes.Select(id => TryWakeAsync(id, () => grains.GetGrain<ICfsInboxGrain>(id).EnsureScanningAsync())))
-            .Concat(orphans.Heartbeats.Select(id => TryWakeAsync(id, () => grains.GetGrain<ICommandConnectionGrain>(id).WatchAsync()))));
+            .Concat(orphans.Heartbeats.Select(id => TryWakeAsync(id, () => grains.GetGrain<ICommandConnectionGrain>(id).WatchAsync())))
+            .Concat(orphans.EidoSubscribers.Select(id => TryWakeAsync(id, () => grains.GetGrain<IEidoSubscriptionGrain>(id).EnsureSubscribedAsync()))));
 
     private async Task TryWakeAsync(Guid key, Func<Task> wake)
     {

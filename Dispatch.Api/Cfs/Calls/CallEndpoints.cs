@@ -46,13 +46,24 @@ public sealed class ListCallsRequest : IPagedRequest
 {
     public bool? Linked { get; set; }
     public Guid? ConfigurationId { get; set; }
+
+    /// <summary>An EIDO subscription: only the calls its EIDOs brought.</summary>
+    public Guid? SubscriptionId { get; set; }
+
+    /// <summary><c>cad</c> (CAD exports) or <c>eido</c> (NG9-1-1).</summary>
+    public string? Source { get; set; }
+
     public int? Page { get; set; }
     public int? PageSize { get; set; }
 }
 
 public sealed class ListCallsValidator : Validator<ListCallsRequest>
 {
-    public ListCallsValidator() => this.AddPagingRules();
+    public ListCallsValidator()
+    {
+        this.AddPagingRules();
+        RuleFor(r => r.Source).Must(s => s is null or CallOrigin.CadSource or CallOrigin.EidoSource).WithMessage("source is cad or eido.");
+    }
 }
 
 public sealed class ListCfsIncidents(DispatchStore store) : Endpoint<ListCallsRequest, Ok<Page<CfsIncidentView>>>
@@ -62,14 +73,15 @@ public sealed class ListCfsIncidents(DispatchStore store) : Endpoint<ListCallsRe
         Get("/");
         Group<CallsGroup>();
         Options(b => b.RequirePermission(Dispatch.Grains.Identity.Permissions.CfsRead));
-        Description(d => d.WithName("ListCfsIncidents").WithSummary("Imported calls for service, newest first; filter by linked=true|false and configurationId."));
+        Description(d => d.WithName("ListCfsIncidents").WithSummary("Calls for service from CAD exports and NG9-1-1 EIDOs, newest first; filter by linked=true|false, source=cad|eido, configurationId and subscriptionId."));
     }
 
     public override async Task<Ok<Page<CfsIncidentView>>> ExecuteAsync(ListCallsRequest request, CancellationToken ct)
     {
         var paging = request.ToPaging();
         await using var scope = await store.BeginAsync(User.ToAgencyContext());
-        var (items, total) = await CfsRecords.ListAsync(scope, request.Linked, request.ConfigurationId, paging.Offset, paging.PageSize);
+        var (items, total) = await CfsRecords.ListAsync(scope, request.Linked, request.ConfigurationId, paging.Offset, paging.PageSize,
+            request.Source, request.SubscriptionId);
         return TypedResults.Ok(new Page<CfsIncidentView>(items, paging.Page, paging.PageSize, total));
     }
 }
@@ -141,7 +153,7 @@ public sealed class LinkCfsIncident(DispatchStore store, IClusterClient grains)
                 return Problems.Field("priority", "The call has no mapped priority: give one.");
             var raised = Guid.CreateVersion7();
             var result = await grains.GetGrain<IIncidentGrain>(raised).CreateAsync(context, new IncidentDraft(priority,
-                request.Title?.Trim() ?? call.IncidentType ?? $"CAD call {call.ExternalCfsId}", call.Description ?? "", call.Address, call.IncidentType,
+                request.Title?.Trim() ?? call.IncidentType ?? $"{(call.Source == CallOrigin.EidoSource ? "NG9-1-1 incident" : "CAD call")} {call.ExternalCfsId}", call.Description ?? "", call.Address, call.IncidentType,
                 (request.AgencyIds ?? []).Distinct().ToList(), Activity.Current?.Id, CfsIncidentId: request.Id));
             return result.Outcome switch
             {

@@ -17,7 +17,8 @@ public sealed record EncryptedColumn(string Table, string Column, EncryptedKind 
 
 /// <summary>
 /// Every column encrypted at rest: the spec's starred and "(jsonb, encrypted)" columns, the callback secret, and what a CAD call
-/// carries beyond the spec's columns that may be personal (its narrative and extra fields).
+/// carries beyond the spec's columns that may be personal (its narrative and extra fields), and how Dispatch proves itself to an
+/// NG9-1-1 notifier.
 /// </summary>
 public static class EncryptedColumns
 {
@@ -30,10 +31,11 @@ public static class EncryptedColumns
     public static readonly EncryptedColumn PreferenceConfigOverride = new("user_transport_preferences", "config_override", EncryptedKind.Json);
     public static readonly EncryptedColumn TransportPlatformConfig = new("transport_types", "platform_config", EncryptedKind.Json);
     public static readonly EncryptedColumn ChannelConfig = new("transport_channels", "config", EncryptedKind.Json);
+    public static readonly EncryptedColumn EidoCredentials = new("eido_subscriptions", "credentials", EncryptedKind.Json);
 
     public static IReadOnlyList<EncryptedColumn> All { get; } =
     [
         IncidentAddress, CfsRawXml, CfsNarrative, CfsExtra, CommunicationContent, CallbackSecret,
-        PreferenceConfigOverride, TransportPlatformConfig, ChannelConfig,
+        PreferenceConfigOverride, TransportPlatformConfig, ChannelConfig, EidoCredentials,
     ];
 }
