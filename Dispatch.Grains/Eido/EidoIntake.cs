@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dispatch.Grains.Cfs;
 using Dispatch.Grains.Storage;
@@ -52,11 +53,12 @@ public static class EidoIntake
         if (inserted is null)
         {
             var first = (await scope.QuerySingleOrDefaultAsync<SeenRow>("""
-                select status_code, status_text, cfs_incident_ids, warning_count from eido_events
+                select status_code, status_text, array_to_json(cfs_incident_ids)::text as cfs_incident_ids, warning_count from eido_events
                 where eido_subscription_id = @subscriptionId and transaction_id = @transactionId
                 """, new { subscriptionId, transactionId }))!;
             Events.Add(1, new("dispatch.eido.status_code", first.StatusCode), new("dispatch.eido.via", via), new("dispatch.eido.repeated", true));
-            return new EidoOutcome(first.StatusCode, first.StatusText, true, first.CfsIncidentIds, 0, first.WarningCount);
+            return new EidoOutcome(first.StatusCode, first.StatusText, true, JsonSerializer.Deserialize<Guid[]>(first.CfsIncidentIds) ?? [], 0,
+                first.WarningCount);
         }
 
         EidoOutcome outcome;
@@ -122,5 +124,5 @@ public static class EidoIntake
         return (record, decision.Raises ? new CallRaise(decision.Priority!, decision.Companies) : null);
     }
 
-    private sealed record SeenRow(int StatusCode, string StatusText, Guid[] CfsIncidentIds, int WarningCount);
+    private sealed record SeenRow(int StatusCode, string StatusText, string CfsIncidentIds, int WarningCount);
 }

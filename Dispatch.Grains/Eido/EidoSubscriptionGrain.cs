@@ -295,6 +295,13 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
                     ex.Message);
                 outcome = new EidoOutcome(503, "The subscriber cannot store the event now; send it again.", false, [], 0, 0);
             }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A fault of this subscriber, not of the connection: answered (never silence) and logged, and the stream goes on — a
+                // reconnect would only bring the same event back.
+                logger.LogError(ex, "EIDO subscription {SubscriptionId}: event {TransactionId} could not be applied; answered 500", Id, transactionId);
+                outcome = new EidoOutcome(500, "The subscriber failed to apply the event; its operators have been told.", false, [], 0, 0);
+            }
             await SendAsync(socket, new JsonObject
             {
                 ["eventResponse"] = new JsonObject

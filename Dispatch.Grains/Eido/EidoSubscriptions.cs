@@ -140,16 +140,17 @@ public static class EidoSubscriptions
     public static async Task<(IReadOnlyList<EidoEventView> Items, long Total)> ListEventsAsync(AgencyScope scope, Guid subscriptionId, long offset, int limit)
     {
         var rows = await scope.QueryAsync<EventRow>("""
-            select id, eido_subscription_id, transaction_id, via, status_code, status_text, eido_count, warning_count, cfs_incident_ids, received_at
+            select id, eido_subscription_id, transaction_id, via, status_code, status_text, eido_count, warning_count,
+                   array_to_json(cfs_incident_ids)::text as cfs_incident_ids, received_at
             from eido_events where eido_subscription_id = @subscriptionId order by received_at desc, id offset @offset limit @limit
             """, new { subscriptionId, offset, limit });
         var total = await scope.ExecuteScalarAsync<long>("select count(*) from eido_events where eido_subscription_id = @subscriptionId", new { subscriptionId });
         return (rows.Select(r => new EidoEventView(r.Id, r.EidoSubscriptionId, r.TransactionId, r.Via, r.StatusCode, r.StatusText, r.EidoCount,
-            r.WarningCount, r.CfsIncidentIds, Time.Utc(r.ReceivedAt))).ToList(), total);
+            r.WarningCount, JsonSerializer.Deserialize<Guid[]>(r.CfsIncidentIds) ?? [], Time.Utc(r.ReceivedAt))).ToList(), total);
     }
 
     private sealed record EventRow(Guid Id, Guid EidoSubscriptionId, string TransactionId, string Via, int StatusCode, string StatusText, int EidoCount,
-        int WarningCount, Guid[] CfsIncidentIds, DateTime ReceivedAt);
+        int WarningCount, string CfsIncidentIds, DateTime ReceivedAt);
 
     private sealed record Row(Guid Id, Guid AgencyId, string Name, string? NotifierUrl, string SubType, string? IncidentId, string? Credentials,
         Guid? CommandConnectionId, string Mapping, int ExpiresSeconds, bool IsActive, string? RemoteSubscriptionId, DateTime? SubscribedUntil,
