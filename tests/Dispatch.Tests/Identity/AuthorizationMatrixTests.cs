@@ -56,6 +56,11 @@ public sealed class AuthorizationWorld : IdentityHost
             name = "Metro CAD", inboxPath = _inbox.FullName, fieldMappings = new { fields = new { externalId = new { xpath = "@id" } } },
             isActive = false,
         });
+        var eido = await PostAsync(admin, "/api/v1/eido-subscriptions", new
+        {
+            name = "Metro NG9-1-1", commandConnectionId = connection["connection"]!["id"]!.GetValue<Guid>(),
+            credentials = new { authorization = "Bearer metro-notifier-token" },
+        });
         await admin.DeleteAsync($"/api/v1/api-keys/{revoked["apiKey"]!["id"]}");
         await using (var c = new NpgsqlConnection(ConnectionString))
         {
@@ -89,8 +94,10 @@ public sealed class AuthorizationWorld : IdentityHost
         ResourceOfA["escalation-rules"] = Guid.NewGuid();
         ResourceOfA["cfs-configurations"] = cfs["id"]!.GetValue<Guid>();
         ResourceOfA["cfs-incidents"] = Guid.NewGuid(); // nothing imported here
+        ResourceOfA["eido-subscriptions"] = eido["id"]!.GetValue<Guid>();
         SecretsOfA.AddRange([AdminEmail, "observer@metro911.example", "Metro 911", "Observer", key["apiKey"]!["keyPrefix"]!.GetValue<string>(),
-            connection["connection"]!["apiKeyPrefix"]!.GetValue<string>(), agencyA.ToString(), "Tanker rollover"]);
+            connection["connection"]!["apiKeyPrefix"]!.GetValue<string>(), agencyA.ToString(), "Tanker rollover", "Metro NG9-1-1",
+            "metro-notifier-token"]);
     }
 
     private static async Task<JsonObject> PostAsync(HttpClient client, string path, object body)

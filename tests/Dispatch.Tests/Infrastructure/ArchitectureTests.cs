@@ -66,7 +66,7 @@ public sealed class ArchitectureTests
             ["Dispatch.Grains.Incidents.IncidentGrain"] = "the single writer",
             ["Dispatch.Grains.Incidents.IncidentViews"] = "reads",
             ["Dispatch.Grains.Cfs.CfsRecords"] = "reads the incident a call is linked to",
-            ["Dispatch.Grains.Cfs.CfsImports"] = "not yet moved: a CAD import raises and updates incidents in the import's own transaction",
+            ["Dispatch.Grains.Cfs.CfsCalls"] = "not yet moved: a CAD import or an EIDO raises and updates incidents in its own transaction",
             ["Dispatch.Grains.Notifications.DeliveryQueue"] = "not yet moved: an unreachable recipient's PSAP alert is written with the send's outcome",
             ["Dispatch.Grains.Commands.Heartbeats"] = "writes heartbeat alerts: notifications about a command connection, of no incident",
         };

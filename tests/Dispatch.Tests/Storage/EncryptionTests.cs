@@ -34,6 +34,7 @@ public sealed class EncryptionTests : TestDatabase
             insert into cfs_incidents (cfs_configuration_id, external_cfs_id, raw_xml, narrative, extra)
                 select id, 'CFS-1', @xml, @narrative::jsonb, @extra::jsonb from cfs_configurations where agency_id = @psap;
             update transport_types set platform_config = @platform::jsonb;
+            insert into eido_subscriptions (agency_id, name, notifier_url, credentials) values (@psap, 'NG9-1-1', 'wss://notifier.example/ent', @eido::jsonb);
             """, new
         {
             user, channel, psap,
@@ -44,6 +45,7 @@ public sealed class EncryptionTests : TestDatabase
             narrative = cipher.EncryptJson($$"""[{"text":"caller {{Marker}} says"}]""", EncryptedColumns.CfsNarrative.Context),
             extra = cipher.EncryptJson($$"""{"beat":"{{Marker}}"}""", EncryptedColumns.CfsExtra.Context),
             platform = cipher.EncryptJson($$"""{"botToken":"{{Marker}}"}""", EncryptedColumns.TransportPlatformConfig.Context),
+            eido = cipher.EncryptJson($$"""{"authorization":"Bearer {{Marker}}"}""", EncryptedColumns.EidoCredentials.Context),
         });
     }
 
