@@ -48,6 +48,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             await using var twilio = options.Scenario == "channels" ? await FakeTwilio.StartAsync() : null;
             await using var telegram = options.Scenario == "channels" ? await FakeTelegram.StartAsync() : null;
             await using var mail = options.Scenario == "channels" ? await MailServer.StartAsync(secured: true) : null; // STARTTLS and a login, as a relay demands
+            await using var notifier = options.Scenario == "eido" ? await FakeEidoNotifier.StartAsync() : null;
             var apiPort = LoopbackPort.Free();
             var environment = new Dictionary<string, string>
             {
@@ -62,8 +63,9 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 ["Dispatch__Outbound__AllowedNetworks"] = "127.0.0.0/8", // the bench's receivers listen on loopback
                 ["Dispatch__Cfs__InboxRoot"] = root,
                 ["Logging__LogLevel__Default"] = "Warning",
-                ["DOTNET_ENVIRONMENT"] = "Production",
-                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                // The EIDO scenario's notifier is ws:// on loopback, which only Development accepts (Production takes wss:// only).
+                ["DOTNET_ENVIRONMENT"] = options.Scenario == "eido" ? "Development" : "Production",
+                ["ASPNETCORE_ENVIRONMENT"] = options.Scenario == "eido" ? "Development" : "Production",
             };
             foreach (var (key, value) in (twilio?.HostSettings() ?? []).Concat(telegram?.HostSettings() ?? []).Concat(mail?.HostSettings() ?? []))
                 if (value is not null) environment[key.Replace(":", "__")] = value;
@@ -87,6 +89,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             await ConnectCommandSystemAsync(http, postgres.ConnectionString("dispatch"), receiver.CallbackUrl);
             if (options.Scenario == "count") return await RunCountAsync(http, company, receiver, postgres);
             if (options.Scenario == "channels") return await RunChannelsAsync(http, companyHttp, company, receiver, twilio!, telegram!, mail!, binDir, postgres);
+            if (options.Scenario == "eido") return await RunEidoAsync(http, company, receiver, notifier!, processes, binDir, postgres);
             if (options.Pending > 0)
             {
                 // Deadlines that stay pending throughout (irod incidents under a one-hour rule), so the engine holds this many
@@ -346,6 +349,86 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
         output.WriteLine($"ratio: imported calls/s (drop to all imported) per 1000 pgbench tps = {records / wall / tps * 1000:F1}");
         return imported == options.Files && records == (long)options.Files * options.Records ? 0 : 1;
     }
+
+    /// <summary>
+    /// NG9-1-1 intake: a subscription to a local STA-024 notifier whose mapping raises every EIDO for the company; N events of one
+    /// EIDO each are sent with at most C unanswered at a time (a notifier's window), and each is timed from its send to its
+    /// eventResponse and to the company's first delivery (at the webhook receiver).
+    /// </summary>
+    private async Task<int> RunEidoAsync(HttpClient http, Guid company, WebhookSink receiver, FakeEidoNotifier notifier, List<Process> processes,
+        string binDir, EmbeddedPostgres postgres)
+    {
+        (await http.PostAsJsonAsync("/api/v1/eido-subscriptions", new
+        {
+            name = "bench notifier", notifierUrl = notifier.Url.ToString(),
+            mapping = new { rules = new[] { new { type = "*", companies = new[] { company } } }, defaultPriority = "critical" },
+        })).EnsureSuccessStatusCode();
+        var subscribed = DateTime.UtcNow.AddSeconds(60);
+        while (!notifier.Subscribed && DateTime.UtcNow < subscribed) await Task.Delay(50);
+        if (!notifier.Subscribed) throw new InvalidOperationException("The subscriber never subscribed to the bench's notifier.");
+
+        output.WriteLine($"Sending {options.Incidents} EIDO events, at most {options.Concurrency} unanswered at a time…");
+        var sent = new ConcurrentDictionary<string, (long At, string IncidentId)>();
+        var cpuBefore = CpuTime(processes);
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < options.Incidents; i++)
+        {
+            while (sent.Count - notifier.Answers.Count >= options.Concurrency) await Task.Delay(1);
+            var incidentId = $"urn:emergency:uid:incidentid:bench{i:D6}:psap.bench.example";
+            var transactionId = Guid.NewGuid().ToString();
+            sent[transactionId] = (Stopwatch.GetTimestamp(), incidentId);
+            await notifier.SendEventAsync(transactionId, BenchEido(incidentId, i));
+        }
+        var answerDeadline = DateTime.UtcNow.AddMinutes(2);
+        while (notifier.Answers.Count < options.Incidents && DateTime.UtcNow < answerDeadline) await Task.Delay(20);
+        var applySeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+        await using var db = new Npgsql.NpgsqlConnection(postgres.ConnectionString("dispatch"));
+        await db.OpenAsync();
+        var incidents = new Dictionary<string, Guid>();
+        await using (var command = new Npgsql.NpgsqlCommand("select external_cfs_id, linked_incident_id from cfs_incidents where linked_incident_id is not null", db))
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) incidents[reader.GetString(0)] = reader.GetGuid(1);
+        var deliveryDeadline = DateTime.UtcNow.AddMinutes(2);
+        while (incidents.Values.Count(receiver.FirstArrival.ContainsKey) < options.Incidents && DateTime.UtcNow < deliveryDeadline) await Task.Delay(50);
+        var cpuPerEvent = (CpuTime(processes) - cpuBefore).TotalMilliseconds / options.Incidents;
+        var answers = notifier.Answers.ToDictionary(a => a.TransactionId);
+        var toAnswer = sent.Where(s => answers.ContainsKey(s.Key)).Select(s => Stopwatch.GetElapsedTime(s.Value.At, answers[s.Key].At).TotalMilliseconds).ToList();
+        var toDelivery = sent.Values.Where(s => incidents.TryGetValue(s.IncidentId, out var id) && receiver.FirstArrival.ContainsKey(id))
+            .Select(s => Stopwatch.GetElapsedTime(s.At, receiver.FirstArrival[incidents[s.IncidentId]]).TotalMilliseconds).ToList();
+        var ok = answers.Values.Count(a => a.StatusCode == 200);
+
+        output.WriteLine();
+        output.WriteLine($"events answered              {answers.Count}/{options.Incidents} ({ok} with 200) in {applySeconds:F1} s = {answers.Count / applySeconds:F1} events/s");
+        output.WriteLine($"event-to-eventResponse (ms)  {Percentiles(toAnswer)}");
+        output.WriteLine($"incidents raised             {incidents.Count}; first deliveries {toDelivery.Count}/{options.Incidents}");
+        output.WriteLine($"event-to-first-delivery (ms) {Percentiles(toDelivery)}");
+        output.WriteLine($"CPU per event                {cpuPerEvent:F1} ms (the Api and every Silo process, from the first event to the last first delivery)");
+        var tps = await PgbenchAsync(binDir, postgres);
+        output.WriteLine($"reference: pgbench TPC-B-like, 4 clients, {options.PgbenchSeconds} s = {tps:F0} tps");
+        output.WriteLine($"ratio: EIDO events/s per 1000 pgbench tps = {answers.Count / applySeconds / tps * 1000:F2}");
+        await receiver.DisposeAsync();
+        return ok == options.Incidents && toDelivery.Count == options.Incidents ? 0 : 1;
+    }
+
+    /// <summary>One EIDO for the bench: a gas leak at a civic address, as a PSAP's call handling system would send it.</summary>
+    private static JsonNode BenchEido(string incidentId, int i) => new JsonObject
+    {
+        ["$id"] = incidentId, ["lastUpdateTimeStamp"] = DateTimeOffset.UtcNow.ToString("O"), ["EIDOVersion"] = "1.0",
+        ["reasonForIssueRegistryText"] = "NewIncident", ["issuingElementIdentification"] = "chfe.psap.bench.example",
+        ["incidentComponent"] = new JsonObject
+        {
+            ["$id"] = incidentId + ":incident", ["incidentTypeCommonRegistryText"] = "Fire-Gas", ["incidentTypeInternalText"] = "GAS LEAK",
+            ["incidentCommonPriorityNumber"] = 8, ["internalIncidentId"] = $"BENCH-{i:D6}",
+        },
+        ["locationInformationComponent"] = new JsonArray(new JsonObject
+        {
+            ["$id"] = incidentId + ":location", ["locationTypeDescriptionRegistryText"] = "IncidentLocation",
+            ["locationByValue"] = "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:ca=\"urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr\">"
+                + $"<ca:civicAddress><ca:HNO>{i % 9000 + 1}</ca:HNO><ca:RD>Bench</ca:RD><ca:STS>Rd</ca:STS><ca:A3>Springfield</ca:A3><ca:A1>IL</ca:A1></ca:civicAddress></presence>",
+        }),
+        ["notesComponent"] = new JsonArray(new JsonObject { ["$id"] = incidentId + ":note", ["notesActionComments"] = "Odor of gas reported by a neighbour." }),
+    };
 
     private static async Task LoginAsync(HttpClient http)
     {
