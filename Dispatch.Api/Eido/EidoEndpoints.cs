@@ -290,22 +290,20 @@ internal static class EidoBodies
 
     public static async Task<(JsonNode? Body, byte[] Bytes, ValidationProblem? Problem)> ReadAsync(HttpRequest request, CancellationToken ct)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        var (body, problem) = await RequestBodies.ReadAsync(request, MaxBytes, "body", $"The body is over the limit of {MaxBytes} bytes.",
+            "Send an EIDO (JSON) as the request body.", ct);
+        if (problem is not null) return (null, [], problem);
+        using (body)
         {
-            if (buffer.Length + read > MaxBytes) return (null, [], Problems.Field("body", $"The body is over the limit of {MaxBytes} bytes."));
-            buffer.Write(chunk, 0, read);
-        }
-        if (buffer.Length == 0) return (null, [], Problems.Field("body", "Send an EIDO (JSON) as the request body."));
-        try
-        {
-            return (JsonNode.Parse(buffer.ToArray()), buffer.ToArray(), null);
-        }
-        catch (JsonException e)
-        {
-            return (null, [], Problems.Field("body", $"The body is not JSON: {e.Message}"));
+            var bytes = body!.ToArray();
+            try
+            {
+                return (JsonNode.Parse(bytes), bytes, null);
+            }
+            catch (JsonException e)
+            {
+                return (null, [], Problems.Field("body", $"The body is not JSON: {e.Message}"));
+            }
         }
     }
 

@@ -69,6 +69,7 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
     private CancellationTokenSource? _stop;
     private Task? _loop;
     private bool _reminded;
+    private bool _accepted; // the notifier accepted a subscription on the current connection
     private readonly SemaphoreSlim _sending = new(1, 1);
     private Guid Id => this.GetPrimaryKey();
     private EidoOptions Options => options.Value;
@@ -158,10 +159,10 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
         var failures = 0;
         while (!stop.IsCancellationRequested)
         {
-            var served = false;
+            _accepted = false;
             try
             {
-                served = await ServeAsync(settings, stop);
+                await ServeAsync(settings, stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -173,8 +174,8 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
                 logger.LogWarning("EIDO subscription {SubscriptionId}: connection to its notifier ended ({Error}); reconnecting", Id, Describe(ex));
                 await RecordAsync(null, null, null, Describe(ex));
             }
-            // A connection that served events starts the backoff over; one that failed at once waits longer each time.
-            failures = served ? 1 : failures + 1;
+            // A connection the notifier accepted starts the backoff over, however it ended; one that failed at once waits longer each time.
+            failures = _accepted ? 1 : failures + 1;
             var backoff = TimeSpan.FromTicks(Math.Min(Options.MaxBackoff.Ticks, Options.FirstBackoff.Ticks * (1L << Math.Min(failures - 1, 16))));
             backoff += TimeSpan.FromMilliseconds(Random.Shared.Next(0, (int)Math.Max(1, backoff.TotalMilliseconds / 4)));
             try
@@ -190,8 +191,8 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
 
     private static string Describe(Exception ex) => ex is OutboundRefusedException ? $"refused: {ex.Message}" : ex.Message;
 
-    /// <returns>Whether the notifier accepted the subscription before the connection ended.</returns>
-    private async Task<bool> ServeAsync(EidoSubscriberSettings settings, CancellationToken stop)
+    /// <summary>One connection: connect, subscribe, serve until it ends (returns when the notifier closes it, throws when it breaks).</summary>
+    private async Task ServeAsync(EidoSubscriberSettings settings, CancellationToken stop)
     {
         using var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = Options.KeepAlive;
@@ -220,14 +221,13 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
 
         var session = new Session(settings);
         await SubscribeAsync(socket, session, renew: false, stop);
-        var accepted = false;
         try
         {
             while (!stop.IsCancellationRequested)
             {
                 var message = await ReceiveAsync(socket, session, stop);
-                if (message is null) return accepted; // the notifier closed the connection
-                accepted |= await HandleAsync(socket, session, message, stop);
+                if (message is null) return; // the notifier closed the connection
+                await HandleAsync(socket, session, message, stop);
             }
         }
         finally
@@ -237,15 +237,14 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
             socket.Abort();
             await session.DisposeAsync();
         }
-        return accepted;
     }
 
-    /// <summary>One message from the notifier: answered, applied or noted. Returns whether a subscription was (still) accepted by it.</summary>
-    private async Task<bool> HandleAsync(ClientWebSocket socket, Session session, JsonObject message, CancellationToken stop)
+    /// <summary>One message from the notifier: answered, applied or noted.</summary>
+    private async Task HandleAsync(ClientWebSocket socket, Session session, JsonObject message, CancellationToken stop)
     {
         if (message["subscribeResponse"] is JsonObject response)
         {
-            if (response["requestId"]?.GetValue<string>() != session.PendingRequest) return false; // an answer to an earlier request
+            if (response["requestId"]?.GetValue<string>() != session.PendingRequest) return; // an answer to an earlier request
             session.PendingRequest = null;
             session.AnswerDue = null;
             var status = Int(response["statusCode"]);
@@ -257,15 +256,16 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
                 var margin = TimeSpan.FromTicks(Math.Max(expires.Ticks / 5, Math.Min(TimeSpan.FromSeconds(10).Ticks, expires.Ticks / 2)));
                 session.Until = time.GetUtcNow() + expires;
                 session.RenewAt = session.Until - margin;
+                _accepted = true;
                 await RecordAsync(session.RemoteId, session.Until, null, null);
-                return true;
+                return;
             }
             if (status == 481 && session.RemoteId is not null)
             {
                 // The notifier no longer knows the subscription being renewed: a new one.
                 session.RemoteId = null;
                 await SubscribeAsync(socket, session, renew: false, stop);
-                return false;
+                return;
             }
             throw new EidoProtocolException($"the notifier refused the subscription: {status} {response["statusText"]?.ToString()}");
         }
@@ -275,7 +275,7 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
             if (string.IsNullOrWhiteSpace(transactionId))
             {
                 logger.LogWarning("EIDO subscription {SubscriptionId}: an event without a transactionId cannot be answered; ignored", Id);
-                return session.RemoteId is not null;
+                return;
             }
             EidoOutcome outcome;
             try
@@ -309,7 +309,7 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
                     ["transactionId"] = transactionId, ["statusCode"] = outcome.StatusCode, ["statusText"] = outcome.StatusText,
                 },
             }, stop);
-            return session.RemoteId is not null;
+            return;
         }
         if (message["terminate"] is JsonObject terminate)
         {
@@ -325,13 +325,12 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
             session.RemoteId = null;
             await RecordAsync(null, null, null, "terminated by the notifier; subscribed again");
             await SubscribeAsync(socket, session, renew: false, stop);
-            return false;
+            return;
         }
         if (message["response"] is JsonObject other)
             logger.LogWarning("EIDO subscription {SubscriptionId}: the notifier answered {Status} {Text}", Id, Int(other["statusCode"]), other["statusText"]?.ToString());
         else if (message["unsubscribeResponse"] is null)
             logger.LogWarning("EIDO subscription {SubscriptionId}: a message of a kind STA-024 does not define was ignored", Id);
-        return session.RemoteId is not null;
     }
 
     /// <summary>Sends <c>subscribe</c>: a new subscription, or (with its id) a renewal of the current one.</summary>

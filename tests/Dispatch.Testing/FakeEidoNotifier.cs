@@ -57,10 +57,7 @@ public sealed class FakeEidoNotifier : IAsyncDisposable
 
     public static async Task<FakeEidoNotifier> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
+        var app = LoopbackApp.Create();
         app.UseWebSockets();
         FakeEidoNotifier? fake = null;
         app.Map("/ent", async context =>
@@ -73,8 +70,7 @@ public sealed class FakeEidoNotifier : IAsyncDisposable
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
             await fake!.ServeAsync(socket, context.Request.Headers.Authorization.ToString() is { Length: > 0 } a ? a : null, context.RequestAborted);
         });
-        await app.StartAsync();
-        var address = new Uri(app.Urls.First());
+        var address = await LoopbackApp.StartAsync(app);
         fake = new FakeEidoNotifier(app, new Uri($"ws://127.0.0.1:{address.Port}/ent"));
         return fake;
     }

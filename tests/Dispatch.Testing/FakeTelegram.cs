@@ -52,17 +52,13 @@ public sealed class FakeTelegram : IAsyncDisposable
 
     public static async Task<FakeTelegram> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
+        var app = LoopbackApp.Create();
         FakeTelegram? fake = null;
         // /bot<token>/<method>: the token holds a colon, so the path is taken apart here rather than by a route template.
         app.MapPost("/{**path}", (string path, HttpContext http) => path.StartsWith("bot", StringComparison.Ordinal) && path.LastIndexOf('/') is var slash and > 3
             ? fake!.HandleAsync(path[3..slash], path[(slash + 1)..], http)
             : Task.FromResult(Failure(404, "Not Found")));
-        await app.StartAsync();
-        fake = new FakeTelegram(app, new Uri(app.Urls.First()));
+        fake = new FakeTelegram(app, await LoopbackApp.StartAsync(app));
         return fake;
     }
 

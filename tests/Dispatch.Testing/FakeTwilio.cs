@@ -57,16 +57,11 @@ public sealed class FakeTwilio : IAsyncDisposable
 
     public static async Task<FakeTwilio> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
+        var app = LoopbackApp.Create();
         FakeTwilio? fake = null;
         app.MapPost("/2010-04-01/Accounts/{sid}/Messages.json", (string sid, HttpContext http) => fake!.CreateMessageAsync(sid, http));
         app.MapPost("/2010-04-01/Accounts/{sid}/Calls.json", (string sid, HttpContext http) => fake!.CreateCallAsync(sid, http));
-        await app.StartAsync();
-        var address = app.Urls.First();
-        fake = new FakeTwilio(app, new Uri(address));
+        fake = new FakeTwilio(app, await LoopbackApp.StartAsync(app));
         return fake;
     }
 

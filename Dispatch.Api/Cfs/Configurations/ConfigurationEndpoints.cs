@@ -228,21 +228,9 @@ public sealed record DryRunRecord(string ExternalId, string? CallNumber, string?
 /// <summary>A sample file sent as the raw request body (any content type), read up to a limit.</summary>
 internal static class Samples
 {
-    public static async Task<(MemoryStream? Sample, ValidationProblem? Problem)> ReadAsync(HttpRequest request, long limit, CancellationToken ct)
-    {
-        var body = new MemoryStream();
-        var buffer = new byte[81920];
-        int read;
-        while ((read = await request.Body.ReadAsync(buffer, ct)) > 0)
-        {
-            if (body.Length + read > limit)
-                return (null, Problems.Field("file", $"The sample is over the limit of {limit} bytes (maxFileBytes)."));
-            body.Write(buffer, 0, read);
-        }
-        if (body.Length == 0) return (null, Problems.Field("file", "Send the sample file as the request body."));
-        body.Position = 0;
-        return (body, null);
-    }
+    public static Task<(MemoryStream? Body, ValidationProblem? Problem)> ReadAsync(HttpRequest request, long limit, CancellationToken ct) =>
+        RequestBodies.ReadAsync(request, limit, "file", $"The sample is over the limit of {limit} bytes (maxFileBytes).",
+            "Send the sample file as the request body.", ct);
 
     /// <summary>Parses a sample with a mapping, and says which of its records would update a call already imported by <paramref name="configurationId"/>.</summary>
     public static async Task<DryRunResult> DryRunAsync(AgencyScope scope, Guid? configurationId, string parserClass, CfsMappings mappings, Stream sample)
