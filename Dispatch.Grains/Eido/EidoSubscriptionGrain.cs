@@ -189,7 +189,16 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
         }
     }
 
-    private static string Describe(Exception ex) => ex is OutboundRefusedException ? $"refused: {ex.Message}" : ex.Message;
+    /// <summary>What went wrong, as an operator reads it: the exception and what it wraps ("Unable to connect…: Name or service not known").</summary>
+    private static string Describe(Exception ex)
+    {
+        var refused = ex as OutboundRefusedException ?? ex.InnerException as OutboundRefusedException ?? ex.InnerException?.InnerException as OutboundRefusedException;
+        if (refused is not null) return $"refused: {refused.Message}";
+        var text = ex.Message;
+        for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+            if (!text.Contains(inner.Message, StringComparison.Ordinal)) text += ": " + inner.Message;
+        return text.Length > 500 ? text[..500] : text;
+    }
 
     /// <summary>One connection: connect, subscribe, serve until it ends (returns when the notifier closes it, throws when it breaks).</summary>
     private async Task ServeAsync(EidoSubscriberSettings settings, CancellationToken stop)
