@@ -336,6 +336,21 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
             await SubscribeAsync(socket, session, renew: false, stop);
             return;
         }
+        if (message["unreadable"] is JsonObject unreadable)
+        {
+            var id = unreadable["transactionId"]?.ToString();
+            logger.LogWarning("EIDO subscription {SubscriptionId}: a message could not be read ({Reason}); {Answer}", Id, unreadable["statusText"]?.ToString(),
+                id is null ? "no transactionId found in it to answer" : "answered as an event");
+            if (id is not null)
+                await SendAsync(socket, new JsonObject
+                {
+                    ["eventResponse"] = new JsonObject
+                    {
+                        ["transactionId"] = id, ["statusCode"] = unreadable["statusCode"]!.DeepClone(), ["statusText"] = unreadable["statusText"]!.DeepClone(),
+                    },
+                }, stop);
+            return;
+        }
         if (message["response"] is JsonObject other)
             logger.LogWarning("EIDO subscription {SubscriptionId}: the notifier answered {Status} {Text}", Id, Int(other["statusCode"]), other["statusText"]?.ToString());
         else if (message["unsubscribeResponse"] is null)
@@ -399,11 +414,16 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
         return await receiving;
     }
 
-    /// <summary>One whole text message as a JSON object; null when the notifier closed. A message too large or not JSON is a protocol error.</summary>
+    /// <summary>
+    /// One whole message as a JSON object; null when the notifier closed. A message over the limit is read to its end and dropped,
+    /// and one that is not a JSON object is dropped too: each becomes an <c>unreadable</c> message carrying the transactionId found
+    /// in its first bytes, so that an event can still be answered (413, 400) rather than come back after a reconnect, forever.
+    /// </summary>
     private async Task<JsonObject?> ReadMessageAsync(ClientWebSocket socket, CancellationToken stop)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
+        var length = 0L;
         while (true)
         {
             var result = await socket.ReceiveAsync(chunk, stop);
@@ -413,12 +433,29 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
                     result.CloseStatus, result.CloseStatusDescription);
                 return null;
             }
-            buffer.Write(chunk, 0, result.Count);
-            if (buffer.Length > Options.MaxMessageBytes)
-                throw new EidoProtocolException($"a message over {Options.MaxMessageBytes} bytes");
+            length += result.Count;
+            // Over the limit, only the first chunk is kept (for the transactionId); the rest is read and let go.
+            if (length <= Options.MaxMessageBytes || buffer.Length < chunk.Length) buffer.Write(chunk, 0, result.Count);
             if (!result.EndOfMessage) continue;
-            return JsonNode.Parse(buffer.ToArray()) as JsonObject ?? throw new EidoProtocolException("a message that is not a JSON object");
+            if (length > Options.MaxMessageBytes)
+                return Unreadable(buffer, 413, $"The message is {length} bytes, over the subscriber's limit of {Options.MaxMessageBytes}.");
+            try
+            {
+                return JsonNode.Parse(buffer.ToArray()) as JsonObject ?? Unreadable(buffer, 400, "The message is not a JSON object.");
+            }
+            catch (JsonException e)
+            {
+                return Unreadable(buffer, 400, $"The message is not JSON: {e.Message}");
+            }
         }
+    }
+
+    private static JsonObject Unreadable(MemoryStream buffer, int status, string reason)
+    {
+        var head = Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)Math.Min(buffer.Length, 64 * 1024));
+        var transactionId = System.Text.RegularExpressions.Regex.Match(head, "\"transactionId\"\\s*:\\s*\"([^\"]{1,200})\"") is { Success: true } m
+            ? m.Groups[1].Value : null;
+        return new JsonObject { ["unreadable"] = new JsonObject { ["transactionId"] = transactionId, ["statusCode"] = status, ["statusText"] = reason } };
     }
 
     private async Task SendAsync(ClientWebSocket socket, JsonObject message, CancellationToken stop)

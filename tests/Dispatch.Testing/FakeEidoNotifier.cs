@@ -100,6 +100,15 @@ public sealed class FakeEidoNotifier : IAsyncDisposable
         return transactionId;
     }
 
+    /// <summary>Sends a text message as it is (a broken one, say) to the subscribed connection.</summary>
+    public async Task SendRawAsync(string text)
+    {
+        Connection? current;
+        lock (_gate) current = _current is { SubscriptionId: not null } ? _current : null;
+        if (current is null) throw new InvalidOperationException("No subscriber to send to.");
+        await current.SendTextAsync(text);
+    }
+
     /// <summary>Terminates the current subscription (the subscriber should answer and subscribe again).</summary>
     public async Task TerminateAsync()
     {
@@ -230,13 +239,15 @@ public sealed class FakeEidoNotifier : IAsyncDisposable
             ["event"] = new JsonObject { ["subscriptionId"] = SubscriptionId, ["transactionId"] = transactionId, ["notification"] = notification.DeepClone() },
         });
 
-        public async Task SendAsync(JsonObject message)
+        public Task SendAsync(JsonObject message) => SendTextAsync(message.ToJsonString());
+
+        public async Task SendTextAsync(string text)
         {
             await _sending.WaitAsync();
             try
             {
                 if (Socket.State == WebSocketState.Open)
-                    await Socket.SendAsync(Encoding.UTF8.GetBytes(message.ToJsonString()), WebSocketMessageType.Text, true, CancellationToken.None);
+                    await Socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
             }
             catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException)
             {

@@ -22,6 +22,7 @@ public sealed class EidoIntakeTests : DeliveryWorld
     {
         ["Dispatch:Eido:FirstBackoff"] = "00:00:00.100",
         ["Dispatch:Eido:MaxBackoff"] = "00:00:01",
+        ["Dispatch:Eido:MaxMessageBytes"] = "65536",
     };
 
     protected override async Task StartProvidersAsync()
@@ -229,6 +230,15 @@ public sealed class EidoIntakeTests : DeliveryWorld
         Assert.Equal(200, _notifier.TerminateResponses.Single()["statusCode"]!.GetValue<int>());
         var afterTerminate = await _notifier.SendEventAsync(Another("crash-geodetic.json", "after-terminate"));
         Assert.Equal(200, (await AnswerAsync(afterTerminate)).StatusCode);
+
+        // A message over the subscriber's limit, and one that is not JSON: each answered by the transactionId in it, and the stream
+        // goes on (dropping the connection instead would only bring them back, again and again).
+        var huge = Another("crash-geodetic.json", "huge");
+        huge["notesComponent"] = new JsonArray(new JsonObject { ["$id"] = "n", ["notesActionComments"] = new string('x', 100_000) });
+        var tooLarge = await AnswerAsync(await _notifier.SendEventAsync(huge));
+        Assert.Equal(413, tooLarge.StatusCode);
+        await _notifier.SendRawAsync("""{"event": {"transactionId": "broken-1", "notification": [{"$id": """);
+        Assert.Equal(400, (await AnswerAsync("broken-1")).StatusCode);
 
         // The silo holding the subscription is killed; the other one takes it up, and an event sent meanwhile is not lost.
         await using var second = await StartSiloProcessAsync(WorldSiloSettings());
