@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Dispatch.Grains.Incidents;
-using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
 using Dispatch.Grains.Storage.Encryption;
 
@@ -8,8 +7,9 @@ namespace Dispatch.Grains.Cfs;
 
 /// <summary>
 /// Storing a call for service, wherever it came from (a CAD export, an EIDO): inserted the first time its identity is seen within
-/// its origin, updated after that — a linked incident keeping every change in its history, a new address or priority changing
-/// the incident and telling everyone notified — and, when new and the caller says so, raised as an incident at once.
+/// its origin, updated after that — a linked incident keeping every change in its history, a new address or priority left for
+/// the incident's grain to apply and tell everyone notified — and, when new and the caller says so, left for a new incident's
+/// grain to raise. The incident itself is written only by its grain.
 /// </summary>
 internal static class CfsCalls
 {
@@ -67,39 +67,26 @@ internal static class CfsCalls
         if (existing is null)
         {
             await scope.ExecuteAsync(Insert, values);
-            if (raise is not null) await RaiseAsync(scope, origin, id, r, raise, now);
+            if (raise is not null) await RaiseAsync(scope, origin, id, r, raise);
             return new CallUpsert(id, false, false);
         }
 
         await scope.ExecuteAsync(Update, values);
         if (existing.LinkedIncidentId is { } incidentId)
-            await CfsUpdates.RecordAsync(scope, incidentId, existing.ToRecord(scope.Cipher), r, existing.Id, origin, now);
+            await CfsChanges.RecordAsync(scope, incidentId, existing.ToRecord(scope.Cipher), r, existing.Id, origin);
         return new CallUpsert(id, true, false);
     }
 
-    /// <summary>A new call raised at once: an incident, its companies notified, the call linked — all in the caller's transaction.</summary>
-    private static async Task RaiseAsync(AgencyScope scope, CallOrigin origin, Guid callId, CfsRecord r, CallRaise raise, DateTimeOffset now)
+    /// <summary>
+    /// A new call to be raised at once: left in the new incident's inbox, in the caller's transaction; the incident's grain
+    /// creates it (its companies that are still assignable notified, the call linked) right after the commit.
+    /// </summary>
+    private static Task RaiseAsync(AgencyScope scope, CallOrigin origin, Guid callId, CfsRecord r, CallRaise raise)
     {
         // An EIDO's identifier is a long URN: the PSAP's own incident number names it better where there is one.
         var name = $"{origin.Label} {(origin.Source == CallOrigin.EidoSource ? r.CallNumber ?? r.ExternalId : r.ExternalId)}";
-        var incident = await IncidentStore.CreateAsync(scope, Guid.CreateVersion7(), new NewIncident(raise.Priority,
-            (r.Nature ?? r.Type) is { } what ? $"{what} ({name})" : name,
-            r.Description ?? "", r.Address, r.Type), now);
-        foreach (var company in raise.Companies)
-        {
-            try
-            {
-                await Assignments.AssignAsync(scope, incident, company, now, null);
-            }
-            catch (NotAssignableException)
-            {
-                // A company unlinked or deactivated since the mapping was written: the PSAP sees it on the incident.
-                await Communications.AppendAsync(scope, new CommunicationEntry(incident.Id, scope.Context.AgencyId, "auto_assign_failed", "internal",
-                    $"Company {company} from the mapping could not be assigned: it is not an active company this PSAP works with.",
-                    new { company_id = company, cfs_incident_id = callId }));
-            }
-        }
-        await CfsRecords.LinkAsync(scope, callId, incident.Id, now);
+        return IncidentInbox.RaiseAsync(scope, Guid.CreateVersion7(), callId,
+            new RaisePlan(raise.Priority, (r.Nature ?? r.Type) is { } what ? $"{what} ({name})" : name, raise.Companies));
     }
 
     /// <summary>Two anonymous objects' properties as one object, for a log entry's content.</summary>

@@ -1,50 +1,41 @@
-using System.Globalization;
 using Dispatch.Grains.Incidents;
 using Dispatch.Grains.Storage;
 
 namespace Dispatch.Grains.Cfs;
 
 /// <summary>
-/// A CAD (or an NG9-1-1 system) sent a call again that is linked to an incident. In the same transaction: the incident's communications log says
-/// what changed (a <c>cfs_update</c> entry, values in its encrypted content only); a new address or priority becomes the
-/// incident's, and everyone already notified of the incident (each assigned company's recipients, whatever tier reached them)
-/// is sent a notice on the channels of their notification, through the delivery outbox like any other message.
+/// A linked call's new address or priority, applied by the incident's grain from its inbox (<see cref="CfsChanges"/> left it
+/// there): the call's value becomes the incident's, and everyone already notified of the incident (each assigned company's
+/// recipients, whatever tier reached them) is sent a notice on the channels of their notification, through the delivery outbox
+/// like any other message. A resolved or closed incident is not changed; the log says so.
 /// </summary>
 internal static class CfsUpdates
 {
-    /// <summary>The fields whose change reaches people, not only the log: where to go, and how urgent it is.</summary>
-    public static IReadOnlyList<string> Notified { get; } = ["address", "priority"];
-
-    public static async Task RecordAsync(AgencyScope scope, Guid incidentId, CfsRecord before, CfsRecord after, Guid callId, CallOrigin origin,
-        DateTimeOffset now)
+    public static async Task ApplyAsync(AgencyScope scope, Guid incidentId, Guid callId, IReadOnlyList<string> fields, DateTimeOffset now)
     {
-        var changes = Changes(before, after);
-        scope.Wakes.IncidentChanged(incidentId);
-        await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, scope.Context.AgencyId, "cfs_update", "inbound",
-            changes.Count == 0 ? $"{origin.Sender} sent {origin.Label} {after.ExternalId} again without changes."
-                : $"{origin.Sender} updated {origin.Label} {after.ExternalId}: " + string.Join("; ", changes.Select(c => $"{c.Field}: {c.Text}")),
-            CfsCalls.Merge(origin.Entry, new { cfs_incident_id = callId, changed = changes.Select(c => c.Field) }), SenderType: "command_system"));
-
+        var call = await scope.QuerySingleOrDefaultAsync<CallRow>(
+            "select source, external_cfs_id, address, priority from cfs_incidents where id = @callId", new { callId });
         // Taken as acknowledgements take it, so neither finds the incident's version moved under it.
         await scope.ExecuteAsync("select 1 from incidents where id = @incidentId for no key update", new { incidentId });
-        if (await IncidentStore.GetAsync(scope, incidentId) is not { } incident) return;
-        var moved = changes.Any(c => c.Field == "address") && after.Address is { } address && address != incident.Address;
-        var reprioritised = changes.Any(c => c.Field == "priority") && after.Priority is { } priority && priority != incident.Priority;
+        if (call is null || await IncidentStore.GetAsync(scope, incidentId) is not { } incident) return;
+        var sender = call.Source == CallOrigin.CadSource ? "CAD" : "The NG9-1-1 system";
+        var moved = fields.Contains("address") && call.Address is { } address && address != incident.Address;
+        var reprioritised = fields.Contains("priority") && call.Priority is { } priority && priority != incident.Priority;
         if (!moved && !reprioritised) return;
+        string[] changed = [.. CfsChanges.Notified.Where(f => f == "address" ? moved : reprioritised)];
         if (incident.Status is IncidentStatus.Resolved or IncidentStatus.Closed)
         {
-            // Nobody is on the way any more; the log above keeps the change.
+            // Nobody is on the way any more; the log keeps the change.
             await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, scope.Context.AgencyId, "cfs_update_not_sent", "internal",
-                $"{origin.Sender} changed the call's {string.Join(" and ", Notified.Where(f => f == "address" ? moved : reprioritised))}, "
-                + $"but the incident is {incident.Status}: it was not changed and nobody was notified.", new { cfs_incident_id = callId }));
+                $"{sender} changed the call's {string.Join(" and ", changed)}, but the incident is {incident.Status}: it was not changed and nobody was notified.",
+                new { cfs_incident_id = callId }));
             return;
         }
 
         var updated = incident;
-        if (moved) updated = updated.Relocate(after.Address!);
-        if (reprioritised) updated = updated.Reprioritise(after.Priority!);
+        if (moved) updated = updated.Relocate(call.Address!);
+        if (reprioritised) updated = updated.Reprioritise(call.Priority!);
         await IncidentStore.SaveAsync(scope, incident, updated);
-        string[] fields = [.. Notified.Where(f => f == "address" ? moved : reprioritised)];
         var notified = (await scope.QueryAsync<Guid>("""
             with recipients as (
                 select distinct on (n.notified_user_id, n.agency_id) n.id
@@ -59,43 +50,15 @@ internal static class CfsUpdates
             insert into notification_deliveries (notification_id, incident_id, agency_id, transport_channel_id, transport_type_slug, preference_id,
                                                  sequence, send_status, next_attempt_at, update_fields, created_at, updated_at)
             select notification_id, incident_id, agency_id, transport_channel_id, transport_type_slug, preference_id, sequence,
-                   case when first then 'queued' else 'waiting' end, case when first then @now end, @fields, @now, @now
+                   case when first then 'queued' else 'waiting' end, case when first then @now end, @changed, @now, @now
             from chains
             returning notification_id
-            """, new { incidentId, now, fields })).Distinct().ToList();
+            """, new { incidentId, now, changed })).Distinct().ToList();
         foreach (var notification in notified) scope.Wakes.Notification(notification);
         await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, scope.Context.AgencyId, "cfs_update_sent", "internal",
-            $"{origin.Sender} changed the call's {string.Join(" and ", fields)}: the incident follows it, and {notified.Count} notified recipient(s) are told.",
-            new { cfs_incident_id = callId, changed = fields, recipients = notified.Count }));
+            $"{sender} changed the call's {string.Join(" and ", changed)}: the incident follows it, and {notified.Count} notified recipient(s) are told.",
+            new { cfs_incident_id = callId, changed, recipients = notified.Count }));
     }
 
-    /// <summary>What differs between the call as stored and as sent again, in a dispatcher's words.</summary>
-    public static IReadOnlyList<(string Field, string Text)> Changes(CfsRecord before, CfsRecord after)
-    {
-        var changes = new List<(string, string)>();
-        void Compare(string field, string? was, string? now)
-        {
-            if (was != now) changes.Add((field, $"'{was}' → '{now}'"));
-        }
-        Compare("call number", before.CallNumber, after.CallNumber);
-        Compare("caller name", before.CallerName, after.CallerName);
-        Compare("caller phone", before.CallerPhone, after.CallerPhone);
-        Compare("description", before.Description, after.Description);
-        Compare("address", before.Address, after.Address);
-        Compare("cross streets", before.CrossStreets, after.CrossStreets);
-        Compare("priority", before.Priority, after.Priority);
-        Compare("type", before.Type, after.Type);
-        Compare("nature", before.Nature, after.Nature);
-        Compare("status", before.Status, after.Status);
-        Compare("units", string.Join(", ", before.Units), string.Join(", ", after.Units));
-        Compare("position", Position(before), Position(after));
-        var added = after.Narrative.Where(e => !before.Narrative.Contains(e)).ToList();
-        if (added.Count > 0)
-            changes.Add(("narrative", $"{added.Count} new entr{(added.Count == 1 ? "y" : "ies")}: "
-                + string.Join(" | ", added.Select(e => e.At is { } at ? $"[{at.ToUniversalTime():u}] {e.Text}" : e.Text))));
-        return changes;
-    }
-
-    private static string? Position(CfsRecord r) => r.Latitude is { } lat && r.Longitude is { } lon
-        ? string.Create(CultureInfo.InvariantCulture, $"{lat}, {lon}") : null;
+    private sealed record CallRow(string Source, string ExternalCfsId, string? Address, string? Priority);
 }

@@ -44,6 +44,14 @@ public interface IIncidentGrain : IGrainWithGuidKey
     /// <summary>A notification grain recorded a send's outcome: the deliveries as they are now, for the copy held.</summary>
     [OneWay]
     Task DeliveriesChangedAsync(IReadOnlyList<DeliveryChange> changes);
+
+    /// <summary>
+    /// Work a writer outside this grain left in the incident's inbox (a CAD or EIDO call to raise as this incident, a linked call's
+    /// new address or priority): applied and removed, each in one transaction. From whoever committed it, and from the recovery for
+    /// any left behind. Idempotent.
+    /// </summary>
+    [OneWay]
+    Task InboxAsync();
 }
 
 /// <summary>
@@ -340,6 +348,74 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
         if (ack.IncidentStatus == IncidentStatus.Acknowledged && incident.Status == IncidentStatus.Open)
             incident = incident.Acknowledge(ack.AckedAt) with { Version = incident.Version + 1 };
         return held with { Incident = incident, Companies = companies };
+    }
+
+    public async Task InboxAsync()
+    {
+        using var activity = Commands.StartActivity("incident inbox");
+        IReadOnlyList<IncidentInboxItem> waiting;
+        await using (var engine = await store.BeginEngineAsync()) waiting = await IncidentInbox.ForAsync(engine, Id);
+        foreach (var item in waiting)
+        {
+            if (item.Kind == IncidentInbox.Raise) await RaiseFromCallAsync(item);
+            else await ApplyCallUpdateAsync(item);
+        }
+    }
+
+    /// <summary>
+    /// Creates this incident from the call the inbox names, for the plan's companies that are still ones the PSAP may assign (the
+    /// others logged), the call linked in the same transaction; then the item goes. Already created (a repeat after a crash between
+    /// the two): only the item goes.
+    /// </summary>
+    private async Task RaiseFromCallAsync(IncidentInboxItem item)
+    {
+        var plan = IncidentInbox.PlanOf(item);
+        var psap = new AgencyContext(item.AgencyId);
+        IReadOnlyList<Guid> dropped = [];
+        if (await HeldAsync() is null)
+        {
+            CfsIncidentView? call;
+            IReadOnlyList<Guid> assignable;
+            await using (var scope = await store.BeginAsync(psap))
+            {
+                call = await CfsRecords.GetAsync(scope, item.CfsIncidentId);
+                assignable = await Assignments.AssignableAsync(scope, plan.Companies);
+            }
+            dropped = [.. plan.Companies.Except(assignable)];
+            var result = call is null || call.LinkedIncidentId is not null ? null // linked by a dispatcher meanwhile: nothing to raise
+                : await CreateAsync(psap, new IncidentDraft(plan.Priority, plan.Title, call.Description ?? "", call.Address, call.IncidentType,
+                    [.. plan.Companies.Intersect(assignable)], Activity.Current?.Id, call.Id));
+            if (result is { Outcome: not (CommandOutcome.Done or CommandOutcome.Replayed) })
+                logger.LogWarning("Incident {IncidentId} was not raised from call {CallId}: {Outcome} {Message}", Id, item.CfsIncidentId, result.Outcome,
+                    result.Message);
+            if (result?.Outcome != CommandOutcome.Done) dropped = [];
+        }
+        await using (var scope = await store.BeginAsync(psap))
+        {
+            // A company unlinked or deactivated since the mapping was written: the PSAP sees it on the incident.
+            foreach (var company in dropped)
+                await Communications.AppendAsync(scope, new CommunicationEntry(Id, item.AgencyId, "auto_assign_failed", "internal",
+                    $"Company {company} from the mapping could not be assigned: it is not an active company this PSAP works with.",
+                    new { company_id = company, cfs_incident_id = item.CfsIncidentId }));
+            await IncidentInbox.RemoveAsync(scope, item.Id);
+            await scope.CommitAsync();
+        }
+    }
+
+    /// <summary>A linked call's new address or priority: the incident follows it and everyone notified is told, and the item goes, in one transaction.</summary>
+    private async Task ApplyCallUpdateAsync(IncidentInboxItem item)
+    {
+        GrainWakes wakes;
+        await using (var scope = await store.BeginAsync(new AgencyContext(item.AgencyId)))
+        {
+            await CfsUpdates.ApplyAsync(scope, Id, item.CfsIncidentId, IncidentInbox.FieldsOf(item), Time.Stored(time));
+            await IncidentInbox.RemoveAsync(scope, item.Id);
+            await scope.CommitAsync();
+            wakes = scope.Wakes;
+        }
+        _held = null; // its address or priority moved: read again when next asked
+        await AfterCommitAsync(wakes);
+        await PublishAsync("changed");
     }
 
     public async Task<CallLinkResult> LinkCallAsync(AgencyContext caller, Guid callId)

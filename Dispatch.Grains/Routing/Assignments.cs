@@ -36,6 +36,10 @@ internal static class Assignments
                    and a.agency_type = 'company' and a.is_active
         """;
 
+    /// <summary>Which of <paramref name="companyIds"/> the scope's PSAP may assign now.</summary>
+    public static async Task<IReadOnlyList<Guid>> AssignableAsync(AgencyScope scope, IReadOnlyList<Guid> companyIds) => companyIds.Count == 0 ? []
+        : (await scope.QueryAsync<Guid>($"select a.id from {AssignableCompanies} where a.id = any(@ids)", new { ids = companyIds.ToArray() })).ToList();
+
     // The company's name when the PSAP may assign it; nothing when it may not.
     private const string Assignable = $"select a.name from {AssignableCompanies} where a.id = @companyId";
 

@@ -17,6 +17,7 @@ public sealed class GrainWakes
     private readonly Dictionary<Guid, DateTimeOffset> _deadlines = [];
     private readonly HashSet<Guid> _connections = [];
     private readonly HashSet<Guid> _changed = [];
+    private readonly HashSet<Guid> _inbox = [];
     private readonly Dictionary<Guid, List<DeliveryChange>> _deliveriesChanged = [];
 
     public void Notification(Guid notificationId) => _notifications.Add(notificationId);
@@ -31,6 +32,9 @@ public sealed class GrainWakes
     /// grain drops its copy and reads the incident again when next asked.
     /// </summary>
     public void IncidentChanged(Guid incidentId) => _changed.Add(incidentId);
+
+    /// <summary>The transaction left work in the incident's inbox (a call to raise, a call's update): its grain applies it.</summary>
+    public void Inbox(Guid incidentId) => _inbox.Add(incidentId);
 
     /// <summary>The transaction recorded a send's outcome on the incident: its grain is told what the delivery is now.</summary>
     public void DeliveryChanged(Guid incidentId, Guid notificationId, DeliveryView delivery)
@@ -74,6 +78,7 @@ public sealed class GrainWakes
             .Concat(_deadlines.Keys.Where(id => id != committingIncident).Select(id => grains.GetGrain<IIncidentGrain>(id).EscalateWhenDueAsync()))
             .Concat(_connections.Select(id => grains.GetGrain<ICommandConnectionGrain>(id).DeliverDueAsync()))
             .Concat(_changed.Where(id => id != committingIncident).Select(id => grains.GetGrain<IIncidentGrain>(id).ChangedAsync()))
+            .Concat(_inbox.Select(id => grains.GetGrain<IIncidentGrain>(id).InboxAsync()))
             .Concat(_deliveriesChanged.Where(c => !_changed.Contains(c.Key) && c.Key != committingIncident)
                 .Select(c => grains.GetGrain<IIncidentGrain>(c.Key).DeliveriesChangedAsync(c.Value))));
 }

@@ -7,10 +7,12 @@ namespace Dispatch.Grains.Storage;
 /// <param name="Released">Sends in flight on a dead silo, released to be claimed again now.</param>
 /// <param name="Heartbeats">Command connections whose heartbeat watch (its timer) may be lost.</param>
 /// <param name="EidoSubscribers">EIDO subscriptions that should be connected to their notifier (their connection may have died with a silo).</param>
+/// <param name="IncidentInboxes">Incidents with work left in their inbox (a call to raise, a call's update) that their grain has not applied.</param>
 public sealed record Orphans(IReadOnlyList<Guid> Notifications, IReadOnlyList<Guid> Incidents, IReadOnlyList<Guid> CommandConnections,
-    IReadOnlyList<Guid> Inboxes, IReadOnlyList<Guid> Heartbeats, IReadOnlyList<Guid> EidoSubscribers, int Released = 0)
+    IReadOnlyList<Guid> Inboxes, IReadOnlyList<Guid> Heartbeats, IReadOnlyList<Guid> EidoSubscribers, IReadOnlyList<Guid> IncidentInboxes, int Released = 0)
 {
-    public int Count => Notifications.Count + Incidents.Count + CommandConnections.Count + Inboxes.Count + Heartbeats.Count + EidoSubscribers.Count;
+    public int Count => Notifications.Count + Incidents.Count + CommandConnections.Count + Inboxes.Count + Heartbeats.Count + EidoSubscribers.Count
+        + IncidentInboxes.Count;
 }
 
 /// <summary>
@@ -44,14 +46,14 @@ internal static class OrphanedWork
             (await IncidentsDueAsync(scope, now + horizon)).ToList(),
             (await scope.QueryAsync<Guid>("select distinct command_connection_id from command_callbacks where status in ('queued', 'sending')")).ToList(),
             (await CfsImports.ActiveIdsAsync(scope)).ToList(), (await Commands.Heartbeats.WatchedAsync(scope)).ToList(),
-            (await Eido.EidoSubscriptions.SubscriberIdsAsync(scope)).ToList(), released);
+            (await Eido.EidoSubscriptions.SubscriberIdsAsync(scope)).ToList(),
+            (await Incidents.IncidentInbox.WaitingAsync(scope, DateTimeOffset.MaxValue)).ToList(), released);
     }
 
     /// <summary>
     /// The safety sweep: work overdue by more than <paramref name="grace"/> (a live grain's timer has it on time, so this is a wake
     /// lost with a killed process or a timer lost with its activation), sends whose lease ran out, every active CAD inbox and EIDO
-    /// subscriber, and
-    /// command connections silent past their interval and <paramref name="heartbeatGrace"/> (and this grace) with no outage declared.
+    /// subscriber, incidents whose inbox holds work older than the grace, and command connections silent past their interval and <paramref name="heartbeatGrace"/> (and this grace) with no outage declared.
     /// </summary>
     public static async Task<Orphans> OverdueAsync(EngineScope scope, DateTimeOffset now, TimeSpan grace, TimeSpan heartbeatGrace)
     {
@@ -68,7 +70,8 @@ internal static class OrphanedWork
                 """, new { overdue, now })).ToList(),
             (await CfsImports.ActiveIdsAsync(scope)).ToList(),
             (await Commands.Heartbeats.OverdueAsync(scope, now, heartbeatGrace, grace)).ToList(),
-            (await Eido.EidoSubscriptions.SubscriberIdsAsync(scope)).ToList());
+            (await Eido.EidoSubscriptions.SubscriberIdsAsync(scope)).ToList(),
+            (await Incidents.IncidentInbox.WaitingAsync(scope, overdue)).ToList());
     }
 
     /// <summary>The incidents with a live deadline due by <paramref name="until"/>: whose grains should be holding a timer for it.</summary>

@@ -107,9 +107,9 @@ public sealed class WorkRecovery(DispatchStore store, IGrainFactory grains, IClu
         }
         if (orphans.Count > 0 || orphans.Released > 0)
             logger.LogInformation(
-                "Recovered work no live silo held: {Released} send(s) in flight released; woke {Notifications} notification(s), {Incidents} incident(s), {Connections} command connection(s), {Inboxes} CAD inbox(es), {Heartbeats} heartbeat watch(es), {Subscribers} EIDO subscriber(s)",
+                "Recovered work no live silo held: {Released} send(s) in flight released; woke {Notifications} notification(s), {Incidents} incident(s), {Connections} command connection(s), {Inboxes} CAD inbox(es), {Heartbeats} heartbeat watch(es), {Subscribers} EIDO subscriber(s), {IncidentInboxes} incident inbox(es)",
                 orphans.Released, orphans.Notifications.Count, orphans.Incidents.Count, orphans.CommandConnections.Count, orphans.Inboxes.Count,
-                orphans.Heartbeats.Count, orphans.EidoSubscribers.Count);
+                orphans.Heartbeats.Count, orphans.EidoSubscribers.Count, orphans.IncidentInboxes.Count);
         await WakeAsync(orphans);
     }
 
@@ -122,10 +122,11 @@ public sealed class WorkRecovery(DispatchStore store, IGrainFactory grains, IClu
             Volatile.Write(ref _queueDepth, await DeliveryQueue.QueueDepthAsync(scope));
             await scope.CommitAsync(cancellationToken);
         }
-        var overdue = orphans.Notifications.Count + orphans.Incidents.Count + orphans.CommandConnections.Count + orphans.Heartbeats.Count;
+        var overdue = orphans.Notifications.Count + orphans.Incidents.Count + orphans.CommandConnections.Count + orphans.Heartbeats.Count
+            + orphans.IncidentInboxes.Count;
         if (overdue > 0)
-            logger.LogWarning("The sweep found work overdue: woke {Notifications} notification(s), {Incidents} incident(s), {Connections} command connection(s), {Heartbeats} heartbeat watch(es)",
-                orphans.Notifications.Count, orphans.Incidents.Count, orphans.CommandConnections.Count, orphans.Heartbeats.Count);
+            logger.LogWarning("The sweep found work overdue: woke {Notifications} notification(s), {Incidents} incident(s), {Connections} command connection(s), {Heartbeats} heartbeat watch(es), {IncidentInboxes} incident inbox(es)",
+                orphans.Notifications.Count, orphans.Incidents.Count, orphans.CommandConnections.Count, orphans.Heartbeats.Count, orphans.IncidentInboxes.Count);
         await WakeAsync(orphans);
     }
 
@@ -135,7 +136,8 @@ public sealed class WorkRecovery(DispatchStore store, IGrainFactory grains, IClu
             .Concat(orphans.CommandConnections.Select(id => TryWakeAsync(id, () => grains.GetGrain<ICommandConnectionGrain>(id).DeliverDueAsync())))
             .Concat(orphans.Inboxes.Select(id => TryWakeAsync(id, () => grains.GetGrain<ICfsInboxGrain>(id).EnsureScanningAsync())))
             .Concat(orphans.Heartbeats.Select(id => TryWakeAsync(id, () => grains.GetGrain<ICommandConnectionGrain>(id).WatchAsync())))
-            .Concat(orphans.EidoSubscribers.Select(id => TryWakeAsync(id, () => grains.GetGrain<IEidoSubscriptionGrain>(id).EnsureSubscribedAsync()))));
+            .Concat(orphans.EidoSubscribers.Select(id => TryWakeAsync(id, () => grains.GetGrain<IEidoSubscriptionGrain>(id).EnsureSubscribedAsync())))
+            .Concat(orphans.IncidentInboxes.Select(id => TryWakeAsync(id, () => grains.GetGrain<IIncidentGrain>(id).InboxAsync()))));
 
     private async Task TryWakeAsync(Guid key, Func<Task> wake)
     {

@@ -62,6 +62,15 @@ public sealed class CfsIntakeTests : DeliveryWorld
         (await SendAsync(Admin, HttpMethod.Get, "/api/v1/cfs-imports?pageSize=200" + (status is null ? "" : $"&status={status}"))).Body!["items"]!.AsArray()
         .Select(n => n!).ToList();
 
+    /// <summary>The incident a call was raised as: the import leaves it in the new incident's inbox, and its grain raises it right after.</summary>
+    private async Task<Guid> LinkedIncidentAsync(Guid callId)
+    {
+        Guid? linked = null;
+        await Wait.UntilAsync(async () => (linked = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/cfs-incidents/{callId}")).Body!["linkedIncidentId"]
+            ?.GetValue<Guid?>()) is not null, TimeSpan.FromSeconds(30), () => Silo!.Output);
+        return linked!.Value;
+    }
+
     private Task WaitForImportsAsync(int count, int seconds = 30) =>
         Wait.UntilAsync(async () => (await ImportsAsync()).Count >= count, TimeSpan.FromSeconds(seconds), () => Silo?.Output ?? "");
 
@@ -195,7 +204,7 @@ public sealed class CfsIntakeTests : DeliveryWorld
             Assert.DoesNotContain("HISSING", stored.Narrative); // encrypted at rest
             Assert.DoesNotContain("1224", stored.Extra);
         }
-        var incident = gas["linkedIncidentId"]!.GetValue<Guid>();
+        var incident = await LinkedIncidentAsync(gasId);
         await Wait.UntilAsync(() => Task.FromResult(Smtp.Messages().Any(m => m.ToAddress == gascoAdmin)), TimeSpan.FromSeconds(60), () => Silo!.Output);
 
         // The CAD moves the call and raises its priority: the log says what changed, the incident follows, and the admin is told.
@@ -208,6 +217,9 @@ public sealed class CfsIntakeTests : DeliveryWorld
         Assert.Contains("address: '1400 W RANDOLPH ST, CHICAGO' → '1410 W RANDOLPH ST, CHICAGO'", update);
         Assert.Contains("priority: 'irod' → 'critical'", update);
         Assert.Contains("narrative: 1 new entry: [2026-01-26 15:58:00Z] UTILITY EN ROUTE", update);
+        // The incident's grain takes the new address and priority from its inbox, right after the import's commit.
+        await Wait.UntilAsync(async () => (await IncidentAsync(incident))["incident"]!["priority"]!.GetValue<string>() == "critical", TimeSpan.FromSeconds(30),
+            () => Silo!.Output);
         var now = (await IncidentAsync(incident))["incident"]!;
         Assert.Equal("GAS LEAK - OUTSIDE (CAD call CFS26-004417)", now["title"]!.GetValue<string>()); // the nature, not the code
         Assert.Equal(("critical", "1410 W RANDOLPH ST, CHICAGO"), (now["priority"]!.GetValue<string>(), now["address"]!.GetValue<string>()));
@@ -221,7 +233,8 @@ public sealed class CfsIntakeTests : DeliveryWorld
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(Admin, HttpMethod.Post, $"/api/v1/incidents/{incident}/resolve")).Status);
         await File.WriteAllTextAsync(Path.Combine(_inbox, "export-3.xml"), moved.Replace("1410 W RANDOLPH ST", "1500 W RANDOLPH ST"));
         await WaitForImportsAsync(3);
-        log = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/incidents/{incident}/communications?pageSize=100")).Body!["items"]!.AsArray();
+        await Wait.UntilAsync(async () => (log = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/incidents/{incident}/communications?pageSize=100")).Body!["items"]!
+            .AsArray()).Any(e => e!["communicationType"]!.GetValue<string>() == "cfs_update_not_sent"), TimeSpan.FromSeconds(30), () => Silo!.Output);
         Assert.Contains("but the incident is resolved", log.Single(e => e!["communicationType"]!.GetValue<string>() == "cfs_update_not_sent")!["content"]!.GetValue<string>());
         Assert.Equal("1410 W RANDOLPH ST, CHICAGO", (await IncidentAsync(incident))["incident"]!["address"]!.GetValue<string>());
         await using (var c = new NpgsqlConnection(ConnectionString)) // the one notice is the earlier move's: none was queued for this one
@@ -249,7 +262,7 @@ public sealed class CfsIntakeTests : DeliveryWorld
     }
 
     [Fact]
-    public async Task A_mapping_with_automatic_creation_raises_and_assigns_an_incident_in_the_import_transaction()
+    public async Task A_mapping_with_automatic_creation_raises_and_assigns_an_incident_through_its_grain()
     {
         var (gasco, _, _) = await OnboardCompanyAsync("gasco");
         object Auto(Guid company) => new
@@ -274,7 +287,7 @@ public sealed class CfsIntakeTests : DeliveryWorld
         var calls = (await SendAsync(Admin, HttpMethod.Get, "/api/v1/cfs-incidents")).Body!["items"]!.AsArray();
         var gas = calls.Single(c => c!["externalCfsId"]!.GetValue<string>() == "A-1")!;
         Assert.Null(calls.Single(c => c!["externalCfsId"]!.GetValue<string>() == "A-2")!["linkedIncidentId"]?.GetValue<Guid?>()); // no companies for noise
-        var incident = await IncidentAsync(gas["linkedIncidentId"]!.GetValue<Guid>());
+        var incident = await IncidentAsync(await LinkedIncidentAsync(gas["id"]!.GetValue<Guid>()));
         Assert.Equal(("irod", "Leak at depot"), (incident["incident"]!["priority"]!.GetValue<string>(), incident["incident"]!["description"]!.GetValue<string>()));
         Assert.Equal(gasco, incident["companies"]![0]!["agencyId"]!.GetValue<Guid>());
     }
