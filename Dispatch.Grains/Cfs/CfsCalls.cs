@@ -86,7 +86,7 @@ internal static class CfsCalls
         // An EIDO's identifier is a long URN: the PSAP's own incident number names it better where there is one.
         var name = $"{origin.Label} {(origin.Source == CallOrigin.EidoSource ? r.CallNumber ?? r.ExternalId : r.ExternalId)}";
         return IncidentInbox.RaiseAsync(scope, Guid.CreateVersion7(), callId,
-            new RaisePlan(raise.Priority, (r.Nature ?? r.Type) is { } what ? $"{what} ({name})" : name, raise.Companies));
+            new RaisePlan(raise.Priority, (r.Nature ?? r.Type) is { } what ? $"{what} ({name})" : name, raise.Companies), r.Description ?? "", r.Address, r.Type);
     }
 
     /// <summary>Two anonymous objects' properties as one object, for a log entry's content.</summary>

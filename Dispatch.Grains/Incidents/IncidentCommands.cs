@@ -15,6 +15,14 @@ public sealed record IncidentDraft(string Priority, string Title, string Descrip
         && existing.IncidentType == IncidentType;
 }
 
+/// <summary>
+/// A call to raise as an incident, handed to the new incident's grain by the transaction that left it in the incident's inbox
+/// (<paramref name="InboxItemId"/>): the grain creates it as the PSAP, leaving out companies it may no longer assign, and removes
+/// the item in the same transaction.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record IncidentRaise(Guid InboxItemId, Guid PsapAgencyId, IncidentDraft Draft);
+
 public static class CommandOutcome
 {
     public const string Done = "done";

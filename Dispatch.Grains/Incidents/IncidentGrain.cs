@@ -52,6 +52,10 @@ public interface IIncidentGrain : IGrainWithGuidKey
     /// </summary>
     [OneWay]
     Task InboxAsync();
+
+    /// <summary>A call to raise as this incident, handed over by the transaction that left it in the inbox; see <see cref="IncidentRaise"/>.</summary>
+    [OneWay]
+    Task RaiseAsync(IncidentRaise raise);
 }
 
 /// <summary>
@@ -149,7 +153,11 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
         };
     }
 
-    public async Task<IncidentCommandResult> CreateAsync(AgencyContext caller, IncidentDraft draft)
+    public Task<IncidentCommandResult> CreateAsync(AgencyContext caller, IncidentDraft draft) => CreateAsync(caller, draft, null);
+
+    /// <param name="raise">Raising a CAD or EIDO call from the inbox: companies the PSAP may no longer assign are left out (and
+    /// logged) instead of refusing the create, and the inbox item goes in the create's own transaction.</param>
+    private async Task<IncidentCommandResult> CreateAsync(AgencyContext caller, IncidentDraft draft, IncidentRaise? raise)
     {
         using var activity = Commands.StartActivity("incident create");
         if (_held is { } known) return await ReplayAsync(known.Incident, caller, draft);
@@ -166,8 +174,9 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
                 if (existing.AgencyId == caller.AgencyId) _held = await IncidentViews.GetAsync(scope, Id); // its own incident: it sees all of it
                 return await ReplayAsync(existing, caller, draft);
             }
-            foreach (var company in draft.CompanyIds)
-                if (!found.Assignable.ContainsKey(company)) return IncidentCommandResult.Invalid("agencyIds", NotAssignableException.Because(company));
+            var dropped = draft.CompanyIds.Where(c => !found.Assignable.ContainsKey(c)).ToList();
+            if (dropped.Count > 0 && raise is null) return IncidentCommandResult.Invalid("agencyIds", NotAssignableException.Because(dropped[0]));
+            draft = draft with { CompanyIds = [.. draft.CompanyIds.Except(dropped)] };
             // One batch: the incident, its companies, their notifications and deliveries (claimed for this silo), what sending takes.
             (incident, var written) = await IncidentCreation.WriteAsync(scope, Id, draft, found.Assignable, now);
             companies.AddRange(written);
@@ -178,6 +187,15 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
             catch (AlreadyLinkedException e)
             {
                 return IncidentCommandResult.Conflict(e.Message);
+            }
+            if (raise is not null)
+            {
+                // A company unlinked or deactivated since the mapping was written: the PSAP sees it on the incident.
+                foreach (var company in dropped)
+                    await Communications.AppendAsync(scope, new CommunicationEntry(Id, caller.AgencyId, "auto_assign_failed", "internal",
+                        $"Company {company} from the mapping could not be assigned: it is not an active company this PSAP works with.",
+                        new { company_id = company, cfs_incident_id = draft.CfsIncidentId }));
+                await IncidentInbox.RemoveAsync(scope, raise.InboxItemId);
             }
             await scope.CommitAsync();
             wakes = scope.Wakes;
@@ -357,49 +375,33 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
         await using (var engine = await store.BeginEngineAsync()) waiting = await IncidentInbox.ForAsync(engine, Id);
         foreach (var item in waiting)
         {
-            if (item.Kind == IncidentInbox.Raise) await RaiseFromCallAsync(item);
+            if (item.Kind == IncidentInbox.Raise) await RaiseFromInboxAsync(item);
             else await ApplyCallUpdateAsync(item);
         }
     }
 
-    /// <summary>
-    /// Creates this incident from the call the inbox names, for the plan's companies that are still ones the PSAP may assign (the
-    /// others logged), the call linked in the same transaction; then the item goes. Already created (a repeat after a crash between
-    /// the two): only the item goes.
-    /// </summary>
-    private async Task RaiseFromCallAsync(IncidentInboxItem item)
+    public async Task RaiseAsync(IncidentRaise raise)
     {
-        var plan = IncidentInbox.PlanOf(item);
-        var psap = new AgencyContext(item.AgencyId);
-        IReadOnlyList<Guid> dropped = [];
-        if (await HeldAsync() is null)
-        {
-            CfsIncidentView? call;
-            IReadOnlyList<Guid> assignable;
-            await using (var scope = await store.BeginAsync(psap))
-            {
-                call = await CfsRecords.GetAsync(scope, item.CfsIncidentId);
-                assignable = await Assignments.AssignableAsync(scope, plan.Companies);
-            }
-            dropped = [.. plan.Companies.Except(assignable)];
-            var result = call is null || call.LinkedIncidentId is not null ? null // linked by a dispatcher meanwhile: nothing to raise
-                : await CreateAsync(psap, new IncidentDraft(plan.Priority, plan.Title, call.Description ?? "", call.Address, call.IncidentType,
-                    [.. plan.Companies.Intersect(assignable)], Activity.Current?.Id, call.Id));
-            if (result is { Outcome: not (CommandOutcome.Done or CommandOutcome.Replayed) })
-                logger.LogWarning("Incident {IncidentId} was not raised from call {CallId}: {Outcome} {Message}", Id, item.CfsIncidentId, result.Outcome,
-                    result.Message);
-            if (result?.Outcome != CommandOutcome.Done) dropped = [];
-        }
-        await using (var scope = await store.BeginAsync(psap))
-        {
-            // A company unlinked or deactivated since the mapping was written: the PSAP sees it on the incident.
-            foreach (var company in dropped)
-                await Communications.AppendAsync(scope, new CommunicationEntry(Id, item.AgencyId, "auto_assign_failed", "internal",
-                    $"Company {company} from the mapping could not be assigned: it is not an active company this PSAP works with.",
-                    new { company_id = company, cfs_incident_id = item.CfsIncidentId }));
-            await IncidentInbox.RemoveAsync(scope, item.Id);
-            await scope.CommitAsync();
-        }
+        var result = await CreateAsync(new AgencyContext(raise.PsapAgencyId), raise.Draft, raise);
+        if (result.Outcome == CommandOutcome.Done) return; // the create removed the inbox item
+        // Already raised (a repeat after a crash between the create and the hand-over), or the call linked elsewhere meanwhile:
+        // nothing to create; the item goes.
+        if (result.Outcome != CommandOutcome.Replayed)
+            logger.LogWarning("Incident {IncidentId} was not raised from call {CallId}: {Outcome} {Message}", Id, raise.Draft.CfsIncidentId, result.Outcome,
+                result.Message);
+        await using var scope = await store.BeginAsync(new AgencyContext(raise.PsapAgencyId));
+        await IncidentInbox.RemoveAsync(scope, raise.InboxItemId);
+        await scope.CommitAsync();
+    }
+
+    /// <summary>A raise left in the inbox with nobody told (its committer died): the call read again, then raised as <see cref="RaiseAsync"/> does.</summary>
+    private async Task RaiseFromInboxAsync(IncidentInboxItem item)
+    {
+        CfsIncidentView? call;
+        await using (var scope = await store.BeginAsync(new AgencyContext(item.AgencyId)))
+            call = await CfsRecords.GetAsync(scope, item.CfsIncidentId);
+        await RaiseAsync(new IncidentRaise(item.Id, item.AgencyId,
+            IncidentInbox.Draft(IncidentInbox.PlanOf(item), item.CfsIncidentId, call?.Description ?? "", call?.Address, call?.IncidentType)));
     }
 
     /// <summary>A linked call's new address or priority: the incident follows it and everyone notified is told, and the item goes, in one transaction.</summary>

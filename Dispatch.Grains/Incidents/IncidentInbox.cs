@@ -22,20 +22,34 @@ internal static class IncidentInbox
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web);
 
-    /// <summary>Records that <paramref name="callId"/> is to be raised as incident <paramref name="incidentId"/> (an id chosen now).</summary>
-    public static Task RaiseAsync(AgencyScope scope, Guid incidentId, Guid callId, RaisePlan plan) =>
-        AddAsync(scope, incidentId, Raise, callId, JsonSerializer.Serialize(plan, Json));
+    /// <summary>
+    /// Records that <paramref name="callId"/> is to be raised as incident <paramref name="incidentId"/> (an id chosen now), and hands
+    /// the raise — with the call's fields as this transaction wrote them — to the incident's grain after the commit.
+    /// </summary>
+    public static async Task RaiseAsync(AgencyScope scope, Guid incidentId, Guid callId, RaisePlan plan, string description, string? address, string? type)
+    {
+        var item = await AddAsync(scope, incidentId, Raise, callId, JsonSerializer.Serialize(plan, Json));
+        scope.Wakes.Raise(incidentId, new IncidentRaise(item, scope.Context.AgencyId, Draft(plan, callId, description, address, type)));
+    }
+
+    /// <summary>What the grain creates for a raise: the plan's priority, title and companies, the call's text, address and type.</summary>
+    public static IncidentDraft Draft(RaisePlan plan, Guid callId, string description, string? address, string? type) =>
+        new(plan.Priority, plan.Title, description, address, type, plan.Companies, System.Diagnostics.Activity.Current?.Id, callId);
 
     /// <summary>Records that the call linked to <paramref name="incidentId"/> changed <paramref name="fields"/> (address, priority).</summary>
-    public static Task CallUpdatedAsync(AgencyScope scope, Guid incidentId, Guid callId, IReadOnlyList<string> fields) =>
-        AddAsync(scope, incidentId, CallUpdate, callId, JsonSerializer.Serialize(new { fields }, Json));
-
-    private static async Task AddAsync(AgencyScope scope, Guid incidentId, string kind, Guid callId, string payload)
+    public static async Task CallUpdatedAsync(AgencyScope scope, Guid incidentId, Guid callId, IReadOnlyList<string> fields)
     {
-        await scope.ExecuteAsync("""
-            insert into incident_inbox (incident_id, agency_id, kind, cfs_incident_id, payload) values (@incidentId, @agency, @kind, @callId, @payload::jsonb)
-            """, new { incidentId, agency = scope.Context.AgencyId, kind, callId, payload });
+        await AddAsync(scope, incidentId, CallUpdate, callId, JsonSerializer.Serialize(new { fields }, Json));
         scope.Wakes.Inbox(incidentId);
+    }
+
+    private static async Task<Guid> AddAsync(AgencyScope scope, Guid incidentId, string kind, Guid callId, string payload)
+    {
+        var id = Guid.CreateVersion7();
+        await scope.ExecuteAsync("""
+            insert into incident_inbox (id, incident_id, agency_id, kind, cfs_incident_id, payload) values (@id, @incidentId, @agency, @kind, @callId, @payload::jsonb)
+            """, new { id, incidentId, agency = scope.Context.AgencyId, kind, callId, payload });
+        return id;
     }
 
     public static RaisePlan PlanOf(IncidentInboxItem item) => JsonSerializer.Deserialize<RaisePlan>(item.Payload, Json)!;

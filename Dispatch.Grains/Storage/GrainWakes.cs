@@ -18,6 +18,7 @@ public sealed class GrainWakes
     private readonly HashSet<Guid> _connections = [];
     private readonly HashSet<Guid> _changed = [];
     private readonly HashSet<Guid> _inbox = [];
+    private readonly Dictionary<Guid, IncidentRaise> _raises = [];
     private readonly Dictionary<Guid, List<DeliveryChange>> _deliveriesChanged = [];
 
     public void Notification(Guid notificationId) => _notifications.Add(notificationId);
@@ -35,6 +36,9 @@ public sealed class GrainWakes
 
     /// <summary>The transaction left work in the incident's inbox (a call to raise, a call's update): its grain applies it.</summary>
     public void Inbox(Guid incidentId) => _inbox.Add(incidentId);
+
+    /// <summary>The transaction left a call to raise in a new incident's inbox: its grain is handed the raise as it is.</summary>
+    public void Raise(Guid incidentId, IncidentRaise raise) => _raises[incidentId] = raise;
 
     /// <summary>The transaction recorded a send's outcome on the incident: its grain is told what the delivery is now.</summary>
     public void DeliveryChanged(Guid incidentId, Guid notificationId, DeliveryView delivery)
@@ -79,6 +83,7 @@ public sealed class GrainWakes
             .Concat(_connections.Select(id => grains.GetGrain<ICommandConnectionGrain>(id).DeliverDueAsync()))
             .Concat(_changed.Where(id => id != committingIncident).Select(id => grains.GetGrain<IIncidentGrain>(id).ChangedAsync()))
             .Concat(_inbox.Select(id => grains.GetGrain<IIncidentGrain>(id).InboxAsync()))
+            .Concat(_raises.Select(r => grains.GetGrain<IIncidentGrain>(r.Key).RaiseAsync(r.Value)))
             .Concat(_deliveriesChanged.Where(c => !_changed.Contains(c.Key) && c.Key != committingIncident)
                 .Select(c => grains.GetGrain<IIncidentGrain>(c.Key).DeliveriesChangedAsync(c.Value))));
 }

@@ -385,6 +385,9 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
 
         await using var db = new Npgsql.NpgsqlConnection(postgres.ConnectionString("dispatch"));
         await db.OpenAsync();
+        // Each call is raised by its incident's grain right after its event is answered.
+        while (await ScalarAsync(db, "select count(*) from cfs_incidents where linked_incident_id is not null") < options.Incidents && DateTime.UtcNow < answerDeadline)
+            await Task.Delay(20);
         var incidents = new Dictionary<string, Guid>();
         await using (var command = new Npgsql.NpgsqlCommand("select external_cfs_id, linked_incident_id from cfs_incidents where linked_incident_id is not null", db))
         await using (var reader = await command.ExecuteReaderAsync())
