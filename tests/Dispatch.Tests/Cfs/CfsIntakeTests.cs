@@ -62,15 +62,6 @@ public sealed class CfsIntakeTests : DeliveryWorld
         (await SendAsync(Admin, HttpMethod.Get, "/api/v1/cfs-imports?pageSize=200" + (status is null ? "" : $"&status={status}"))).Body!["items"]!.AsArray()
         .Select(n => n!).ToList();
 
-    /// <summary>The incident a call was raised as: the import leaves it in the new incident's inbox, and its grain raises it right after.</summary>
-    private async Task<Guid> LinkedIncidentAsync(Guid callId)
-    {
-        Guid? linked = null;
-        await Wait.UntilAsync(async () => (linked = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/cfs-incidents/{callId}")).Body!["linkedIncidentId"]
-            ?.GetValue<Guid?>()) is not null, TimeSpan.FromSeconds(30), () => Silo!.Output);
-        return linked!.Value;
-    }
-
     private Task WaitForImportsAsync(int count, int seconds = 30) =>
         Wait.UntilAsync(async () => (await ImportsAsync()).Count >= count, TimeSpan.FromSeconds(seconds), () => Silo?.Output ?? "");
 

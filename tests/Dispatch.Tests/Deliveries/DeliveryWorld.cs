@@ -201,6 +201,18 @@ public class DeliveryWorld : IdentityHost
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!["incident"]!["id"]!.GetValue<Guid>();
     }
 
+    /// <summary>
+    /// The incident a CAD or EIDO call was raised as: the import (or event) leaves it in the new incident's inbox, and the incident's
+    /// grain raises it right after the commit.
+    /// </summary>
+    public async Task<Guid> LinkedIncidentAsync(Guid callId)
+    {
+        Guid? linked = null;
+        await Wait.UntilAsync(async () => (linked = (await Admin.GetFromJsonAsync<JsonObject>($"/api/v1/cfs-incidents/{callId}"))!["linkedIncidentId"]
+            ?.GetValue<Guid?>()) is not null, TimeSpan.FromSeconds(30), () => Silo?.Output ?? "");
+        return linked!.Value;
+    }
+
     public async Task<JsonObject> IncidentAsync(Guid id) => (await Admin.GetFromJsonAsync<JsonObject>($"/api/v1/incidents/{id}"))!;
 
     /// <summary>The notification an incident sent <paramref name="user"/>, as the incident's view shows it.</summary>

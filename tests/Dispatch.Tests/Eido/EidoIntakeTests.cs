@@ -59,15 +59,6 @@ public sealed class EidoIntakeTests : DeliveryWorld
         return created.Body!["id"]!.GetValue<Guid>();
     }
 
-    /// <summary>The incident a call was raised as: the event's transaction leaves it in the new incident's inbox, and its grain raises it right after.</summary>
-    private async Task<Guid> LinkedIncidentAsync(Guid callId)
-    {
-        Guid? linked = null;
-        await Wait.UntilAsync(async () => (linked = (await SendAsync(Admin, HttpMethod.Get, $"/api/v1/cfs-incidents/{callId}")).Body!["linkedIncidentId"]
-            ?.GetValue<Guid?>()) is not null, TimeSpan.FromSeconds(30), () => Silo?.Output ?? "");
-        return linked!.Value;
-    }
-
     private async Task<int> CountAsync(string sql, object? parameters = null)
     {
         await using var c = new NpgsqlConnection(ConnectionString);
