@@ -47,7 +47,7 @@ public interface IIncidentGrain : IGrainWithGuidKey
 
     /// <summary>
     /// Work a writer outside this grain left in the incident's inbox (a CAD or EIDO call to raise as this incident, a linked call's
-    /// new address or priority): applied and removed, each in one transaction. From whoever committed it, and from the recovery for
+    /// new address or priority, a recipient found unreachable): applied and removed, each in one transaction. From whoever committed it, and from the recovery for
     /// any left behind. Idempotent.
     /// </summary>
     [OneWay]
@@ -376,6 +376,7 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
         foreach (var item in waiting)
         {
             if (item.Kind == IncidentInbox.Raise) await RaiseFromInboxAsync(item);
+            else if (item.Kind == IncidentInbox.PsapAlert) await AlertUnreachableAsync(item);
             else await ApplyCallUpdateAsync(item);
         }
     }
@@ -397,11 +398,31 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
     /// <summary>A raise left in the inbox with nobody told (its committer died): the call read again, then raised as <see cref="RaiseAsync"/> does.</summary>
     private async Task RaiseFromInboxAsync(IncidentInboxItem item)
     {
+        var callId = item.CfsIncidentId!.Value; // a raise always names its call
         CfsIncidentView? call;
         await using (var scope = await store.BeginAsync(new AgencyContext(item.AgencyId)))
-            call = await CfsRecords.GetAsync(scope, item.CfsIncidentId);
+            call = await CfsRecords.GetAsync(scope, callId);
         await RaiseAsync(new IncidentRaise(item.Id, item.AgencyId,
-            IncidentInbox.Draft(IncidentInbox.PlanOf(item), item.CfsIncidentId, call?.Description ?? "", call?.Address, call?.IncidentType)));
+            IncidentInbox.Draft(IncidentInbox.PlanOf(item), callId, call?.Description ?? "", call?.Address, call?.IncidentType)));
+    }
+
+    /// <summary>A recipient at a company was unreachable on every channel: the PSAP users the company's rule names are alerted, and the item goes, in one transaction.</summary>
+    private async Task AlertUnreachableAsync(IncidentInboxItem item)
+    {
+        GrainWakes wakes;
+        await using (var scope = await store.BeginEngineAsync())
+        {
+            var company = IncidentInbox.CompanyOf(item);
+            if (await IncidentStore.GetAsync(scope, Id) is { } incident)
+                await PsapAlerts.SendAsync(scope, incident, company, AlertReason.Unreachable, await scope.Routing.RuleAsync(scope, company, incident.Priority), 0, 0,
+                    Time.Stored(time));
+            await IncidentInbox.RemoveAsync(scope, item.Id);
+            await scope.CommitAsync();
+            wakes = scope.Wakes;
+        }
+        if (wakes.Changed(Id)) _held = null; // the alert's notifications: read again when next asked
+        await AfterCommitAsync(wakes);
+        await PublishAsync("changed");
     }
 
     /// <summary>A linked call's new address or priority: the incident follows it and everyone notified is told, and the item goes, in one transaction.</summary>
@@ -410,7 +431,7 @@ internal sealed class IncidentGrain(DispatchStore store, TimeProvider time, ILog
         GrainWakes wakes;
         await using (var scope = await store.BeginAsync(new AgencyContext(item.AgencyId)))
         {
-            await CfsUpdates.ApplyAsync(scope, Id, item.CfsIncidentId, IncidentInbox.FieldsOf(item), Time.Stored(time));
+            await CfsUpdates.ApplyAsync(scope, Id, item.CfsIncidentId!.Value, IncidentInbox.FieldsOf(item), Time.Stored(time)); // an update names its call
             await IncidentInbox.RemoveAsync(scope, item.Id);
             await scope.CommitAsync();
             wakes = scope.Wakes;

@@ -4,14 +4,14 @@ using Dispatch.Grains.Storage;
 namespace Dispatch.Grains.Incidents;
 
 /// <summary>One piece of work waiting in an incident's inbox.</summary>
-internal sealed record IncidentInboxItem(Guid Id, Guid IncidentId, Guid AgencyId, string Kind, Guid CfsIncidentId, string Payload);
+internal sealed record IncidentInboxItem(Guid Id, Guid IncidentId, Guid AgencyId, string Kind, Guid? CfsIncidentId, string Payload);
 
 /// <summary>A call to raise: at this priority and under this title, for these companies.</summary>
 internal sealed record RaisePlan(string Priority, string Title, IReadOnlyList<Guid> Companies);
 
 /// <summary>
 /// Work for an incident that a writer outside its grain commits (<c>incident_inbox</c>): a new call to raise, a call's update
-/// that moves or reprioritises the incident. It is written in the writer's own transaction, beside what caused it, and handed
+/// that moves or reprioritises the incident, a recipient found unreachable whose PSAP must be alerted. It is written in the writer's own transaction, beside what caused it, and handed
 /// to the incident's grain after the commit (<see cref="GrainWakes.Inbox"/>); the grain applies it and removes it in one
 /// transaction of its own, so the incident keeps one writer and the work is neither lost nor done twice.
 /// </summary>
@@ -19,6 +19,7 @@ internal static class IncidentInbox
 {
     public const string Raise = "raise";
     public const string CallUpdate = "call_update";
+    public const string PsapAlert = "psap_alert";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web);
 
@@ -43,12 +44,27 @@ internal static class IncidentInbox
         scope.Wakes.Inbox(incidentId);
     }
 
-    private static async Task<Guid> AddAsync(AgencyScope scope, Guid incidentId, string kind, Guid callId, string payload)
+    /// <summary>
+    /// Records that a recipient at <paramref name="companyId"/> could not be reached on any channel: the incident's grain alerts the
+    /// PSAP users the company's rule names (the PSAP is <paramref name="psapAgencyId"/>).
+    /// </summary>
+    public static async Task UnreachableAsync(StoreScope scope, Guid incidentId, Guid psapAgencyId, Guid companyId)
+    {
+        await AddAsync(scope, psapAgencyId, incidentId, PsapAlert, null, JsonSerializer.Serialize(new { companyId }, Json));
+        scope.Wakes.Inbox(incidentId);
+    }
+
+    public static Guid CompanyOf(IncidentInboxItem item) => JsonSerializer.Deserialize<JsonElement>(item.Payload).GetProperty("companyId").GetGuid();
+
+    private static Task<Guid> AddAsync(AgencyScope scope, Guid incidentId, string kind, Guid callId, string payload) =>
+        AddAsync(scope, scope.Context.AgencyId, incidentId, kind, callId, payload);
+
+    private static async Task<Guid> AddAsync(StoreScope scope, Guid agencyId, Guid incidentId, string kind, Guid? callId, string payload)
     {
         var id = Guid.CreateVersion7();
         await scope.ExecuteAsync("""
-            insert into incident_inbox (id, incident_id, agency_id, kind, cfs_incident_id, payload) values (@id, @incidentId, @agency, @kind, @callId, @payload::jsonb)
-            """, new { id, incidentId, agency = scope.Context.AgencyId, kind, callId, payload });
+            insert into incident_inbox (id, incident_id, agency_id, kind, cfs_incident_id, payload) values (@id, @incidentId, @agencyId, @kind, @callId, @payload::jsonb)
+            """, new { id, incidentId, agencyId, kind, callId, payload });
         return id;
     }
 

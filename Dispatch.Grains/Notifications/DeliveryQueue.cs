@@ -305,10 +305,9 @@ internal static class DeliveryQueue
             $"{f.RecipientName} at company {f.AgencyId} could not be reached: every channel failed ({f.Error}).",
             new { notification_id = f.NotificationId, company_id = f.AgencyId, last_outcome = f.Status },
             f.NotificationId, ReceiverType: "agency", ReceiverAgencyId: f.PsapAgencyId));
-        // A company's recipient is unreachable: the PSAP users its rule names are messaged (not for an alert to the PSAP itself).
-        if (f.AgencyId != f.PsapAgencyId && await Incidents.IncidentStore.GetAsync(scope, incidentId) is { } incident)
-            await Escalation.PsapAlerts.SendAsync(scope, incident, f.AgencyId, Escalation.AlertReason.Unreachable,
-                await scope.Routing.RuleAsync(scope, f.AgencyId, incident.Priority), 0, 0, now);
+        // A company's recipient is unreachable: the PSAP users its rule names are messaged (not for an alert to the PSAP itself) —
+        // by the incident's grain, the one writer of its notifications, from the incident's inbox.
+        if (f.AgencyId != f.PsapAgencyId) await Incidents.IncidentInbox.UnreachableAsync(scope, incidentId, f.PsapAgencyId, f.AgencyId);
     }
 
     /// <summary>

@@ -60,15 +60,14 @@ public sealed class ArchitectureTests
     [Fact]
     public void An_incident_is_written_through_its_grain()
     {
-        // The grain, and the writers it calls (which call each other), read-side queries over the same rows, and — named, with what
-        // would remove it — the writer not yet moved into the grain. A CAD import or an EIDO leaves its work in the incident's
-        // inbox (IncidentInbox), which the grain applies.
+        // The grain, and the writers it calls (which call each other), and read-side queries over the same rows. A CAD import, an
+        // EIDO or a send that found its recipient unreachable leaves its work in the incident's inbox (IncidentInbox), which the
+        // grain applies.
         var allowed = new Dictionary<string, string>
         {
             ["Dispatch.Grains.Incidents.IncidentGrain"] = "the single writer",
             ["Dispatch.Grains.Incidents.IncidentViews"] = "reads",
             ["Dispatch.Grains.Cfs.CfsRecords"] = "reads the incident a call is linked to",
-            ["Dispatch.Grains.Notifications.DeliveryQueue"] = "not yet moved: an unreachable recipient's PSAP alert is written with the send's outcome",
             ["Dispatch.Grains.Commands.Heartbeats"] = "writes heartbeat alerts: notifications about a command connection, of no incident",
         };
         foreach (var writer in IncidentWriters) allowed[writer] = "a writer the grain calls";
