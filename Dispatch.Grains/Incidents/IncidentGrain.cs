@@ -37,7 +37,7 @@ public interface IIncidentGrain : IGrainWithGuidKey
     [OneWay]
     Task EscalateWhenDueAsync();
 
-    /// <summary>A writer outside this grain (a PSAP alert, a CAD update) committed a change to the incident: drop the copy held.</summary>
+    /// <summary>A writer outside this grain committed something the incident's screens show (a CAD update's log entry): drop the copy held and tell them.</summary>
     [OneWay]
     Task ChangedAsync();
 
@@ -63,9 +63,11 @@ public interface IIncidentGrain : IGrainWithGuidKey
 /// (its companies, notifications and deliveries) once when first asked and keeps it; a command decides from that copy, answers a
 /// repeat or a refusal without touching PostgreSQL, and writes a change in one transaction that commits before the caller is
 /// answered — from the copy, updated with what was written. PostgreSQL stays the durable truth: the rows carry versions and row
-/// locks, so a second activation during a failover, or a writer outside the grain (a PSAP alert after a failed delivery, a CAD
-/// update), cannot be overwritten; such a writer tells the grain (<see cref="IIncidentGrain.ChangedAsync"/>), which reads the
-/// incident again when next asked, and a notification grain tells it when a delivery's outcome is recorded.
+/// locks, so a second activation during a failover cannot overwrite them. Work that arises outside the grain — a CAD or EIDO
+/// call to raise, a linked call's new address or priority, an unreachable recipient's PSAP alert — is left in the incident's
+/// inbox by the transaction that found it, and this grain applies it (<see cref="IIncidentGrain.InboxAsync"/>,
+/// <see cref="IIncidentGrain.RaiseAsync"/>); a notification grain tells it when a delivery's outcome is recorded, and a CAD
+/// update's log entry makes it read the incident again when next asked (<see cref="IIncidentGrain.ChangedAsync"/>).
 /// </summary>
 /// <remarks>
 /// The deadlines are rows (<c>notifications.escalation_due_at</c>): a grain timer fires each at its instant, a reminder due at it
