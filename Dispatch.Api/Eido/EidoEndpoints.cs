@@ -102,14 +102,9 @@ internal static class SubscriptionChecks
     public static async Task<ValidationProblem?> ValidateAsync(AgencyScope scope, Guid? id, EidoSubscriptionRequest request, bool development,
         OutboundPolicy outbound, Dictionary<string, string[]> errors)
     {
-        if (!string.IsNullOrWhiteSpace(request.NotifierUrl))
-        {
-            if (!(Uri.TryCreate(request.NotifierUrl.Trim(), UriKind.Absolute, out var uri) && string.IsNullOrEmpty(uri.UserInfo)
-                  && (uri.Scheme == Uri.UriSchemeWss || (development && uri.Scheme == Uri.UriSchemeWs && uri.IsLoopback))))
-                errors["notifierUrl"] = [development ? "notifierUrl is an absolute wss:// URL (or ws:// on a loopback address in development), without credentials in it."
-                    : "notifierUrl is an absolute wss:// URL, without credentials in it."];
-            else if (await outbound.CheckUrlAsync(uri) is { } refusal) errors["notifierUrl"] = [$"The URL is refused: {refusal}"];
-        }
+        if (!string.IsNullOrWhiteSpace(request.NotifierUrl)
+            && await DestinationUrls.ErrorAsync("notifierUrl", request.NotifierUrl, Uri.UriSchemeWss, Uri.UriSchemeWs, development, outbound) is { } urlError)
+            errors["notifierUrl"] = [urlError];
         if (request.CommandConnectionId is { } connection)
         {
             if (await Grains.Identity.CommandConnections.GetAsync(scope, connection) is null)
@@ -309,30 +304,34 @@ internal static class EidoBodies
 
     public static async Task<EidoDryRunResult> DryRunAsync(AgencyScope scope, Guid? subscriptionId, EidoMapping mapping, IReadOnlyList<JsonNode?> eidos)
     {
-        var items = new List<EidoDryRunItem>();
-        for (var i = 0; i < eidos.Count; i++)
+        var read = eidos.Select(eido =>
         {
             try
             {
-                var call = EidoReader.Read(eidos[i]);
-                var (record, raise) = EidoIntake.Decide(call, mapping);
-                var exists = subscriptionId is not null && await scope.ExecuteScalarAsync<bool>(
-                    "select exists (select 1 from cfs_incidents where eido_subscription_id = @subscriptionId and external_cfs_id = @ExternalId)",
-                    new { subscriptionId, record.ExternalId });
-                var decision = mapping.Decide(record.Type, call.TypeCode, call.PriorityNumber);
-                items.Add(new EidoDryRunItem(i, null, DryRunRecord.From(record, exists), raise is not null && !exists, record.Priority,
-                    raise?.Companies ?? [], decision.Rule?.Type));
+                return (Decided: EidoIntake.Decide(EidoReader.Read(eido), mapping), Error: (string?)null);
             }
             catch (EidoUnusableException e)
             {
-                items.Add(new EidoDryRunItem(i, e.Message, null, false, null, [], null));
+                return (Decided: default, Error: e.Message);
             }
-        }
+        }).ToList();
+        // One read: which of them would update a call this subscription already received.
+        var existing = subscriptionId is null ? [] : (await scope.QueryAsync<string>(
+            "select external_cfs_id from cfs_incidents where eido_subscription_id = @subscriptionId and external_cfs_id = any(@ids)",
+            new { subscriptionId, ids = read.Where(r => r.Error is null).Select(r => r.Decided.Record.ExternalId).ToArray() })).ToHashSet();
+        var items = read.Select((r, i) =>
+        {
+            if (r.Error is not null) return new EidoDryRunItem(i, r.Error, null, false, null, [], null);
+            var (record, raise, decision) = r.Decided;
+            var exists = existing.Contains(record.ExternalId);
+            return new EidoDryRunItem(i, null, DryRunRecord.From(record, exists), raise is not null && !exists, record.Priority, raise?.Companies ?? [],
+                decision.Rule?.Type);
+        }).ToList();
         return new EidoDryRunResult(eidos.Count, items.Sum(i => i.Call?.Warnings.Count ?? 0), items);
     }
 }
 
-/// <summary>The EIDO (or an array, or an STA-024 event message) is the raw JSON body; <c>?mapping=</c> is not taken — send the mapping in a subscription to try it.</summary>
+/// <summary>The EIDO (or an array, or an STA-024 event message) is the raw JSON body, read with the subscription's own mapping.</summary>
 public sealed class DryRunEidoSubscription(DispatchStore store) : EndpointWithoutRequest<Results<Ok<EidoDryRunResult>, NotFound, ValidationProblem>>
 {
     public override void Configure()

@@ -49,7 +49,7 @@ internal static class CfsCalls
             if (existing.LinkedIncidentId is { } linked)
                 await Communications.AppendAsync(scope, new CommunicationEntry(linked, scope.Context.AgencyId, "cfs_update_stale", "internal",
                     $"{origin.Sender} sent {origin.Label} {r.ExternalId} as it stood at {sent:u}, older than what was already received "
-                    + $"({Time.Utc(stored):u}): not applied.", Merge(origin.Entry, new { cfs_incident_id = existing.Id })));
+                    + $"({Time.Utc(stored):u}): not applied.", origin.About(existing.Id)));
             return new CallUpsert(existing.Id, false, true);
         }
 
@@ -88,10 +88,6 @@ internal static class CfsCalls
         return IncidentInbox.RaiseAsync(scope, Guid.CreateVersion7(), callId,
             new RaisePlan(raise.Priority, (r.Nature ?? r.Type) is { } what ? $"{what} ({name})" : name, raise.Companies), r.Description ?? "", r.Address, r.Type);
     }
-
-    /// <summary>Two anonymous objects' properties as one object, for a log entry's content.</summary>
-    public static Dictionary<string, object?> Merge(object a, object b) =>
-        new[] { a, b }.SelectMany(o => o.GetType().GetProperties().Select(p => (p.Name, Value: p.GetValue(o)))).ToDictionary(p => p.Name, p => p.Value);
 
     private sealed record ExistingRow(Guid Id, string? CallNumber, string? CallerName, string? CallerPhone, string? Description, string? Address,
         string? CrossStreets, string? Priority, string? IncidentType, string? Nature, string? Status, double? Latitude, double? Longitude,

@@ -18,11 +18,13 @@ internal static class CfsChanges
     public static async Task RecordAsync(AgencyScope scope, Guid incidentId, CfsRecord before, CfsRecord after, Guid callId, CallOrigin origin)
     {
         var changes = Between(before, after);
+        var content = origin.About(callId);
+        content["changed"] = changes.Select(c => c.Field).ToList();
         scope.Wakes.IncidentChanged(incidentId);
         await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, scope.Context.AgencyId, "cfs_update", "inbound",
             changes.Count == 0 ? $"{origin.Sender} sent {origin.Label} {after.ExternalId} again without changes."
                 : $"{origin.Sender} updated {origin.Label} {after.ExternalId}: " + string.Join("; ", changes.Select(c => $"{c.Field}: {c.Text}")),
-            CfsCalls.Merge(origin.Entry, new { cfs_incident_id = callId, changed = changes.Select(c => c.Field) }), SenderType: "command_system"));
+            content, SenderType: "command_system"));
         string[] fields = [.. Notified.Where(f => changes.Any(c => c.Field == f))];
         if (fields.Length > 0) await IncidentInbox.CallUpdatedAsync(scope, incidentId, callId, fields);
     }

@@ -1,9 +1,5 @@
 using System.Security.Cryptography;
-using System.Text.Json;
-using Dispatch.Grains.Incidents;
-using Dispatch.Grains.Routing;
 using Dispatch.Grains.Storage;
-using Dispatch.Grains.Storage.Encryption;
 using Npgsql;
 
 namespace Dispatch.Grains.Cfs;
@@ -39,8 +35,11 @@ public sealed record CallOrigin(string Source, Guid Id, Guid EntryId)
     /// <summary>The sender, as the communication log says it.</summary>
     public string Sender => Source == CadSource ? "CAD" : "The NG9-1-1 system";
 
-    /// <summary>What the communication log's content names as the entry that brought a change.</summary>
-    public object Entry => Source == CadSource ? new { cfs_import_id = EntryId } : new { eido_event_id = EntryId };
+    /// <summary>A communication log entry's content about <paramref name="callId"/>: the call, and the file import or EIDO event that brought it.</summary>
+    public Dictionary<string, object?> About(Guid callId) => new()
+    {
+        ["cfs_incident_id"] = callId, [Source == CadSource ? "cfs_import_id" : "eido_event_id"] = EntryId,
+    };
 }
 
 /// <summary>A new call to be raised as an incident: at this priority, assigned to these companies.</summary>

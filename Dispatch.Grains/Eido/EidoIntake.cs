@@ -93,7 +93,7 @@ public static class EidoIntake
                 problems.Add($"notification[{i}]: {e.Message}");
                 continue;
             }
-            var (record, raise) = Decide(call, mapping);
+            var (record, raise, _) = Decide(call, mapping);
             var upsert = await CfsCalls.UpsertAsync(scope, CallOrigin.Eido(subscriptionId, eventId), record, raise, call.LastUpdated, now);
             calls.Add(upsert.Id);
             warnings += record.Warnings.Count;
@@ -110,8 +110,11 @@ public static class EidoIntake
                 raised, warnings);
     }
 
-    /// <summary>The call with its Dispatch priority, and the incident to raise if it is new; a rule that matched but gave no priority is a warning.</summary>
-    public static (CfsRecord Record, CallRaise? Raise) Decide(EidoCall call, EidoMapping mapping)
+    /// <summary>
+    /// The call with its Dispatch priority, the incident to raise if it is new, and the mapping's decision (the rule that matched);
+    /// a rule that matched but gave no priority is a warning.
+    /// </summary>
+    public static (CfsRecord Record, CallRaise? Raise, EidoDecision Decision) Decide(EidoCall call, EidoMapping mapping)
     {
         var decision = mapping.Decide(call.Record.Type, call.TypeCode, call.PriorityNumber);
         var record = call.Record with { Priority = decision.Priority };
@@ -121,7 +124,7 @@ public static class EidoIntake
                 Warnings = [.. record.Warnings, $"mapping: the rule for type '{decision.Rule!.Type}' names companies but no priority applies "
                     + $"(common priority number {call.PriorityNumber?.ToString() ?? "absent"}): the call is kept, not raised."],
             };
-        return (record, decision.Raises ? new CallRaise(decision.Priority!, decision.Companies) : null);
+        return (record, decision.Raises ? new CallRaise(decision.Priority!, decision.Companies) : null, decision);
     }
 
     private sealed record SeenRow(int StatusCode, string StatusText, string CfsIncidentIds, int WarningCount);

@@ -26,8 +26,6 @@ public sealed record EidoCall(CfsRecord Record, string? TypeCode, int? PriorityN
 /// </summary>
 public static partial class EidoReader
 {
-    public const string IncidentUrnPrefix = "urn:emergency:uid:incidentid:";
-
     public static EidoCall Read(JsonNode? eido)
     {
         if (eido is not JsonObject root) throw new EidoUnusableException("The EIDO is not a JSON object.");
@@ -63,10 +61,9 @@ public static partial class EidoReader
 
         public EidoCall Read()
         {
-            // Early schema versions name the incident in incidentTrackingIdentifier; later ones make the EIDO's own $id that URN.
-            var externalId = Text(_root, "incidentTrackingIdentifier", "incidentTrackingIdentifier")
-                ?? (Text(_root, "$id", "$id") is { } id && id.StartsWith(IncidentUrnPrefix, StringComparison.OrdinalIgnoreCase) ? id : null)
-                ?? Text(_root, "$id", "$id")
+            // Early schema versions name the incident in incidentTrackingIdentifier; later ones make the EIDO's own $id that URN
+            // (urn:emergency:uid:incidentid:…).
+            var externalId = Text(_root, "incidentTrackingIdentifier", "incidentTrackingIdentifier") ?? Text(_root, "$id", "$id")
                 ?? throw new EidoUnusableException("The EIDO names no incident: it has neither incidentTrackingIdentifier nor $id.");
             if (externalId.Length > 512) throw new EidoUnusableException("The EIDO's incident identifier is over 512 characters.");
 

@@ -70,6 +70,8 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
     private Task? _loop;
     private bool _reminded;
     private bool _accepted; // the notifier accepted a subscription on the current connection
+    private Guid? _agency;  // the subscription's PSAP
+    private static readonly EidoOutcome Inactive = new(481, "This subscription is not active at the subscriber.", false, [], 0, 0);
     private readonly SemaphoreSlim _sending = new(1, 1);
     private Guid Id => this.GetPrimaryKey();
     private EidoOptions Options => options.Value;
@@ -135,16 +137,17 @@ internal sealed class EidoSubscriptionGrain(DispatchStore store, OutboundPolicy 
         using var activity = Source.StartActivity("apply eido event");
         activity?.SetTag("dispatch.eido.subscription.id", Id);
         activity?.SetTag("dispatch.eido.via", via);
-        Guid agency;
-        EidoMapping mapping;
-        await using (var engine = await store.BeginEngineAsync(cancellationToken))
-        {
-            var row = await engine.QuerySingleOrDefaultAsync<(Guid AgencyId, string Mapping, bool IsActive)>(
-                "select agency_id, mapping::text, is_active from eido_subscriptions where id = @id", new { id = Id });
-            if (row == default || !row.IsActive) return new EidoOutcome(481, "This subscription is not active at the subscriber.", false, [], 0, 0);
-            (agency, mapping) = (row.AgencyId, EidoMapping.FromJson(row.Mapping));
-        }
+        // The PSAP a subscription belongs to never changes: read once per activation (the settings have it when the loop runs).
+        if ((_agency ??= _settings?.AgencyId) is null)
+            await using (var engine = await store.BeginEngineAsync(cancellationToken))
+                _agency = await engine.ExecuteScalarAsync<Guid?>("select agency_id from eido_subscriptions where id = @id", new { id = Id });
+        if (_agency is not { } agency) return Inactive;
         await using var scope = await store.BeginAsync(new AgencyContext(agency), cancellationToken);
+        // Its mapping and whether it is active, as committed now: read in the event's own transaction, as the PSAP.
+        var row = await scope.QuerySingleOrDefaultAsync<(string Mapping, bool IsActive)>(
+            "select mapping::text, is_active from eido_subscriptions where id = @id", new { id = Id });
+        if (row == default || !row.IsActive) return Inactive;
+        var mapping = EidoMapping.FromJson(row.Mapping);
         var outcome = await EidoIntake.ApplyAsync(scope, Id, mapping, transactionId, via, eidos, time.GetUtcNow());
         await scope.CommitAsync(cancellationToken);
         await scope.Wakes.SendAsync(GrainFactory);

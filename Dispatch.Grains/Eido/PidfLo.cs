@@ -109,5 +109,5 @@ public static class PidfLo
         return values;
     }
 
-    private static string Clip(string text) => text.Trim() is { Length: > 60 } long_ ? long_[..60] + "…" : text.Trim();
+    private static string Clip(string text) => text.Trim() is { Length: > 60 } trimmed ? trimmed[..60] + "…" : text.Trim();
 }

@@ -31,19 +31,10 @@ public class CommandConnectionRequest
             : [];
 
     /// <summary>An absolute https URL (or http on loopback in development) without credentials, and a destination the policy allows.</summary>
-    public async Task<Dictionary<string, string[]>> UrlErrorsAsync(bool development, OutboundPolicy outbound)
-    {
-        if (PublicUrl is null) return [];
-        if (!(Uri.TryCreate(PublicUrl, UriKind.Absolute, out var uri) && string.IsNullOrEmpty(uri.UserInfo) &&
-              (uri.Scheme == Uri.UriSchemeHttps || (development && uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback))))
-            return new()
-            {
-                ["publicUrl"] = [development
-                    ? "publicUrl must be an absolute https URL (or http on a loopback address in development)."
-                    : "publicUrl must be an absolute https URL."],
-            };
-        return await outbound.CheckUrlAsync(uri) is { } refusal ? new() { ["publicUrl"] = [$"The URL is refused: {refusal}"] } : [];
-    }
+    public async Task<Dictionary<string, string[]>> UrlErrorsAsync(bool development, OutboundPolicy outbound) =>
+        PublicUrl is not null && await DestinationUrls.ErrorAsync("publicUrl", PublicUrl, Uri.UriSchemeHttps, Uri.UriSchemeHttp, development, outbound) is { } error
+            ? new() { ["publicUrl"] = [error] }
+            : [];
 }
 
 public sealed class UpdateConnectionRequest : CommandConnectionRequest
