@@ -68,6 +68,16 @@ internal static class Communications
     public static BatchStatement StatementIf(FieldCipher cipher, CommunicationEntry e, string condition, object parameters) =>
         new BatchStatement("", Parameters(cipher, e)).Over($"insert into {Columns} select {Values} where {condition}", parameters);
 
+    /// <summary>
+    /// <paramref name="statement"/>, a data-modifying statement returning <paramref name="columns"/>, with the entry written in the
+    /// same statement for each row it returns (none when it changed nothing), and those rows still returned.
+    /// </summary>
+    public static BatchStatement InsertReturning(FieldCipher cipher, CommunicationEntry e, BatchStatement statement, string columns) =>
+        new BatchStatement("", Parameters(cipher, e)).Over($"""
+            with changed as ({statement.Sql}), logged as (insert into {Columns} select {Values} from changed)
+            select {columns} from changed
+            """, statement.Parameters ?? new { });
+
     private static object Parameters(FieldCipher cipher, CommunicationEntry e) => new
     {
         e.IncidentId, e.NotificationId, e.DeliveryId, e.AgencyId, e.Type, e.Direction, e.TransportSlug,

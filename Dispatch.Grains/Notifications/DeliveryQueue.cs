@@ -236,9 +236,14 @@ internal static class DeliveryQueue
 
     private sealed record ContactRow(int Tier, string Name, string Email, bool Acknowledged, string? Channel, string? Transport, string? Status);
 
-    /// <summary>Records a send's outcome: sent, retried later, failed for good, or dead-lettered; a failed link of a failover chain hands over to the next.</summary>
-    public static async Task<string> CompleteAsync(EngineScope scope, ClaimedDelivery delivery, SendResult result, DateTimeOffset now,
-        DeliveryOptions options, double jitter01)
+    /// <summary>
+    /// Records a send's outcome — sent, retried later, failed for good, or dead-lettered — with its log entry, and answers when the
+    /// notification next has something due, leaving out the deliveries <paramref name="inFlight"/> in the grain's hands. The
+    /// outcome, its log entry and the next due moment are one round trip (a failed link of a failover chain then hands over to
+    /// the next, and asks again).
+    /// </summary>
+    public static async Task<(string Status, DateTime? NextDue)> CompleteAsync(EngineScope scope, ClaimedDelivery delivery, SendResult result,
+        DateTimeOffset now, DeliveryOptions options, double jitter01, Guid[] inFlight)
     {
         var m = delivery.Message;
         var status = result.Outcome switch
@@ -248,33 +253,39 @@ internal static class DeliveryQueue
             SendOutcome.Transient => "dead_lettered",
             _ => "failed",
         };
-        var updated = await scope.QuerySingleOrDefaultAsync<ChangedDelivery>($"""
+        var update = new BatchStatement($"""
             update notification_deliveries
             set send_status = @status, external_message_id = coalesce(@ExternalMessageId, external_message_id), last_error = @Error,
                 next_attempt_at = @next, sent_at = case when @status = 'sent' then @now else sent_at end, claimed_until = null, claimed_by = null,
                 version = version + 1, updated_at = @now
-            where id = @id and send_status = 'sending' and attempt_count = @Attempt
+            where id = @DeliveryId and send_status = 'sending' and attempt_count = @Attempt
             returning {ChangedDelivery.Columns}
             """, new
         {
             status, result.ExternalMessageId, result.Error, next = status == "queued" ? now + options.RetryDelay(m.Attempt, jitter01) : (DateTimeOffset?)null,
-            now, id = m.DeliveryId, m.Attempt,
+            now, m.DeliveryId, m.Attempt,
         });
-        if (updated is null) return "superseded"; // our claim expired and another attempt took over
-        if (m.IncidentId is { } incidentId) // a heartbeat alert has no incident to tell or log on: its delivery row is its record
-        {
-            scope.Wakes.DeliveryChanged(incidentId, updated.NotificationId, updated.ToView());
-            await Communications.AppendAsync(scope, new CommunicationEntry(incidentId, delivery.AgencyId,
+        // A heartbeat alert has no incident to tell or log on: its delivery row is its record. Otherwise the entry is written
+        // only if the update applied (a superseded attempt logs nothing).
+        if (m.IncidentId is { } incidentId)
+            update = Communications.InsertReturning(scope.Cipher, new CommunicationEntry(incidentId, delivery.AgencyId,
                 status == "sent" ? "notification" : "delivery_failure", "outbound",
                 status == "sent" ? EmailContent(m) : $"Attempt {m.Attempt} failed: {result.Error}",
                 new { delivery_id = m.DeliveryId, attempt = m.Attempt, outcome = status, error = result.Error, external_message_id = result.ExternalMessageId },
-                m.NotificationId, m.DeliveryId, delivery.TransportSlug, ReceiverType: "user", ReceiverAgencyId: delivery.AgencyId, ReceiverUserId: delivery.UserId));
-        }
+                m.NotificationId, m.DeliveryId, delivery.TransportSlug, ReceiverType: "user", ReceiverAgencyId: delivery.AgencyId, ReceiverUserId: delivery.UserId),
+                update, ChangedDelivery.Columns);
+        var failing = status is "failed" or "dead_lettered";
+        var written = await scope.BatchAsync(failing
+            ? [update with { RowType = typeof(ChangedDelivery), FirstColumn = "id" }]
+            : [update with { RowType = typeof(ChangedDelivery), FirstColumn = "id" }, NextDueStatement(m.NotificationId, inFlight)]);
+        if (written.RowsOf<ChangedDelivery>(0) is not [var updated])
+            return ("superseded", failing ? await NextDueAsync(scope, m.NotificationId, inFlight) : written.Value<DateTime?>("next_due")); // our claim expired and another attempt took over
+        if (m.IncidentId is { } changed) scope.Wakes.DeliveryChanged(changed, updated.NotificationId, updated.ToView());
+        if (!failing) return (status, written.Value<DateTime?>("next_due"));
 
-        if (status is "failed" or "dead_lettered")
-            await FailOverAsync(scope, new Failed(m.IncidentId, m.NotificationId, m.DeliveryId, delivery.AgencyId, delivery.PsapAgencyId, m.RecipientName,
-                result.Error, status), now);
-        return status;
+        await FailOverAsync(scope, new Failed(m.IncidentId, m.NotificationId, m.DeliveryId, delivery.AgencyId, delivery.PsapAgencyId, m.RecipientName,
+            result.Error, status), now);
+        return (status, await NextDueAsync(scope, m.NotificationId, inFlight));
     }
 
     private sealed record Failed(Guid? IncidentId, Guid NotificationId, Guid DeliveryId, Guid AgencyId, Guid PsapAgencyId, string RecipientName,
@@ -351,8 +362,11 @@ internal static class DeliveryQueue
     /// When the notification's next delivery falls due (a retry, or a send whose lease runs out), leaving out the deliveries
     /// <paramref name="inFlight"/> in this grain's hands; null when none is pending.
     /// </summary>
-    public static Task<DateTime?> NextDueAsync(EngineScope scope, Guid notificationId, Guid[] inFlight) => scope.ExecuteScalarAsync<DateTime?>("""
-        select min(case when send_status = 'queued' then next_attempt_at else claimed_until end) from notification_deliveries
+    public static async Task<DateTime?> NextDueAsync(EngineScope scope, Guid notificationId, Guid[] inFlight) =>
+        (await scope.BatchAsync([NextDueStatement(notificationId, inFlight)])).Value<DateTime?>("next_due");
+
+    private static BatchStatement NextDueStatement(Guid notificationId, Guid[] inFlight) => new("""
+        select min(case when send_status = 'queued' then next_attempt_at else claimed_until end) as next_due from notification_deliveries
         where notification_id = @notificationId and send_status in ('queued', 'sending') and id <> all(@inFlight)
         """, new { notificationId, inFlight });
 

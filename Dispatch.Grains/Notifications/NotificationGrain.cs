@@ -135,8 +135,10 @@ internal sealed class NotificationGrain(DispatchStore store, IEnumerable<ITransp
             try
             {
                 await using var scope = await store.BeginEngineAsync();
-                status = await DeliveryQueue.CompleteAsync(scope, claimed, result, time.GetUtcNow(), options.Value, Random.Shared.NextDouble());
-                next = Time.Utc(await DeliveryQueue.NextDueAsync(scope, Id, batch.Where(id => id != claimed.Message.DeliveryId).ToArray()));
+                DateTime? due;
+                (status, due) = await DeliveryQueue.CompleteAsync(scope, claimed, result, time.GetUtcNow(), options.Value, Random.Shared.NextDouble(),
+                    batch.Where(id => id != claimed.Message.DeliveryId).ToArray());
+                next = Time.Utc(due);
                 await scope.CommitAsync();
                 wakes = scope.Wakes;
                 break;

@@ -17,7 +17,8 @@ namespace Dispatch.Tests.Incidents;
 [Collection(Alone.Name)]
 public sealed class IncidentRoundTripsTests : EscalationWorld, IDisposable
 {
-    private readonly ConcurrentQueue<(string Command, string Sql)> _sent = new();
+    private readonly ConcurrentQueue<(string Source, string? ParentId, string Sql)> _sent = new();
+    private readonly ConcurrentQueue<Activity> _deliveries = new();
     private readonly ActivityListener _listener;
     private TestCluster? _cluster;
 
@@ -27,16 +28,17 @@ public sealed class IncidentRoundTripsTests : EscalationWorld, IDisposable
     {
         _listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name is "Npgsql" or "Dispatch.Incidents",
+            ShouldListenTo = source => source.Name is "Npgsql" or "Dispatch.Incidents" or "Dispatch.Deliveries",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = activity =>
             {
+                if (activity.Source.Name == "Dispatch.Deliveries") _deliveries.Enqueue(activity);
                 if (activity.Source.Name != "Npgsql") return;
                 for (var parent = activity.Parent; parent is not null; parent = parent.Parent)
                 {
-                    if (parent.Source.Name != "Dispatch.Incidents") continue;
+                    if (parent.Source.Name is not ("Dispatch.Incidents" or "Dispatch.Deliveries")) continue;
                     var sql = activity.GetTagItem("db.query.text") as string ?? activity.GetTagItem("db.statement") as string ?? activity.DisplayName;
-                    _sent.Enqueue((parent.DisplayName, sql));
+                    _sent.Enqueue((parent.Source.Name, parent.Id, sql));
                     return;
                 }
             },
@@ -74,9 +76,12 @@ public sealed class IncidentRoundTripsTests : EscalationWorld, IDisposable
     {
         _sent.Clear();
         var result = await command();
-        // A physical connection opened for the pool (Npgsql traces it as CONNECT) is the pool warming up, not the command's.
-        return (result, _sent.Select(s => s.Sql).Where(sql => !sql.StartsWith("CONNECT", StringComparison.Ordinal)).ToList());
+        return (result, Sent(s => s.Source == "Dispatch.Incidents"));
     }
+
+    // A physical connection opened for the pool (Npgsql traces it as CONNECT) is the pool warming up, not the command's.
+    private List<string> Sent(Func<(string Source, string? ParentId, string Sql), bool> which) =>
+        _sent.Where(which).Select(s => s.Sql).Where(sql => !sql.StartsWith("CONNECT", StringComparison.Ordinal)).ToList();
 
     private static bool Reads(string sql) =>
         sql.Split(';').Any(s => s.TrimStart().StartsWith("select", StringComparison.OrdinalIgnoreCase) && !s.Contains("set_config"));
@@ -98,6 +103,17 @@ public sealed class IncidentRoundTripsTests : EscalationWorld, IDisposable
         Assert.Single(raised.Detail!.Companies.Single().Notifications);
         var incidentsOwn = createSent.Where(sql => !sql.Contains("orleans", StringComparison.OrdinalIgnoreCase)).ToList();
         Assert.True(incidentsOwn.Count <= 2, $"a create took {incidentsOwn.Count} round trips before its commit:\n" + string.Join("\n---\n", createSent));
+
+        // Its delivery, handed to the notification's grain with the create's commit: sent with no transaction before it, and its
+        // outcome, its log entry and the notification's next due moment written in one round trip (plus its commit).
+        Activity? delivered = null;
+        await Dispatch.Testing.Wait.UntilAsync(() => Task.FromResult((delivered = _deliveries.FirstOrDefault(a => Equals(a.GetTagItem("dispatch.incident.id"), second))) is not null),
+            TimeSpan.FromSeconds(30));
+        Assert.Equal("sent", delivered!.GetTagItem("dispatch.delivery.result"));
+        var outcomeSent = Sent(s => s.ParentId == delivered.Id);
+        Assert.True(outcomeSent.Count == 1, $"a sent delivery's outcome took {outcomeSent.Count} round trips before its commit:\n" + string.Join("\n---\n", outcomeSent));
+        await using (var log = await Store.BeginAsync(new AgencyContext(Psap, PsapAdmin)))
+            Assert.Contains("notification", (await CommunicationLog.ListAsync(log, second, 0, 50))!.Value.Items.Select(e => e.CommunicationType));
 
         // The company's first acknowledgement: decided from the incident held, written in one round trip (plus its commit).
         var (first, firstSent) = await CountAsync(() => Grain(id).AcknowledgeAsync(oncall, null, "api"));
