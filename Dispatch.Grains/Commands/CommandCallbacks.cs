@@ -62,10 +62,11 @@ public static class CommandCallbacks
 
     /// <summary>
     /// Records outcomes — delivered, retried later with backoff, or dead-lettered after the last attempt — several in one round trip (a batch: each callback's update, and its log entry written only if that update
-    /// applied); answers each one's status, "superseded" where the claim had passed to another attempt.
+    /// applied, then when the connection's next callback falls due); answers each one's status ("superseded" where the claim had
+    /// passed to another attempt) and that moment.
     /// </summary>
-    public static async Task<IReadOnlyList<string>> CompleteAsync(EngineScope scope, IReadOnlyList<(ClaimedCallback Callback, CallbackResult Result)> outcomes,
-        DateTimeOffset now, CallbackOptions options, double jitter01)
+    public static async Task<(IReadOnlyList<string> Statuses, DateTime? NextDue)> CompleteAsync(EngineScope scope, Guid connectionId,
+        IReadOnlyList<(ClaimedCallback Callback, CallbackResult Result)> outcomes, DateTimeOffset now, CallbackOptions options, double jitter01)
     {
         var statuses = outcomes.Select(o => o.Result.Delivered ? "delivered"
             : !o.Result.Final && o.Callback.Attempt < options.MaxAttempts ? "queued" : "dead_lettered").ToList();
@@ -99,13 +100,17 @@ public static class CommandCallbacks
                         where id = @CallbackId and status = @CallbackStatus and attempt_count = @CallbackAttempt and updated_at = @CallbackAt)
                 """, new { CallbackId = callback.Id, CallbackStatus = status, CallbackAttempt = callback.Attempt, CallbackAt = now }));
         }
+        statements.Add(NextDueStatement(connectionId));
         var written = await scope.BatchAsync(statements);
-        return updates.Select((index, i) => written.Affected[index] == 0 ? "superseded" : statuses[i]).ToList();
+        return (updates.Select((index, i) => written.Affected[index] == 0 ? "superseded" : statuses[i]).ToList(), written.Value<DateTime?>("next_due"));
     }
 
     /// <summary>When the connection's next callback falls due (a retry, or a send whose lease runs out); null when none is pending.</summary>
-    public static Task<DateTime?> NextDueAsync(EngineScope scope, Guid connectionId) => scope.ExecuteScalarAsync<DateTime?>("""
-        select min(case when status = 'queued' then next_attempt_at else claimed_until end) from command_callbacks
+    public static async Task<DateTime?> NextDueAsync(EngineScope scope, Guid connectionId) =>
+        (await scope.BatchAsync([NextDueStatement(connectionId)])).Value<DateTime?>("next_due");
+
+    private static BatchStatement NextDueStatement(Guid connectionId) => new("""
+        select min(case when status = 'queued' then next_attempt_at else claimed_until end) as next_due from command_callbacks
         where command_connection_id = @connectionId and status in ('queued', 'sending')
         """, new { connectionId });
 

@@ -217,8 +217,9 @@ internal sealed class CommandConnectionGrain(DispatchStore store, IHttpClientFac
         DateTimeOffset? next;
         await using (var scope = await store.BeginEngineAsync())
         {
-            statuses = await CommandCallbacks.CompleteAsync(scope, outcomes, now, options.Value, Random.Shared.NextDouble());
-            next = Time.Utc(await CommandCallbacks.NextDueAsync(scope, Id));
+            DateTime? due;
+            (statuses, due) = await CommandCallbacks.CompleteAsync(scope, Id, outcomes, now, options.Value, Random.Shared.NextDouble());
+            next = Time.Utc(due);
             await scope.CommitAsync();
         }
 

@@ -105,6 +105,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             var acked = new ConcurrentDictionary<Guid, long>();
             var createLatencies = new ConcurrentBag<double>();
             var cpuBefore = CpuTime(processes);
+            var apiCpuBefore = CpuTime([processes[0]]);
             var started = Stopwatch.GetTimestamp();
             await Parallel.ForEachAsync(Enumerable.Range(0, options.Incidents), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency },
                 async (i, ct) =>
@@ -129,6 +130,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             while (created.Keys.Count(receiver.FirstArrival.ContainsKey) < options.Incidents && DateTime.UtcNow < deadline) await Task.Delay(50);
             var allDelivered = Stopwatch.GetElapsedTime(started).TotalSeconds;
             var cpuPerIncident = (CpuTime(processes) - cpuBefore).TotalMilliseconds / options.Incidents;
+            var apiCpuPerIncident = (CpuTime([processes[0]]) - apiCpuBefore).TotalMilliseconds / options.Incidents;
             var toDelivery = created.Where(c => receiver.FirstArrival.ContainsKey(c.Key))
                 .Select(c => Stopwatch.GetElapsedTime(c.Value, receiver.FirstArrival[c.Key]).TotalMilliseconds).ToList();
 
@@ -138,6 +140,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             output.WriteLine($"delivered                    {toDelivery.Count}/{options.Incidents}, all within {allDelivered:F1} s of the first request");
             output.WriteLine($"create-to-first-delivery (ms) {Percentiles(toDelivery)}");
             output.WriteLine($"CPU per incident             {cpuPerIncident:F1} ms (the Api and every Silo process, from the first create to the last first delivery; every other incident acknowledged)");
+            output.WriteLine($"  of which the Api           {apiCpuPerIncident:F1} ms, the Silo(s) {cpuPerIncident - apiCpuPerIncident:F1} ms");
 
             await using var db = new Npgsql.NpgsqlConnection(postgres.ConnectionString("dispatch"));
             await db.OpenAsync();
