@@ -12,14 +12,15 @@ using Dispatch.Testing;
 namespace Dispatch.Bench;
 
 public sealed record BenchOptions(string Scenario, int Incidents, int Concurrency, int PgbenchSeconds, int Files, int Records,
-    int Silos = 1, bool KillSilo = false, int Pending = 0, int IdleSeconds = 30)
+    int Silos = 1, bool KillSilo = false, int Pending = 0, int IdleSeconds = 30, int Warmup = 5000)
 {
     public static BenchOptions Parse(string[] args)
     {
         int Get(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
         var scenario = Array.IndexOf(args, "--scenario") is var s and >= 0 && s + 1 < args.Length ? args[s + 1] : "incidents";
         return new BenchOptions(scenario, Get("--incidents", 500), Get("--concurrency", 8), Get("--pgbench-seconds", 10), Get("--files", 200),
-            Get("--records", 50), Get("--silos", 1), args.Contains("--kill-silo"), Get("--pending", 0), Get("--idle-seconds", 30));
+            Get("--records", 50), Get("--silos", 1), args.Contains("--kill-silo"), Get("--pending", 0), Get("--idle-seconds", 30),
+            Get("--warmup", 5000));
     }
 }
 
@@ -98,6 +99,29 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 await Parallel.ForEachAsync(Enumerable.Range(0, options.Pending), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency },
                     async (i, ct) => (await http.PostAsJsonAsync("/api/v1/incidents",
                         new { priority = "irod", title = $"Pending incident {i}", agencyIds = new[] { company } }, ct)).EnsureSuccessStatusCode());
+            }
+            if (options.Warmup > 0)
+            {
+                // The processes start cold: until the JIT has compiled the hot paths at their final tier, each incident costs several
+                // times its steady-state CPU. Warm-up incidents go the same way (created, delivered, acknowledged, called back) and
+                // are not measured; none is left to escalate during the measured run.
+                output.WriteLine($"Warming up: {options.Warmup} incidents, each acknowledged, not measured…");
+                var warm = new ConcurrentBag<Guid>();
+                await Parallel.ForEachAsync(Enumerable.Range(0, options.Warmup), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency },
+                    async (i, ct) =>
+                    {
+                        using var response = await http.PostAsJsonAsync("/api/v1/incidents",
+                            new { priority = "critical", title = $"Warm-up incident {i}", address = "1 Bench Road", agencyIds = new[] { company } }, ct);
+                        response.EnsureSuccessStatusCode();
+                        var id = (await response.Content.ReadFromJsonAsync<JsonObject>(ct))!["incident"]!["id"]!.GetValue<Guid>();
+                        using var ack = await companyHttp.PostAsync($"/api/v1/incidents/{id}/ack", null, ct);
+                        ack.EnsureSuccessStatusCode();
+                        warm.Add(id);
+                    });
+                var warmDeadline = DateTime.UtcNow.AddMinutes(2);
+                while (warm.Any(id => !receiver.FirstArrival.ContainsKey(id) || !receiver.Callbacks.ContainsKey(id)) && DateTime.UtcNow < warmDeadline)
+                    await Task.Delay(100);
+                foreach (var id in warm) receiver.Callbacks.TryRemove(id, out _);
             }
             output.WriteLine($"Raising {options.Incidents} incidents, {options.Concurrency} at a time; the company acknowledges every other one at once, " +
                 $"the rest escalate after {AckTimeoutSeconds} s…");
