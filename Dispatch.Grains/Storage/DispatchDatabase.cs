@@ -45,11 +45,14 @@ public sealed class DispatchDatabase : IAsyncDisposable
     /// The connection string whose sessions run as <paramref name="role"/> from their start. Without a reset on close: these
     /// sessions hold no state beyond a transaction (the role is fixed at start-up, the agency context is
     /// <c>set_config(…, true)</c>, local to its transaction), so the DISCARD ALL a pool would send at every return — a statement
-    /// and a transaction of its own, two per command — resets nothing, and prepared statements stay prepared.
+    /// and a transaction of its own, two per command — resets nothing, and prepared statements stay prepared (Npgsql's automatic
+    /// preparation: the statements used most on a connection, up to 128).
     /// </summary>
     public static string AsRole(string connectionString, string role)
     {
-        var settings = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
+        // Statements run again and again (a create, a send's outcome) are prepared on the server after their second use, so
+        // PostgreSQL parses and plans each once per connection instead of at every call.
+        var settings = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true, MaxAutoPrepare = 128, AutoPrepareMinUsages = 2 };
         settings.Options = $"{settings.Options} -c role={role}".Trim();
         settings.ApplicationName = $"{settings.ApplicationName ?? "dispatch"}:{role}";
         return settings.ConnectionString;

@@ -275,20 +275,21 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
     private async Task PrintStatementsAsync(Npgsql.NpgsqlConnection db, double per, string unit)
     {
         await using var command = new Npgsql.NpgsqlCommand("""
-            select calls, regexp_replace(left(query, 110), '\s+', ' ', 'g') from pg_stat_statements
+            select calls, total_exec_time, regexp_replace(left(query, 110), '\s+', ' ', 'g') from pg_stat_statements
             where dbid = (select oid from pg_database where datname = current_database()) and query not like '%pg_stat%'
             order by calls desc limit 25
             """, db);
         await using var reader = await command.ExecuteReaderAsync();
-        var total = 0L;
+        var (total, totalMs) = (0L, 0.0);
         var lines = new List<string>();
         while (await reader.ReadAsync())
         {
             total += reader.GetInt64(0);
-            lines.Add($"    {reader.GetInt64(0) / per,7:F2}{unit}  {reader.GetString(1)}");
+            totalMs += reader.GetDouble(1);
+            lines.Add($"    {reader.GetInt64(0) / per,7:F2}{unit} {reader.GetDouble(1) / per,7:F3} ms{unit}  {reader.GetString(2)}");
         }
         foreach (var line in lines) output.WriteLine(line);
-        output.WriteLine($"    {total / per,7:F2}{unit}  in all (top 25)");
+        output.WriteLine($"    {total / per,7:F2}{unit} {totalMs / per,7:F3} ms{unit}  in all (top 25; time is PostgreSQL's execution time)");
     }
 
     private sealed record Statistics(long Commits, long Rollbacks, Dictionary<string, long> IndexScans);
