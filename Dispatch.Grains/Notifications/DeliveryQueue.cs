@@ -275,11 +275,10 @@ internal static class DeliveryQueue
                 m.NotificationId, m.DeliveryId, delivery.TransportSlug, ReceiverType: "user", ReceiverAgencyId: delivery.AgencyId, ReceiverUserId: delivery.UserId),
                 update, ChangedDelivery.Columns);
         var failing = status is "failed" or "dead_lettered";
-        var written = await scope.BatchAsync(failing
-            ? [update with { RowType = typeof(ChangedDelivery), FirstColumn = "id" }]
-            : [update with { RowType = typeof(ChangedDelivery), FirstColumn = "id" }, NextDueStatement(m.NotificationId, inFlight)]);
-        if (written.RowsOf<ChangedDelivery>(0) is not [var updated])
-            return ("superseded", failing ? await NextDueAsync(scope, m.NotificationId, inFlight) : written.Value<DateTime?>("next_due")); // our claim expired and another attempt took over
+        var outcome = update with { RowType = typeof(ChangedDelivery), FirstColumn = "id" };
+        var written = await scope.BatchAsync(failing ? [outcome] : [outcome, NextDueStatement(m.NotificationId, inFlight)]);
+        if (written.RowsOf<ChangedDelivery>(0) is not [var updated]) // our claim expired and another attempt took over
+            return ("superseded", failing ? await NextDueAsync(scope, m.NotificationId, inFlight) : written.Value<DateTime?>("next_due"));
         if (m.IncidentId is { } changed) scope.Wakes.DeliveryChanged(changed, updated.NotificationId, updated.ToView());
         if (!failing) return (status, written.Value<DateTime?>("next_due"));
 
