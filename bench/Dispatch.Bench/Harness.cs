@@ -12,7 +12,7 @@ using Dispatch.Testing;
 namespace Dispatch.Bench;
 
 public sealed record BenchOptions(string Scenario, int Incidents, int Concurrency, int PgbenchSeconds, int Files, int Records,
-    int Silos = 1, bool KillSilo = false, int Pending = 0, int IdleSeconds = 30, int Warmup = 5000)
+    int Silos = 1, bool KillSilo = false, int Pending = 0, int IdleSeconds = 30, int Warmup = 5000, bool Statements = false)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -20,7 +20,7 @@ public sealed record BenchOptions(string Scenario, int Incidents, int Concurrenc
         var scenario = Array.IndexOf(args, "--scenario") is var s and >= 0 && s + 1 < args.Length ? args[s + 1] : "incidents";
         return new BenchOptions(scenario, Get("--incidents", 500), Get("--concurrency", 8), Get("--pgbench-seconds", 10), Get("--files", 200),
             Get("--records", 50), Get("--silos", 1), args.Contains("--kill-silo"), Get("--pending", 0), Get("--idle-seconds", 30),
-            Get("--warmup", 5000));
+            Get("--warmup", 5000), args.Contains("--statements"));
     }
 }
 
@@ -123,6 +123,13 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                     await Task.Delay(100);
                 foreach (var id in warm) receiver.Callbacks.TryRemove(id, out _);
             }
+            await using var statistics = new Npgsql.NpgsqlConnection(postgres.ConnectionString("dispatch"));
+            if (options.Statements)
+            {
+                await statistics.OpenAsync();
+                await using (var extension = new Npgsql.NpgsqlCommand("create extension if not exists pg_stat_statements", statistics)) await extension.ExecuteNonQueryAsync();
+                await ScalarAsync(statistics, "select count(*) from (select pg_stat_statements_reset()) r");
+            }
             output.WriteLine($"Raising {options.Incidents} incidents, {options.Concurrency} at a time; the company acknowledges every other one at once, " +
                 $"the rest escalate after {AckTimeoutSeconds} s…");
             var created = new ConcurrentDictionary<Guid, long>();
@@ -202,6 +209,11 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 .Select(n => (receiver.ArrivedAt[n.Key] - n.Value).TotalMilliseconds).ToList();
             output.WriteLine($"deadline-to-next-tier message (ms) {Percentiles(deadlineToMessage)}   ({deadlineToMessage.Count}/{nextTier.Count} received)");
 
+            if (options.Statements)
+            {
+                output.WriteLine("statements per incident, by PostgreSQL's execution time (the measured incidents, their escalations and callbacks):");
+                await PrintStatementsAsync(statistics, options.Incidents, "", byTime: true);
+            }
             var tps = await PgbenchAsync(binDir, postgres);
             output.WriteLine($"reference: pgbench TPC-B-like, 4 clients, {options.PgbenchSeconds} s = {tps:F0} tps");
             output.WriteLine($"ratio: incidents/s per 1000 pgbench tps = {options.Incidents / createSeconds / tps * 1000:F2}");
@@ -271,13 +283,13 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
         return ids.All(receiver.FirstArrival.ContainsKey) ? 0 : 1;
     }
 
-    /// <summary>The statements pg_stat_statements saw since its last reset, by calls per <paramref name="per"/> (seconds or incidents).</summary>
-    private async Task PrintStatementsAsync(Npgsql.NpgsqlConnection db, double per, string unit)
+    /// <summary>The statements pg_stat_statements saw since its last reset (the 25 called most, or with <paramref name="byTime"/> the 25 that took longest), per <paramref name="per"/> (seconds or incidents).</summary>
+    private async Task PrintStatementsAsync(Npgsql.NpgsqlConnection db, double per, string unit, bool byTime = false)
     {
-        await using var command = new Npgsql.NpgsqlCommand("""
+        await using var command = new Npgsql.NpgsqlCommand($"""
             select calls, total_exec_time, regexp_replace(left(query, 110), '\s+', ' ', 'g') from pg_stat_statements
             where dbid = (select oid from pg_database where datname = current_database()) and query not like '%pg_stat%'
-            order by calls desc limit 25
+            order by {(byTime ? "total_exec_time" : "calls")} desc limit 25
             """, db);
         await using var reader = await command.ExecuteReaderAsync();
         var (total, totalMs) = (0L, 0.0);
