@@ -66,27 +66,44 @@ public class DeliveryWorld : IdentityHost
     /// Starts a Silo process with these settings and waits until it is an active member of the cluster (a silo still joining owns no
     /// grains yet) and the Api has reached the cluster.
     /// </summary>
+    /// <remarks>
+    /// A port picked free can be taken by another test's process before the silo binds it; a silo that stops for that reason
+    /// is started again on other ports (a few times), since the test is about what the silo does once running.
+    /// </remarks>
     public async Task<ExternalProcess> StartSiloProcessAsync(IReadOnlyDictionary<string, string?> settings)
     {
-        DateTime launched;
-        await using (var c = await OwnerAsync()) launched = await c.ExecuteScalarAsync<DateTime>("select now()");
-        var silo = SiloProcess.Start(this, settings);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await Wait.UntilAsync(async () =>
+            DateTime launched;
+            await using (var c = await OwnerAsync()) launched = await c.ExecuteScalarAsync<DateTime>("select now()");
+            var silo = SiloProcess.Start(this, settings);
+            try
             {
-                await using var c = await OwnerAsync();
-                return await c.ExecuteScalarAsync<bool>( // Orleans' SiloStatus.Active
-                    "select exists (select 1 from orleansmembershiptable where status = 3 and starttime >= @launched)", new { launched });
-            }, TimeSpan.FromSeconds(60), () => silo.Output);
-            await Api.WaitConnectedAsync(Anonymous);
+                await Wait.UntilAsync(async () =>
+                {
+                    if (silo.HasExited) return true;
+                    await using var c = await OwnerAsync();
+                    return await c.ExecuteScalarAsync<bool>( // Orleans' SiloStatus.Active
+                        "select exists (select 1 from orleansmembershiptable where status = 3 and starttime >= @launched)", new { launched });
+                }, TimeSpan.FromSeconds(60), () => silo.Output);
+                if (silo.HasExited)
+                {
+                    if (attempt < 3 && silo.Output.Contains("Address already in use", StringComparison.Ordinal))
+                    {
+                        await silo.DisposeAsync();
+                        continue;
+                    }
+                    throw new InvalidOperationException("The Silo process stopped while starting:\n" + silo.Output);
+                }
+                await Api.WaitConnectedAsync(Anonymous);
+            }
+            catch
+            {
+                await silo.DisposeAsync(); // never leave a process behind a failed start
+                throw;
+            }
+            return silo;
         }
-        catch
-        {
-            await silo.DisposeAsync(); // never leave a process behind a failed start
-            throw;
-        }
-        return silo;
     }
 
     public override async Task DisposeAsync()
