@@ -240,7 +240,7 @@ internal static class DeliveryQueue
     /// Records a send's outcome — sent, retried later, failed for good, or dead-lettered — with its log entry, and answers when the
     /// notification next has something due, leaving out the deliveries <paramref name="inFlight"/> in the grain's hands. The
     /// outcome, its log entry and the next due moment are one round trip (a failed link of a failover chain then hands over to
-    /// the next, and asks again).
+    /// the next, and the next due moment is asked again after it).
     /// </summary>
     public static async Task<(string Status, DateTime? NextDue)> CompleteAsync(EngineScope scope, ClaimedDelivery delivery, SendResult result,
         DateTimeOffset now, DeliveryOptions options, double jitter01, Guid[] inFlight)
@@ -274,13 +274,11 @@ internal static class DeliveryQueue
                 new { delivery_id = m.DeliveryId, attempt = m.Attempt, outcome = status, error = result.Error, external_message_id = result.ExternalMessageId },
                 m.NotificationId, m.DeliveryId, delivery.TransportSlug, ReceiverType: "user", ReceiverAgencyId: delivery.AgencyId, ReceiverUserId: delivery.UserId),
                 update, ChangedDelivery.Columns);
-        var failing = status is "failed" or "dead_lettered";
-        var outcome = update with { RowType = typeof(ChangedDelivery), FirstColumn = "id" };
-        var written = await scope.BatchAsync(failing ? [outcome] : [outcome, NextDueStatement(m.NotificationId, inFlight)]);
-        if (written.RowsOf<ChangedDelivery>(0) is not [var updated]) // our claim expired and another attempt took over
-            return ("superseded", failing ? await NextDueAsync(scope, m.NotificationId, inFlight) : written.Value<DateTime?>("next_due"));
+        var written = await scope.BatchAsync([update with { RowType = typeof(ChangedDelivery), FirstColumn = "id" }, NextDueStatement(m.NotificationId, inFlight)]);
+        var nextDue = written.Value<DateTime?>("next_due");
+        if (written.RowsOf<ChangedDelivery>(0) is not [var updated]) return ("superseded", nextDue); // our claim expired and another attempt took over
         if (m.IncidentId is { } changed) scope.Wakes.DeliveryChanged(changed, updated.NotificationId, updated.ToView());
-        if (!failing) return (status, written.Value<DateTime?>("next_due"));
+        if (status is not ("failed" or "dead_lettered")) return (status, nextDue);
 
         await FailOverAsync(scope, new Failed(m.IncidentId, m.NotificationId, m.DeliveryId, delivery.AgencyId, delivery.PsapAgencyId, m.RecipientName,
             result.Error, status), now);
