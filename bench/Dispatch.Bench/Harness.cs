@@ -110,10 +110,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 await Parallel.ForEachAsync(Enumerable.Range(0, options.Warmup), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency },
                     async (i, ct) =>
                     {
-                        using var response = await http.PostAsJsonAsync("/api/v1/incidents",
-                            new { priority = "critical", title = $"Warm-up incident {i}", address = "1 Bench Road", agencyIds = new[] { company } }, ct);
-                        response.EnsureSuccessStatusCode();
-                        var id = (await response.Content.ReadFromJsonAsync<JsonObject>(ct))!["incident"]!["id"]!.GetValue<Guid>();
+                        var id = await RaiseAsync(http, company, $"Warm-up incident {i}", ct);
                         using var ack = await companyHttp.PostAsync($"/api/v1/incidents/{id}/ack", null, ct);
                         ack.EnsureSuccessStatusCode();
                         warm.Add(id);
@@ -127,8 +124,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             if (options.Statements)
             {
                 await statistics.OpenAsync();
-                await using (var extension = new Npgsql.NpgsqlCommand("create extension if not exists pg_stat_statements", statistics)) await extension.ExecuteNonQueryAsync();
-                await ScalarAsync(statistics, "select count(*) from (select pg_stat_statements_reset()) r");
+                await ResetStatementsAsync(statistics);
             }
             output.WriteLine($"Raising {options.Incidents} incidents, {options.Concurrency} at a time; the company acknowledges every other one at once, " +
                 $"the rest escalate after {AckTimeoutSeconds} s…");
@@ -142,10 +138,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
                 async (i, ct) =>
                 {
                     var t0 = Stopwatch.GetTimestamp();
-                    using var response = await http.PostAsJsonAsync("/api/v1/incidents",
-                        new { priority = "critical", title = $"Bench incident {i}", address = "1 Bench Road", agencyIds = new[] { company } }, ct);
-                    response.EnsureSuccessStatusCode();
-                    var id = (await response.Content.ReadFromJsonAsync<JsonObject>(ct))!["incident"]!["id"]!.GetValue<Guid>();
+                    var id = await RaiseAsync(http, company, $"Bench incident {i}", ct);
                     created[id] = t0;
                     createLatencies.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
                     if (i % 2 == 1)
@@ -240,8 +233,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
         await db.OpenAsync();
         var settle = TimeSpan.FromSeconds(12);
         await Task.Delay(3 * settle); // the set-up's own statistics arrive, the silos' start-up reads are over
-        await using (var extension = new Npgsql.NpgsqlCommand("create extension if not exists pg_stat_statements", db)) await extension.ExecuteNonQueryAsync();
-        await ScalarAsync(db, "select count(*) from (select pg_stat_statements_reset()) r");
+        await ResetStatementsAsync(db);
         var idleFrom = await StatisticsAsync(db);
         var idleClock = Stopwatch.StartNew();
         await Task.Delay(TimeSpan.FromSeconds(options.IdleSeconds));
@@ -251,17 +243,14 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
         var idleRollbacks = (idleTo.Rollbacks - idleFrom.Rollbacks) / idleSeconds;
         output.WriteLine($"idle: {idleCommits:F2} commits/s + {idleRollbacks:F2} rollbacks/s over {idleSeconds:F0} s ({options.Silos} silo(s), the Api); statements:");
         await PrintStatementsAsync(db, idleSeconds, "/s");
-        await ScalarAsync(db, "select count(*) from (select pg_stat_statements_reset()) r");
+        await ResetStatementsAsync(db);
 
         var before = await StatisticsAsync(db);
         var clock = Stopwatch.StartNew();
         var ids = new List<Guid>();
         for (var i = 0; i < options.Incidents; i++)
         {
-            using var response = await http.PostAsJsonAsync("/api/v1/incidents",
-                new { priority = "critical", title = $"Counted incident {i}", address = "1 Bench Road", agencyIds = new[] { company } });
-            response.EnsureSuccessStatusCode();
-            ids.Add((await response.Content.ReadFromJsonAsync<JsonObject>())!["incident"]!["id"]!.GetValue<Guid>());
+            ids.Add(await RaiseAsync(http, company, $"Counted incident {i}"));
         }
         var deadline = DateTime.UtcNow.AddMinutes(2);
         while (ids.Count(receiver.FirstArrival.ContainsKey) < ids.Count && DateTime.UtcNow < deadline) await Task.Delay(50);
@@ -479,6 +468,22 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login!["accessToken"]!.GetValue<string>());
     }
 
+    /// <summary>Raises a critical incident at the bench's address for <paramref name="company"/>; answers its id.</summary>
+    private static async Task<Guid> RaiseAsync(HttpClient http, Guid company, string title, CancellationToken ct = default)
+    {
+        using var response = await http.PostAsJsonAsync("/api/v1/incidents",
+            new { priority = "critical", title, address = "1 Bench Road", agencyIds = new[] { company } }, ct);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonObject>(ct))!["incident"]!["id"]!.GetValue<Guid>();
+    }
+
+    /// <summary>pg_stat_statements (loaded by the server, created in the database here) counting from now.</summary>
+    private static async Task ResetStatementsAsync(Npgsql.NpgsqlConnection db)
+    {
+        await using (var extension = new Npgsql.NpgsqlCommand("create extension if not exists pg_stat_statements", db)) await extension.ExecuteNonQueryAsync();
+        await ScalarAsync(db, "select count(*) from (select pg_stat_statements_reset()) r");
+    }
+
     private static async Task<long> ScalarAsync(Npgsql.NpgsqlConnection db, string sql)
     {
         await using var command = new Npgsql.NpgsqlCommand(sql, db);
@@ -602,10 +607,7 @@ internal sealed class Harness(BenchOptions options, TextWriter output)
             {
                 var t0 = Stopwatch.GetTimestamp();
                 var title = $"Channel bench incident {i:D6}";
-                using var response = await http.PostAsJsonAsync("/api/v1/incidents",
-                    new { priority = "critical", title, address = "1 Bench Road", agencyIds = new[] { company } }, ct);
-                response.EnsureSuccessStatusCode();
-                var id = (await response.Content.ReadFromJsonAsync<JsonObject>(ct))!["incident"]!["id"]!.GetValue<Guid>();
+                var id = await RaiseAsync(http, company, title, ct);
                 created0[id] = t0;
                 titles[title] = id;
             });
